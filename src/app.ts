@@ -1,0 +1,121 @@
+/**
+ * buildApp(deps) assembles the HTTP application without listening, so tests drive the very
+ * same app over real HTTP on an ephemeral port. Order matters: cookies, then the session
+ * (authentication guard), then CSRF, then routes.
+ */
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUI from '@fastify/swagger-ui';
+import type { Deps } from './deps.ts';
+import { hmacHex } from './crypto/tokens.ts';
+import { listConfirmedMethods } from './factors/methods.ts';
+import { accountRoutes } from './http/api/account-routes.ts';
+import { authRoutes } from './http/api/auth-routes.ts';
+import { devRoutes } from './http/api/dev-routes.ts';
+import { linkRoutes } from './http/api/link-routes.ts';
+import { healthRoutes } from './http/health-routes.ts';
+import { pageRoutes } from './http/pages/index.ts';
+import { authenticationPlugin, sessionCookieFor } from './http/plugins/authentication.ts';
+import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
+import { errorsPlugin } from './http/plugins/errors.ts';
+
+export interface AppOptions {
+  /** The pino logger requests log to; none when absent (tests capture their own). */
+  logger?: FastifyBaseLogger;
+  /** Requests per minute per IP across all routes; a coarse flood guard, not a security limit. */
+  requestsPerMinute?: number;
+}
+
+export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    bodyLimit: 64 * 1024,
+    // A few hundred parameters at most: many-parameter floods are refused, not parsed.
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  });
+
+  const cookie = sessionCookieFor(config.publicURL);
+  await app.register(errorsPlugin);
+  await app.register(fastifyCookie, { secret: hmacHex(deps.keys.hashing, 'cookie signing') });
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        upgradeInsecureRequests: config.production ? [] : null,
+      },
+    },
+    hsts: config.production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    // Pages reached by a link carry a token in their URL; no page leaks its URL onward.
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(fastifyRateLimit, { max: options.requestsPerMinute ?? 1200, timeWindow: '1 minute' });
+  await app.register(authenticationPlugin, { deps, cookie });
+  await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });
+
+  // Responses that can carry a session, a secret or personal data are never stored by caches.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.url.startsWith('/assets/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Twofold API', version: '1', description: 'Accounts, logins and two-factor authentication. Errors are {error, message}.' },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'The token from POST /api/v1/login, /login/verify or /signup' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: cookie.name, description: 'The page session cookie (CSRF rules apply)' },
+        },
+      },
+    },
+  });
+  await app.register(async (docs) => {
+    // The readable API docs are public; the guard reads access from each route's config.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object), access: 'public' };
+    });
+    await docs.register(fastifySwaggerUI, {
+      routePrefix: '/api/v1/docs',
+      staticCSP: true,
+      transformStaticCSP: (header) => header.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+      uiConfig: { deepLinking: false },
+    });
+  });
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  const listMethods = (user: Parameters<typeof listConfirmedMethods>[1]) => listConfirmedMethods(deps.db, user);
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { deps, cookie, listMethods });
+      await api.register(linkRoutes, { deps });
+      await api.register(accountRoutes, { deps, listMethods });
+      if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  await app.register(healthRoutes, { deps });
+  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/assets/', decorateReply: false, maxAge: '1h' });
+  await app.register(async (pages) => {
+    await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+    await pages.register(pageRoutes, { deps, cookie, listMethods });
+  });
+  return app;
+}

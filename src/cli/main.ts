@@ -1,0 +1,59 @@
+/**
+ * The `twofold` command: serve, migrate, create-account, config. It reads the same environment
+ * as the server. Errors a user can fix print one clear line and exit non-zero.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, describeConfiguration, loadConfig } from '../config.ts';
+import { serve } from '../server.ts';
+import { migrateCommand } from './migrate.ts';
+import { createAccountCommand } from './create-account.ts';
+import { UsageError } from './usage-error.ts';
+
+const usage = `Usage: twofold <command> [options]
+
+Commands:
+  serve                      Run the portal (migrates the database first)
+  migrate                    Apply database migrations and exit
+  create-account --account-name <name> --name <your name> --email <email> [--password-stdin]
+                             Create an account and its first administrator
+  config                     List every configuration variable with its default
+`;
+
+
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      await serve(loadConfig());
+      return -1; // keeps running
+    case 'migrate':
+      return migrateCommand(loadConfig());
+    case 'create-account':
+      return createAccountCommand(loadConfig(), parseArgs({ args: rest, options: { 'account-name': { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } } }).values);
+    case 'config':
+      console.log(describeConfiguration().join('\n'));
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`twofold: ${error.message}`);
+      process.exit(2);
+    }
+    console.error('twofold: failed:', error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,211 @@
+/**
+ * Configuration: one validated table of options read from environment variables.
+ * Every option documents itself (description and default); `describeConfiguration()` prints
+ * the table, and the README mirrors it. Secrets come only from the environment.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface Policy {
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+  sessionTouchIntervalMs: number;
+  recentAuthenticationMs: number;
+  passwordMinLength: number;
+  passwordMaxLength: number;
+  failedPasswordsPerEmail: number;
+  failedPasswordsPerIP: number;
+  failedPasswordWindowMs: number;
+  resetLinkMs: number;
+  invitationLinkMs: number;
+  disableLinkMs: number;
+  signupsPerIPPerHour: number;
+  loginChallengeMs: number;
+  wrongCodesPerChallenge: number;
+  wrongCodesPerUser: number;
+  wrongCodesWindowMs: number;
+  secondFactorLockMs: number;
+  totpEnrollmentMs: number;
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  publicURL: URL;
+  databaseURL: string;
+  /** 32 bytes: AES-256-GCM for secrets at rest; HMAC keys are derived from it. */
+  encryptionKey: Uint8Array;
+  encryptionKeyIsDevelopmentDefault: boolean;
+  smtpURL: string | null;
+  mailFrom: string;
+  signupEnabled: boolean;
+  trustedProxies: string[];
+  issuer: string;
+  logLevel: string;
+  policy: Policy;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+interface Option<T> {
+  name: string;
+  description: string;
+  defaultText: string;
+  read(value: string | undefined, env: Env): T;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+function integerOption(name: string, description: string, fallback: number, min: number, max: number): Option<number> {
+  return {
+    name,
+    description,
+    defaultText: String(fallback),
+    read(value) {
+      if (value === undefined || value === '') return fallback;
+      if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
+      const parsed = Number(value);
+      if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`);
+      return parsed;
+    },
+  };
+}
+
+function booleanOption(name: string, description: string, fallback: boolean): Option<boolean> {
+  return {
+    name,
+    description,
+    defaultText: String(fallback),
+    read(value) {
+      if (value === undefined || value === '') return fallback;
+      if (/^(1|true|yes|on)$/i.test(value)) return true;
+      if (/^(0|false|no|off)$/i.test(value)) return false;
+      throw new ConfigError(`${name} must be true or false, got "${value}"`);
+    },
+  };
+}
+
+function stringOption(name: string, description: string, fallback: string): Option<string> {
+  return { name, description, defaultText: fallback || '(empty)', read: (value) => (value === undefined || value === '' ? fallback : value) };
+}
+
+const options = {
+  nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required', 'development'),
+  port: integerOption('PORT', 'TCP port to listen on', 3000, 0, 65535),
+  host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
+  publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms', 'http://localhost:PORT'),
+  databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
+  encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
+  smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
+  mailFrom: stringOption('MAIL_FROM', 'Sender address of e-mails', 'Twofold <no-reply@localhost>'),
+  signupEnabled: booleanOption('SIGNUP_ENABLED', 'Whether /signup creates new accounts', true),
+  trustedProxies: stringOption('TRUSTED_PROXIES', 'Comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty believes none', ''),
+  issuer: stringOption('TOTP_ISSUER', 'Issuer name shown in authenticator apps', 'Twofold'),
+  logLevel: stringOption('LOG_LEVEL', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info'),
+  sessionIdleMinutes: integerOption('SESSION_IDLE_MINUTES', 'A session unused this long expires', 12 * 60, 1, 60 * 24 * 30),
+  sessionAbsoluteHours: integerOption('SESSION_ABSOLUTE_HOURS', 'A session expires this long after login, used or not', 7 * 24, 1, 24 * 90),
+  recentAuthMinutes: integerOption('RECENT_AUTH_MINUTES', 'Sensitive actions need a login or password re-entry this recent', 15, 1, 24 * 60),
+  failedPasswordsPerEmail: integerOption('FAILED_PASSWORDS_PER_EMAIL', 'Failed passwords for one email within the window before 429', 10, 1, 10_000),
+  failedPasswordsPerIP: integerOption('FAILED_PASSWORDS_PER_IP', 'Failed passwords from one IP within the window before 429', 100, 1, 1_000_000),
+  failedPasswordWindowMinutes: integerOption('FAILED_PASSWORD_WINDOW_MINUTES', 'Window of the failed-password limits', 15, 1, 24 * 60),
+  signupsPerIPPerHour: integerOption('SIGNUPS_PER_IP_PER_HOUR', 'Sign-ups accepted from one IP per hour', 100, 1, 1_000_000),
+  passwordHashConcurrency: integerOption('PASSWORD_HASH_CONCURRENCY', 'Password hashes computed at once (bounded so session checks never queue behind them)', 2, 1, 64),
+  passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
+  totpEnrollmentMinutes: integerOption('TOTP_ENROLLMENT_MINUTES', 'Lifetime of a pending authenticator-app secret (the rotating QR code)', 5, 1, 60),
+} satisfies Record<string, Option<unknown>>;
+
+/** Lines for `twofold config`: every option, its default and what it does. */
+export function describeConfiguration(): string[] {
+  return Object.values(options).map((option) => `${option.name} (default ${option.defaultText}): ${option.description}`);
+}
+
+function parseKey(text: string): Uint8Array {
+  const trimmed = text.trim();
+  const bytes = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  if (bytes.length !== 32) throw new ConfigError('ENCRYPTION_KEY must be 32 bytes, given as 64 hex digits or base64 (for example: openssl rand -base64 32)');
+  return new Uint8Array(bytes);
+}
+
+function developmentKey(databaseURL: string): Uint8Array {
+  // Kept beside the SQLite file so the default install keeps decrypting what it stored.
+  const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
+  const path = `${folder}/dev-encryption.key`;
+  if (!existsSync(path)) {
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
+  }
+  return parseKey(readFileSync(path, 'utf8'));
+}
+
+function parseTrustedProxies(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = <T>(option: Option<T>): T => option.read(env[option.name], env);
+  const production = read(options.nodeEnv) === 'production';
+  const port = read(options.port);
+  const publicText = env.PUBLIC_URL || `http://localhost:${port}`;
+  let publicURL: URL;
+  try {
+    publicURL = new URL(publicText);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL, got "${publicText}"`);
+  }
+  if (publicURL.protocol !== 'http:' && publicURL.protocol !== 'https:') throw new ConfigError('PUBLIC_URL must start with http:// or https://');
+  const databaseURL = read(options.databaseURL);
+  if (!/^sqlite:.+/.test(databaseURL) && !/^postgres(ql)?:\/\//.test(databaseURL)) {
+    throw new ConfigError(`DATABASE_URL must be sqlite:<file path> or postgres://…, got "${databaseURL.replace(/:[^:@/]*@/, ':***@')}"`);
+  }
+  const keyText = read(options.encryptionKey);
+  if (production && !keyText) throw new ConfigError('ENCRYPTION_KEY is required in production (32 random bytes: openssl rand -base64 32)');
+  const smtpURL = read(options.smtpURL) || null;
+  if (smtpURL && !/^smtps?:\/\//.test(smtpURL)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
+  if (production && !smtpURL) throw new ConfigError('SMTP_URL is required in production: the development outbox is not available there');
+
+  return {
+    production,
+    port,
+    host: read(options.host),
+    publicURL,
+    databaseURL,
+    encryptionKey: keyText ? parseKey(keyText) : developmentKey(databaseURL),
+    encryptionKeyIsDevelopmentDefault: !keyText,
+    smtpURL,
+    mailFrom: read(options.mailFrom),
+    signupEnabled: read(options.signupEnabled),
+    trustedProxies: parseTrustedProxies(read(options.trustedProxies)),
+    issuer: read(options.issuer),
+    logLevel: read(options.logLevel),
+    policy: {
+      sessionIdleMs: read(options.sessionIdleMinutes) * MINUTE,
+      sessionAbsoluteMs: read(options.sessionAbsoluteHours) * HOUR,
+      sessionTouchIntervalMs: MINUTE,
+      recentAuthenticationMs: read(options.recentAuthMinutes) * MINUTE,
+      passwordMinLength: 8,
+      passwordMaxLength: 128,
+      failedPasswordsPerEmail: read(options.failedPasswordsPerEmail),
+      failedPasswordsPerIP: read(options.failedPasswordsPerIP),
+      failedPasswordWindowMs: read(options.failedPasswordWindowMinutes) * MINUTE,
+      resetLinkMs: 24 * HOUR,
+      invitationLinkMs: 7 * 24 * HOUR,
+      disableLinkMs: 24 * HOUR,
+      signupsPerIPPerHour: read(options.signupsPerIPPerHour),
+      loginChallengeMs: 10 * MINUTE,
+      wrongCodesPerChallenge: 5,
+      wrongCodesPerUser: 10,
+      wrongCodesWindowMs: 15 * MINUTE,
+      secondFactorLockMs: 15 * MINUTE,
+      totpEnrollmentMs: read(options.totpEnrollmentMinutes) * MINUTE,
+      passwordHashConcurrency: read(options.passwordHashConcurrency),
+      passwordHashQueue: read(options.passwordHashQueue),
+    },
+  };
+}

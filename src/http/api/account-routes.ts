@@ -1,0 +1,74 @@
+/** The account and its users, for administrators (PRODUCT.md §3). */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import type { MethodLister } from '../../login/password-step.ts';
+import { inviteUser } from '../../users/invitations.ts';
+import { listAccountUsers } from '../../users/listing.ts';
+import { toPublicUser } from '../../users/users.ts';
+import { requireSession } from '../plugins/authentication.ts';
+import { originOf } from '../request-origin.ts';
+import { AccountSchema, EmailSchema, errorResponses, NameSchema, sessionSecurity, UserSchema } from './schemas.ts';
+
+export async function accountRoutes(parent: FastifyInstance, options: { deps: Deps; listMethods: MethodLister }): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps, listMethods } = options;
+
+  app.get(
+    '/account',
+    { schema: { tags: ['account'], summary: 'The account of the signed-in user', security: sessionSecurity, response: { 200: AccountSchema, ...errorResponses(401, 403) } } },
+    async (request) => {
+      const account = await findAccountById(deps.db, requireSession(request).accountId);
+      if (!account) throw new HttpError('not_found');
+      return toPublicAccount(account);
+    },
+  );
+
+  app.get(
+    '/account/users',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'Users of the account with their 2FA status (administrators)',
+        security: sessionSecurity,
+        querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const page = await listAccountUsers(deps.db, requireSession(request).accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50 });
+      if (!page.ok) throw new HttpError('invalid_request', 'The request is not valid: querystring.cursor is not a cursor this server gave out.');
+      const users = await Promise.all(
+        page.users.map(async (user) => {
+          const methods = await listMethods(user);
+          return { ...toPublicUser(user), twoFactor: { enabled: methods.length > 0, methods } };
+        }),
+      );
+      return { users, nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post(
+    '/account/users',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'Invite a user by e-mail (administrators)',
+        security: sessionSecurity,
+        body: Type.Object({ email: EmailSchema, name: NameSchema, role: Type.Union([Type.Literal('admin'), Type.Literal('user')]) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ user: UserSchema }), ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const outcome = await inviteUser(deps, { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName }, request.body, originOf(request));
+      if (!outcome.ok) throw new HttpError('email_taken');
+      return reply.code(201).send({ user: { ...toPublicUser(outcome.user), twoFactor: { enabled: false, methods: [] } } });
+    },
+  );
+}

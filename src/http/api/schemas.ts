@@ -1,0 +1,33 @@
+/** Request and response schemas shared by the API routes; they validate and document at once. */
+import { Type } from 'typebox';
+
+export const ErrorSchema = Type.Object(
+  { error: Type.String({ description: 'Stable error code' }), message: Type.String({ description: 'Text for people' }) },
+  { $id: 'Error', additionalProperties: false },
+);
+
+export const EmailSchema = Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Email address' });
+export const PasswordSchema = Type.String({ minLength: 1, maxLength: 1024, description: 'Password (8 to 128 characters when setting one)' });
+export const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+export const TokenParamSchema = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
+
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+  active: Type.Boolean(),
+  twoFactor: Type.Object({ enabled: Type.Boolean(), methods: Type.Array(Type.String()) }),
+  lastLoginAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const AccountSchema = Type.Object({ id: Type.String(), name: Type.String(), enforce2fa: Type.Boolean() });
+
+/** Standard error answers for the OpenAPI document. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorSchema]));
+}
+
+/** OpenAPI security requirement: public routes declare none, the rest the session. */
+export const publicSecurity: Array<Record<string, string[]>> = [];
+export const sessionSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { sessionCookie: [] }];

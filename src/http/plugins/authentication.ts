@@ -1,0 +1,103 @@
+/**
+ * The central authentication guard (SECURITY.md rules 8 and 10). Every route is protected
+ * unless its config says otherwise — deny by default, so a route added later without thinking
+ * about it still refuses half-authenticated and enrollment-only sessions. The state comes only
+ * from the server-side session record; nothing the client sends decides it.
+ *
+ * Route access levels (route option `config.access`):
+ * - 'public': no session needed (sign-up, login steps, links, health, docs)
+ * - 'challenge': a password-only session finishing its login (the Verification Code step)
+ * - 'setup': a complete session, or one that must enrol before going further (2FA setup)
+ * - 'any-session': any session at all (logout)
+ * - 'complete' (the default): a fully authenticated session
+ * and `config.role: 'admin'` additionally requires an administrator.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import { validateSessionToken, type SessionContext } from '../../sessions/sessions.ts';
+import { isAPIRequest } from '../request-origin.ts';
+
+export type Access = 'public' | 'challenge' | 'setup' | 'any-session' | 'complete';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    role?: 'admin';
+  }
+  interface FastifyRequest {
+    session: SessionContext | null;
+    /** How the token arrived; CSRF checks apply to cookies only. */
+    sessionSource: 'cookie' | 'bearer' | null;
+  }
+}
+
+export interface SessionCookie {
+  name: string;
+  secure: boolean;
+}
+
+export function sessionCookieFor(publicURL: URL): SessionCookie {
+  // The __Host- prefix pins the cookie to this host and path /, and requires Secure (rule 25).
+  const secure = publicURL.protocol === 'https:';
+  return { name: secure ? '__Host-twofold_session' : 'twofold_session', secure };
+}
+
+export function setSessionCookie(reply: FastifyReply, cookie: SessionCookie, token: string): void {
+  reply.setCookie(cookie.name, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookie.secure });
+}
+
+export function clearSessionCookie(reply: FastifyReply, cookie: SessionCookie): void {
+  reply.clearCookie(cookie.name, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookie.secure });
+}
+
+function readBearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(header.trim());
+  return match ? match[1]! : null;
+}
+
+/** Refusal for a request whose session does not reach the route: API error or page redirect. */
+function refuse(request: FastifyRequest, reply: FastifyReply, reason: 'unauthenticated' | 'mfa_required' | 'enrollment_required' | 'forbidden'): FastifyReply | void {
+  if (isAPIRequest(request) || reason === 'forbidden') throw new HttpError(reason);
+  const target = reason === 'unauthenticated' ? `/login?next=${encodeURIComponent(request.url)}` : reason === 'mfa_required' ? '/login/verify' : '/user';
+  return reply.header('cache-control', 'no-store').redirect(target, 303);
+}
+
+export const authenticationPlugin = fp(async function authenticationPlugin(app: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }) {
+  const { deps, cookie } = options;
+  app.decorateRequest('session', null);
+  app.decorateRequest('sessionSource', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const bearer = readBearer(request);
+    const cookieToken = request.cookies[cookie.name];
+    const token = bearer ?? cookieToken ?? null;
+    if (token) {
+      request.session = await validateSessionToken(deps.db, deps.clock, deps.config.policy, token);
+      request.sessionSource = request.session ? (bearer ? 'bearer' : 'cookie') : null;
+    }
+    if (request.is404) return;
+    const access = request.routeOptions.config.access ?? 'complete';
+    if (access === 'public') return;
+    const session = request.session;
+    if (!session) return refuse(request, reply, 'unauthenticated');
+    if (access === 'any-session') return;
+    if (access === 'challenge') {
+      if (session.state !== 'password_only') return refuse(request, reply, 'forbidden');
+      return;
+    }
+    if (session.state === 'password_only') return refuse(request, reply, 'mfa_required');
+    if (access === 'setup') return;
+    if (session.state === 'enrollment_required') return refuse(request, reply, 'enrollment_required');
+    if (request.routeOptions.config.role === 'admin' && session.role !== 'admin') return refuse(request, reply, 'forbidden');
+  });
+});
+
+/** The session of a route the guard let through at 'complete', 'setup' or 'any-session'. */
+export function requireSession(request: FastifyRequest): SessionContext {
+  if (!request.session) throw new HttpError('unauthenticated');
+  return request.session;
+}

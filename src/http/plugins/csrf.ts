@@ -1,0 +1,57 @@
+/**
+ * Cross-site request forgery (SECURITY.md rule 26). Two layers:
+ * - Origin: every unsafe request that a browser could send with our cookie — any page form,
+ *   and any API call carrying the session cookie rather than a bearer token — must name one of
+ *   our origins in its Origin header; a missing Origin is refused. The allowed origin comes
+ *   from PUBLIC_URL (rule 23), never from the Host header.
+ * - Token: page forms also carry a token bound to a signed cookie (@fastify/csrf-protection),
+ *   checked by `verifyFormToken` on each page POST.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import fastifyCsrf from '@fastify/csrf-protection';
+import { HttpError } from '../../errors.ts';
+import { isAPIRequest } from '../request-origin.ts';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function allowedOrigins(publicURL: URL, production: boolean, port: number): Set<string> {
+  const origins = new Set([publicURL.origin]);
+  // The development default PUBLIC_URL says localhost; a developer opening 127.0.0.1 is the same machine.
+  if (!production) {
+    origins.add(`http://localhost:${port}`);
+    origins.add(`http://127.0.0.1:${port}`);
+  }
+  return origins;
+}
+
+function needsOriginCheck(request: FastifyRequest, cookieName: string): boolean {
+  if (SAFE_METHODS.has(request.method)) return false;
+  if (!isAPIRequest(request)) return true;
+  const hasCookie = request.cookies[cookieName] !== undefined;
+  const hasBearer = typeof request.headers.authorization === 'string';
+  return hasCookie && !hasBearer;
+}
+
+export const csrfPlugin = fp(async function csrfPlugin(app: FastifyInstance, options: { origins: Set<string>; cookieName: string; secureCookies: boolean }) {
+  await app.register(fastifyCsrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: options.secureCookies ? '__Host-twofold_csrf' : 'twofold_csrf',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict', secure: options.secureCookies, signed: true },
+    getToken: (request) => {
+      const body = request.body as { _csrf?: unknown } | undefined;
+      return typeof body?._csrf === 'string' ? body._csrf : undefined;
+    },
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (!needsOriginCheck(request, options.cookieName)) return;
+    const origin = request.headers.origin;
+    if (typeof origin !== 'string' || !options.origins.has(origin)) throw new HttpError('csrf_rejected');
+  });
+});
+
+/** preHandler for page form POSTs: the form's token must match its cookie. */
+export function verifyFormToken(app: FastifyInstance) {
+  return app.csrfProtection;
+}

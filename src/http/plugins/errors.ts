@@ -1,0 +1,76 @@
+/**
+ * One place turns every failure into an answer: registered errors keep their code; Fastify's
+ * own client errors (schema, JSON syntax, media type, size) become 4xx with a message that says
+ * what is wrong; anything else is logged and answered as a plain 500 without internals.
+ * Pages get the same information as a small HTML page.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { errorCatalog, HttpError, type ErrorCode } from '../../errors.ts';
+import { isAPIRequest } from '../request-origin.ts';
+import { renderErrorPage } from '../views/error-page.ts';
+
+interface Answer {
+  code: ErrorCode;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+function describeClientError(error: FastifyError): Answer | null {
+  if (error.validation) {
+    const first = error.validation[0];
+    const where = error.validationContext ?? 'request';
+    const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where;
+    let detail = first?.message ?? 'is not valid';
+    if (first?.keyword === 'additionalProperties') detail = `has an unknown field "${String((first.params as { additionalProperty?: string }).additionalProperty)}"`;
+    return { code: 'invalid_request', message: `The request is not valid: ${path} ${detail}.` };
+  }
+  if (/forbidden prototype property|constructor property/i.test(error.message)) {
+    return { code: 'invalid_request', message: 'The request is not valid: the body has a forbidden key (__proto__ or constructor).' };
+  }
+  if (error.code?.startsWith('FST_CSRF_')) return { code: 'csrf_rejected', message: errorCatalog.csrf_rejected.message };
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'payload_too_large', message: errorCatalog.payload_too_large.message };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'unsupported_media_type', message: errorCatalog.unsupported_media_type.message };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'invalid_request', message: 'The request body is empty; send a JSON object.' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: 'invalid_request', message: 'The request body is not valid JSON.' };
+  }
+  if (error.statusCode === 429) return { code: 'rate_limited', message: errorCatalog.rate_limited.message };
+  if (error instanceof SyntaxError || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
+    // JSON syntax errors, bad content length and the like: the client's fault, never a 500.
+    return { code: 'invalid_request', message: `The request is not valid: ${error.message.replace(/\s+at .*/s, '').slice(0, 200)}` };
+  }
+  return null;
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply {
+  const status = errorCatalog[answer.code].status;
+  if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
+  reply.header('cache-control', 'no-store');
+  if (isAPIRequest(request)) return reply.code(status).type('application/json; charset=utf-8').send({ error: answer.code, message: answer.message });
+  return reply.code(status).type('text/html; charset=utf-8').send(renderErrorPage(status, answer.message, request.session !== null));
+}
+
+export const errorsPlugin = fp(async function errorsPlugin(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) {
+      return sendError(request, reply, { code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds });
+    }
+    const client = describeClientError(error);
+    if (client) {
+      if (error.statusCode === 429) {
+        const retry = reply.getHeader('retry-after');
+        return sendError(request, reply, { ...client, retryAfterSeconds: retry ? Number(retry) : 60 });
+      }
+      return sendError(request, reply, client);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(request, reply, { code: 'internal_error', message: errorCatalog.internal_error.message });
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, { code: 'not_found', message: errorCatalog.not_found.message }));
+});

@@ -1,0 +1,60 @@
+/**
+ * Page layout. The signed-in layout has the top bar: product name, the Settings menu (a
+ * <details> menu, so it works without JavaScript), the user icon (accessible name
+ * "User Details") and the "Log out" button. Scripts and styles come only from /assets
+ * (the CSP allows no inline script).
+ */
+import { html, type SafeHTML } from './html.ts';
+
+export interface LayoutUser {
+  name: string;
+  role: 'admin' | 'user';
+  csrfToken: string;
+}
+
+function documentShell(title: string, header: SafeHTML | string, main: SafeHTML, scripts: string[] = []): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Twofold</title>
+<link rel="stylesheet" href="/assets/twofold.css">
+${scripts.map((src) => html`<script src="${src}" defer></script>`)}
+</head>
+<body>
+${header}
+<main>${main}</main>
+</body>
+</html>`.value;
+}
+
+/** A page for visitors: login, sign-up, links. */
+export function renderBarePage(title: string, main: SafeHTML, scripts: string[] = []): string {
+  return documentShell(title, html`<header class="topbar"><a class="brand" href="/">Twofold</a></header>`, html`<div class="card">${main}</div>`, scripts);
+}
+
+export function renderSignedInPage(title: string, user: LayoutUser, main: SafeHTML, scripts: string[] = []): string {
+  const settings =
+    user.role === 'admin'
+      ? html`<details class="menu"><summary>Settings</summary><ul><li><a href="/settings/account">Account Settings</a></li><li><a href="/settings/users">Users</a></li></ul></details>`
+      : '';
+  const header = html`<header class="topbar">
+<a class="brand" href="/">Twofold</a>
+<nav class="actions">
+${settings}
+<a class="user-icon" href="/user" aria-label="User Details" title="User Details"><span aria-hidden="true">${initials(user.name)}</span></a>
+<form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${user.csrfToken}"><button type="submit" class="link">Log out</button></form>
+</nav>
+</header>`;
+  return documentShell(title, header, main, scripts);
+}
+
+function initials(name: string): string {
+  const letters = name
+    .split(/\s+/)
+    .filter((part) => part.length > 0)
+    .slice(0, 2)
+    .map((part) => [...part][0]!.toUpperCase());
+  return letters.join('') || '?';
+}

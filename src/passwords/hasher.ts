@@ -1,0 +1,63 @@
+/**
+ * Password hashing with argon2id at the OWASP parameters (m=19 MiB, t=2, p=1), computed off the
+ * event loop by the binding and with bounded concurrency: at most `concurrency` hashes run at
+ * once and at most `queueLimit` wait. Past that the caller gets `busy` at once, so a flood of
+ * logins cannot make every other request wait (PERFORMANCE.md, the Better Auth lesson).
+ */
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+
+// Algorithm is an ambient const enum, which isolated modules cannot read: 2 is Argon2id.
+const ARGON2ID = 2 as Algorithm;
+
+const OWASP_ARGON2ID = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export type HashOutcome<T> = { ok: true; value: T } | { ok: false; reason: 'busy' };
+
+export interface PasswordHasher {
+  hashPassword(password: string): Promise<HashOutcome<string>>;
+  verifyPassword(storedHash: string, password: string): Promise<HashOutcome<boolean>>;
+  /** Same cost as a real verification, for unknown emails (SECURITY.md rule 31). */
+  verifyAgainstDummy(password: string): Promise<HashOutcome<boolean>>;
+}
+
+export function createPasswordHasher(concurrency: number, queueLimit: number): PasswordHasher {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  // Computed once up front so the first unknown email costs the same as every later one.
+  const dummyHash = hash('dummy password for unknown emails', OWASP_ARGON2ID);
+
+  async function withSlot<T>(work: () => Promise<T>): Promise<HashOutcome<T>> {
+    if (running >= concurrency) {
+      if (waiting.length >= queueLimit) return { ok: false, reason: 'busy' };
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    } else {
+      running += 1;
+    }
+    try {
+      return { ok: true, value: await work() };
+    } finally {
+      const next = waiting.shift();
+      // Hand the slot straight to the next waiter; only free it when nobody waits.
+      if (next) next();
+      else running -= 1;
+    }
+  }
+
+  async function safeVerify(storedHash: string, password: string): Promise<boolean> {
+    try {
+      return await verify(storedHash, password);
+    } catch {
+      return false; // a malformed stored hash never verifies
+    }
+  }
+
+  return {
+    hashPassword: (password) => withSlot(() => hash(password, OWASP_ARGON2ID)),
+    verifyPassword: (storedHash, password) => withSlot(() => safeVerify(storedHash, password)),
+    verifyAgainstDummy: (password) =>
+      withSlot(async () => {
+        await safeVerify(await dummyHash, password);
+        return false;
+      }),
+  };
+}

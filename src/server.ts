@@ -1,0 +1,63 @@
+/**
+ * Starting and stopping the service: configuration, storage, migrations, the app, listening,
+ * and a graceful shutdown on SIGTERM/SIGINT (stop accepting, finish requests, close the pool).
+ */
+import pino from 'pino';
+import { buildApp } from './app.ts';
+import { systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { deriveKeys } from './crypto/keys.ts';
+import { createDelivery } from './delivery/delivery.ts';
+import type { Deps } from './deps.ts';
+import { createPasswordHasher } from './passwords/hasher.ts';
+import { openStorage, type Storage } from './storage/database.ts';
+import { migrateToLatest } from './storage/migrate.ts';
+
+/** Field paths pino blanks out, whatever a log line carries. */
+export const redactedLogPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', '*.password', 'token', '*.token', 'code', '*.code'];
+
+export function createLogger(config: Config): pino.Logger {
+  return pino({ level: config.logLevel, redact: { paths: redactedLogPaths, censor: '[redacted]' } });
+}
+
+export function createDeps(config: Config, storage: Storage, log: pino.Logger): Deps {
+  const clock = systemClock;
+  return {
+    db: storage.db,
+    dialect: storage.dialect,
+    clock,
+    config,
+    keys: deriveKeys(config.encryptionKey),
+    hasher: createPasswordHasher(config.policy.passwordHashConcurrency, config.policy.passwordHashQueue),
+    delivery: createDelivery(config, clock, log),
+    log,
+  };
+}
+
+export async function serve(config: Config): Promise<void> {
+  const log = createLogger(config);
+  const storage = openStorage(config.databaseURL);
+  const { applied } = await migrateToLatest(storage.db);
+  if (applied.length > 0) log.info({ applied }, 'database migrated');
+  const deps = createDeps(config, storage, log);
+  if (deps.delivery.outbox) {
+    log.warn({}, '*** DEVELOPMENT MODE: e-mails and texts go to the in-memory outbox at /dev/outbox, not to anyone. Set SMTP_URL (and NODE_ENV=production) for real delivery. ***');
+  }
+  if (config.encryptionKeyIsDevelopmentDefault) log.warn({}, '*** ENCRYPTION_KEY is not set: using a generated development key in ./data. Set ENCRYPTION_KEY in production. ***');
+  const app = await buildApp(deps, { logger: log });
+  await app.listen({ port: config.port, host: config.host });
+  log.info({ url: config.publicURL.toString(), database: storage.dialect }, 'Twofold is ready');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await app.close();
+    deps.delivery.close();
+    await storage.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

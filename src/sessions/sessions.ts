@@ -1,0 +1,150 @@
+/**
+ * Sessions (SECURITY.md rules 8, 9, 25). The token is 256 random bits, shown once; the database
+ * keeps only its SHA-256. Each session records how far it has authenticated. Validation is one
+ * indexed read that also carries what the guards need (user, role, account's enforcement flag),
+ * and writes only to refresh last_seen_at at most once a minute. Nothing is cached in memory,
+ * so a revocation takes effect on the very next request on every instance.
+ */
+import type { Clock } from '../clock.ts';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
+import type { Database, Role, SessionState } from '../storage/schema.ts';
+
+export interface SessionTimeouts {
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+  sessionTouchIntervalMs: number;
+}
+
+export interface NewSessionInput {
+  userId: string;
+  state: SessionState;
+  ip: string;
+  userAgent: string;
+}
+
+export interface IssuedSession {
+  token: string;
+  tokenHash: string;
+}
+
+export async function createSession(db: Database, clock: Clock, input: NewSessionInput): Promise<IssuedSession> {
+  const token = generateToken();
+  const tokenHash = hashToken(token);
+  const now = clock.now();
+  await db
+    .insertInto('sessions')
+    .values({
+      token_hash: tokenHash,
+      user_id: input.userId,
+      state: input.state,
+      created_at: now,
+      last_seen_at: now,
+      authenticated_at: now,
+      ip: input.ip,
+      user_agent: input.userAgent.slice(0, 512),
+    })
+    .execute();
+  return { token, tokenHash };
+}
+
+/** What a request knows once its token checks out. */
+export interface SessionContext {
+  tokenHash: string;
+  state: SessionState;
+  createdAt: number;
+  authenticatedAt: number;
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  accountId: string;
+  accountName: string;
+  accountEnforces2FA: boolean;
+}
+
+export async function validateSessionToken(db: Database, clock: Clock, timeouts: SessionTimeouts, token: string): Promise<SessionContext | null> {
+  const tokenHash = hashToken(token);
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .innerJoin('accounts', 'accounts.id', 'users.account_id')
+    .select([
+      'sessions.token_hash',
+      'sessions.state',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+      'sessions.authenticated_at',
+      'users.id as user_id',
+      'users.email',
+      'users.name',
+      'users.role',
+      'users.active',
+      'accounts.id as account_id',
+      'accounts.name as account_name',
+      'accounts.enforce_2fa',
+    ])
+    .where('sessions.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  if (!row) return null;
+  const now = clock.now();
+  const expired = now - Number(row.last_seen_at) >= timeouts.sessionIdleMs || now - Number(row.created_at) >= timeouts.sessionAbsoluteMs;
+  if (expired || row.active !== 1) {
+    await revokeSession(db, tokenHash);
+    return null;
+  }
+  if (now - Number(row.last_seen_at) >= timeouts.sessionTouchIntervalMs) {
+    await db.updateTable('sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
+  }
+  return {
+    tokenHash,
+    state: row.state,
+    createdAt: Number(row.created_at),
+    authenticatedAt: Number(row.authenticated_at),
+    userId: row.user_id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    accountId: row.account_id,
+    accountName: row.account_name,
+    accountEnforces2FA: row.enforce_2fa === 1,
+  };
+}
+
+/**
+ * Moves a session to a new authentication level under a new token (rule 9). The swap is one
+ * conditional update on the old hash and expected state: two concurrent upgrades of the same
+ * session cannot both succeed, and the old token stops working at once.
+ */
+export async function upgradeSession(db: Database, clock: Clock, tokenHash: string, from: SessionState, to: SessionState): Promise<IssuedSession | null> {
+  const token = generateToken();
+  const newHash = hashToken(token);
+  const now = clock.now();
+  const updated = await db
+    .updateTable('sessions')
+    .set({ token_hash: newHash, state: to, authenticated_at: now, last_seen_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('state', '=', from)
+    .returning('token_hash')
+    .executeTakeFirst();
+  return updated ? { token, tokenHash: newHash } : null;
+}
+
+/** A password (or code) re-entry: the session counts as recently authenticated again. */
+export async function markReauthenticated(db: Database, clock: Clock, tokenHash: string): Promise<void> {
+  await db.updateTable('sessions').set({ authenticated_at: clock.now() }).where('token_hash', '=', tokenHash).execute();
+}
+
+export async function revokeSession(db: Database, tokenHash: string): Promise<void> {
+  await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+}
+
+/** Ends every session of a user, except optionally the one making the request. */
+export async function revokeUserSessions(db: Database, userId: string, keepTokenHash?: string): Promise<void> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
+  await query.execute();
+}
+
+export function isRecentlyAuthenticated(clock: Clock, session: SessionContext, windowMs: number): boolean {
+  return clock.now() - session.authenticatedAt < windowMs;
+}

@@ -1,0 +1,42 @@
+/**
+ * Opens the database named by DATABASE_URL: `sqlite:<path>` (better-sqlite3, WAL) or
+ * `postgres://…` (pg pool). The rest of the code sees one Kysely instance and the dialect name.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Storage {
+  db: Database;
+  dialect: DialectName;
+  close(): Promise<void>;
+}
+
+const PG_INT8 = 20;
+
+export function openStorage(databaseURL: string): Storage {
+  if (databaseURL.startsWith('sqlite:')) {
+    const path = databaseURL.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new SQLite(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    // Several processes (server and support command) may share one file.
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) }) as Database;
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: databaseURL,
+    max: 10,
+    // bigint columns hold millisecond times and counts, all well inside Number's exact range.
+    types: { getTypeParser: (oid: number, format?: any) => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) },
+  });
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) as Database;
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}

@@ -1,0 +1,89 @@
+/**
+ * The database as Kysely sees it. Times are integer milliseconds since the epoch and flags are
+ * 0/1 integers in both SQLite and PostgreSQL, so one query serves both dialects unchanged.
+ */
+import type { Generated, Insertable, Kysely, Selectable } from 'kysely';
+
+export type Role = 'admin' | 'user';
+/** How far a session has authenticated (SECURITY.md rule 8). */
+export type SessionState = 'password_only' | 'enrollment_required' | 'complete';
+export type LinkKind = 'invitation' | 'password_reset' | 'disable_2fa';
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  enforce_2fa: number;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: number;
+  /** Null until an invited user sets a password. */
+  password_hash: string | null;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  state: SessionState;
+  created_at: number;
+  last_seen_at: number;
+  /** Last password (or code) entry, for the recent-authentication rule. */
+  authenticated_at: number;
+  ip: string;
+  user_agent: string;
+}
+
+export interface LinksTable {
+  token_hash: string;
+  kind: LinkKind;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface SecurityEventsTable {
+  id: string;
+  account_id: string;
+  type: string;
+  at: number;
+  actor_user_id: string | null;
+  /** "user", "support" or "system": who acted when no user did. */
+  actor_kind: string;
+  subject_user_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string;
+}
+
+export interface RateLimitCountersTable {
+  /** A keyed hash naming what is counted (an email, an IP, a user), never the value in clear. */
+  key: string;
+  window_started_at: number;
+  count: number;
+}
+
+export interface Schema {
+  accounts: AccountsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  links: LinksTable;
+  security_events: SecurityEventsTable;
+  rate_limit_counters: RateLimitCountersTable;
+}
+
+export type Database = Kysely<Schema>;
+export type Account = Selectable<AccountsTable>;
+export type User = Selectable<UsersTable>;
+export type Session = Selectable<SessionsTable>;
+export type NewUser = Insertable<UsersTable>;
+export type { Generated };

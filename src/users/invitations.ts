@@ -1,0 +1,54 @@
+/**
+ * Invitations: an admin adds a user by email; the user gets a single-use link (7 days) to set
+ * a password. Accepting sets the password and nothing else — no session is created, so the
+ * invited user still logs in through every step, second factor included (SECURITY.md rule 11).
+ */
+import type { RequestOrigin } from '../audit/events.ts';
+import { recordSecurityEvent } from '../audit/events.ts';
+import type { Deps } from '../deps.ts';
+import { sendEmailInBackground } from '../delivery/delivery.ts';
+import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
+import type { Role, User } from '../storage/schema.ts';
+import { insertUser, setPasswordHash } from './users.ts';
+
+export interface Inviter {
+  userId: string;
+  name: string;
+  accountId: string;
+  accountName: string;
+}
+
+export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' };
+
+export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: string; name: string; role: Role }, origin: RequestOrigin): Promise<InviteOutcome> {
+  const { db, clock, config } = deps;
+  const result = await db.transaction().execute(async (trx) => {
+    const user = await insertUser(trx, clock, { accountId: inviter.accountId, email: input.email, name: input.name, role: input.role, passwordHash: null });
+    if (!user) return null;
+    const token = await issueLink(trx, clock, 'invitation', user.id, config.policy.invitationLinkMs);
+    await recordSecurityEvent(trx, clock, { type: 'user_invited', accountId: inviter.accountId, actor: { kind: 'user', userId: inviter.userId }, subjectUserId: user.id, origin, detail: { role: input.role } });
+    return { user, token };
+  });
+  if (!result) return { ok: false, reason: 'email_taken' };
+  const link = buildLinkURL(config.publicURL, 'invitation', result.token);
+  sendEmailInBackground(deps.delivery.email, deps.log, {
+    to: result.user.email,
+    subject: `You are invited to ${inviter.accountName} on Twofold`,
+    text: `Hello ${result.user.name},\n\n${inviter.name} invited you to the account "${inviter.accountName}" on Twofold.\n\nSet your password to join (the link works once and for 7 days):\n${link}\n\nIf you did not expect this invitation, you can ignore this e-mail.\n`,
+  });
+  return { ok: true, user: result.user };
+}
+
+export type AcceptOutcome = { ok: true; userId: string } | { ok: false; reason: 'link_expired' | 'busy' };
+
+export async function acceptInvitation(deps: Deps, token: string, password: string): Promise<AcceptOutcome> {
+  // Hash first: a busy hasher must not burn the link.
+  const hashed = await deps.hasher.hashPassword(password);
+  if (!hashed.ok) return { ok: false, reason: 'busy' };
+  return deps.db.transaction().execute(async (trx) => {
+    const link = await consumeLink(trx, deps.clock, 'invitation', token);
+    if (!link) return { ok: false, reason: 'link_expired' } as const;
+    await setPasswordHash(trx, link.userId, hashed.value);
+    return { ok: true, userId: link.userId } as const;
+  });
+}

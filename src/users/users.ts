@@ -1,0 +1,70 @@
+/** Users: lookup, creation and the role rules ("an account always keeps one active admin"). */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { Database, Role, User } from '../storage/schema.ts';
+
+/** Emails are compared case-insensitively; the stored form is trimmed and lower-cased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
+}
+
+export async function findUserById(db: Database, id: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface NewUserInput {
+  accountId: string;
+  email: string;
+  name: string;
+  role: Role;
+  passwordHash: string | null;
+}
+
+/** Returns null when the email is already taken (the unique index decides, not a prior read). */
+export async function insertUser(db: Database, clock: Clock, input: NewUserInput): Promise<User | null> {
+  const user: User = {
+    id: randomUUID(),
+    account_id: input.accountId,
+    email: normalizeEmail(input.email),
+    name: input.name.trim(),
+    role: input.role,
+    active: 1,
+    password_hash: input.passwordHash,
+    created_at: clock.now(),
+    last_login_at: null,
+  };
+  const inserted = await db.insertInto('users').values(user).onConflict((oc) => oc.column('email').doNothing()).returning('id').executeTakeFirst();
+  return inserted ? user : null;
+}
+
+export async function setPasswordHash(db: Database, userId: string, passwordHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+}
+
+export async function recordLogin(db: Database, clock: Clock, userId: string): Promise<void> {
+  await db.updateTable('users').set({ last_login_at: clock.now() }).where('id', '=', userId).execute();
+}
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  lastLoginAt: string | null;
+}
+
+export function toPublicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    active: user.active === 1,
+    lastLoginAt: user.last_login_at === null ? null : new Date(Number(user.last_login_at)).toISOString(),
+  };
+}
