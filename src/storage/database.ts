@@ -19,7 +19,7 @@ export interface Storage {
 
 const PG_INT8 = 20;
 
-export function openStorage(databaseURL: string): Storage {
+export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void): Storage {
   if (databaseURL.startsWith('sqlite:')) {
     const path = databaseURL.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -37,6 +37,9 @@ export function openStorage(databaseURL: string): Storage {
     // bigint columns hold millisecond times and counts, all well inside Number's exact range.
     types: { getTypeParser: (oid: number, format?: any) => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) },
   });
+  // An idle connection the server closes (a restart, a failover) must not crash the process:
+  // the pool drops it and opens a new one on the next query.
+  pool.on('error', (error) => onIdleError?.(error));
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) as Database;
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }

@@ -1,0 +1,109 @@
+/**
+ * A real Twofold server for tests: real database (see databases.ts), real HTTP on a free
+ * loopback port, a manual clock the test can move, the development outbox for delivery, and
+ * the log captured so tests can look for leaked secrets.
+ */
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { deriveKeys } from '../../src/crypto/keys.ts';
+import { createDelivery } from '../../src/delivery/delivery.ts';
+import type { Outbox } from '../../src/delivery/outbox.ts';
+import type { Deps } from '../../src/deps.ts';
+import { createPasswordHasher } from '../../src/passwords/hasher.ts';
+import { redactedLogPaths } from '../../src/server.ts';
+import { openStorage } from '../../src/storage/database.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
+
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  origin: string;
+  app: FastifyInstance;
+  deps: Deps;
+  clock: ManualClock;
+  config: Config;
+  outbox: Outbox;
+  database: TestDatabase;
+  /** Every log line the server wrote, as text. */
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  /** Reuse a database (two servers on one database); otherwise a fresh one is made and dropped. */
+  database?: TestDatabase;
+}
+
+export async function startTestServer(kind: DatabaseKind, options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase(kind));
+  const port = await freePort();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: database.url,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    LOG_LEVEL: 'info',
+    PASSWORD_HASH_QUEUE: '1000',
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
+      done();
+    },
+  });
+  const log = pino({ level: 'info', redact: { paths: redactedLogPaths, censor: '[redacted]' } }, sink);
+  const storage = openStorage(config.databaseURL);
+  await migrateToLatest(storage.db);
+  const clock = new ManualClock(Date.now());
+  const deps: Deps = {
+    db: storage.db,
+    dialect: storage.dialect,
+    clock,
+    config,
+    keys: deriveKeys(config.encryptionKey),
+    hasher: createPasswordHasher(config.policy.passwordHashConcurrency, config.policy.passwordHashQueue),
+    delivery: createDelivery(config, clock, log),
+    log,
+  };
+  const app = await buildApp(deps, { logger: log, requestsPerMinute: 1_000_000 });
+  await app.listen({ port, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    origin: url,
+    app,
+    deps,
+    clock,
+    config,
+    outbox: deps.delivery.outbox!,
+    database,
+    logLines,
+    close: async () => {
+      await app.close();
+      await storage.close();
+      if (!options.database) await database.drop();
+    },
+  };
+}
