@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, describeConfiguration, loadConfig } from '../../src/config.ts';
+
+const KEY = Buffer.alloc(32, 1).toString('base64');
+
+describe('configuration', () => {
+  it('uses the documented defaults: port 3000, loopback, SQLite under ./data, PUBLIC_URL from the port', () => {
+    const config = loadConfig({ ENCRYPTION_KEY: KEY });
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.databaseURL, 'sqlite:./data/twofold.db');
+    assert.equal(config.publicURL.toString(), 'http://localhost:3000/');
+    assert.equal(config.production, false);
+    assert.equal(config.policy.failedPasswordsPerEmail, 10);
+    assert.equal(config.policy.sessionIdleMs, 12 * 3_600_000);
+    assert.equal(config.policy.sessionAbsoluteMs, 7 * 24 * 3_600_000);
+  });
+
+  const refusals: Array<[string, Record<string, string>, RegExp]> = [
+    ['a non-numeric port', { PORT: 'eighty', ENCRYPTION_KEY: KEY }, /PORT must be a whole number/],
+    ['a port out of range', { PORT: '70000', ENCRYPTION_KEY: KEY }, /PORT must be between/],
+    ['an unknown database scheme', { DATABASE_URL: 'mysql://x', ENCRYPTION_KEY: KEY }, /DATABASE_URL must be sqlite/],
+    ['a relative PUBLIC_URL', { PUBLIC_URL: 'example.com', ENCRYPTION_KEY: KEY }, /PUBLIC_URL must be an absolute/],
+    ['a short encryption key', { ENCRYPTION_KEY: 'c2hvcnQ=' }, /ENCRYPTION_KEY must be 32 bytes/],
+    ['production without a key', { NODE_ENV: 'production', SMTP_URL: 'smtp://x' }, /ENCRYPTION_KEY is required in production/],
+    ['production without SMTP', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY }, /SMTP_URL is required in production/],
+    ['a boolean that is neither', { SIGNUP_ENABLED: 'maybe', ENCRYPTION_KEY: KEY }, /SIGNUP_ENABLED must be true or false/],
+  ];
+  for (const [name, env, message] of refusals) {
+    it(`refuses ${name} with a message that names the variable`, () => {
+      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+    });
+  }
+
+  it('does not print the database password when it refuses a DATABASE_URL', () => {
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@host/db', ENCRYPTION_KEY: KEY }), (error: unknown) => error instanceof Error && !error.message.includes('hunter2'));
+  });
+
+  it('documents every option with its default', () => {
+    const lines = describeConfiguration();
+    for (const name of ['PORT', 'HOST', 'PUBLIC_URL', 'DATABASE_URL', 'ENCRYPTION_KEY', 'SMTP_URL', 'TRUSTED_PROXIES']) {
+      assert.ok(lines.some((line) => line.startsWith(`${name} (default`)), name);
+    }
+  });
+});
