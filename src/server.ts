@@ -16,8 +16,30 @@ import { migrateToLatest } from './storage/migrate.ts';
 /** Field paths pino blanks out, whatever a log line carries. */
 export const redactedLogPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', '*.password', 'token', '*.token', 'code', '*.code'];
 
+/** Link tokens travel as the last path segment; a logged URL shows where, never the token. */
+export function scrubTokensFromURL(url: string): string {
+  return url.replace(/\/[A-Za-z0-9_-]{32,}(?=[/?#]|$)/g, '/[token]').replace(/([?&](?:token|code|cursor)=)[^&#]*/gi, '$1[redacted]');
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  ip?: string;
+}
+
+/** pino options shared by the server and the tests that capture its log. */
+export function loggerOptions(level: string): pino.LoggerOptions {
+  return {
+    level,
+    redact: { paths: redactedLogPaths, censor: '[redacted]' },
+    serializers: {
+      req: (request: LoggedRequest) => ({ method: request.method, url: scrubTokensFromURL(request.url), ip: request.ip }),
+    },
+  };
+}
+
 export function createLogger(config: Config): pino.Logger {
-  return pino({ level: config.logLevel, redact: { paths: redactedLogPaths, censor: '[redacted]' } });
+  return pino(loggerOptions(config.logLevel));
 }
 
 export function createDeps(config: Config, storage: Storage, log: pino.Logger): Deps {

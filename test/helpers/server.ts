@@ -15,7 +15,7 @@ import { createDelivery } from '../../src/delivery/delivery.ts';
 import type { Outbox } from '../../src/delivery/outbox.ts';
 import type { Deps } from '../../src/deps.ts';
 import { createPasswordHasher } from '../../src/passwords/hasher.ts';
-import { redactedLogPaths } from '../../src/server.ts';
+import { loggerOptions } from '../../src/server.ts';
 import { openStorage } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
@@ -73,7 +73,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
       done();
     },
   });
-  const log = pino({ level: 'info', redact: { paths: redactedLogPaths, censor: '[redacted]' } }, sink);
+  const log = pino(loggerOptions('info'), sink);
   const storage = openStorage(config.databaseURL);
   await migrateToLatest(storage.db);
   const clock = new ManualClock(Date.now());
