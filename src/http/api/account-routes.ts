@@ -6,6 +6,7 @@ import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import type { MethodLister } from '../../login/password-step.ts';
+import { changeUser } from '../../users/administration.ts';
 import { inviteUser } from '../../users/invitations.ts';
 import { listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
@@ -69,6 +70,28 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const outcome = await inviteUser(deps, { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName }, request.body, originOf(request));
       if (!outcome.ok) throw new HttpError('email_taken');
       return reply.code(201).send({ user: { ...toPublicUser(outcome.user), twoFactor: { enabled: false, methods: [] } } });
+    },
+  );
+
+  app.patch(
+    '/account/users/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'Change a user\'s role or deactivate them (administrators; the account keeps one active admin)',
+        security: sessionSecurity,
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        body: Type.Object({ role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])), active: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Object({ user: UserSchema }), ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const session = requireSession(request);
+      const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, request.params.id, request.body, originOf(request));
+      if (!outcome.ok) throw new HttpError(outcome.reason);
+      const methods = await listMethods(outcome.user);
+      return { user: { ...toPublicUser(outcome.user), twoFactor: { enabled: methods.length > 0, methods } } };
     },
   );
 }
