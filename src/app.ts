@@ -19,6 +19,7 @@ import { accountRoutes } from './http/api/account-routes.ts';
 import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
+import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, sessionCookieFor } from './http/plugins/authentication.ts';
@@ -106,6 +107,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(authRoutes, { deps, cookie, listMethods });
       await api.register(linkRoutes, { deps });
       await api.register(accountRoutes, { deps, listMethods });
+      await api.register(securityLogRoutes, { deps });
       if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
     },
     { prefix: '/api/v1' },
