@@ -6,7 +6,10 @@ import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import type { MethodLister } from '../../login/password-step.ts';
+import { setAccountEnforcement } from '../../enforcement/account-enforcement.ts';
 import { changeUser } from '../../users/administration.ts';
+import { findUserById } from '../../users/users.ts';
+import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { inviteUser } from '../../users/invitations.ts';
 import { listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
@@ -23,6 +26,32 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     { schema: { tags: ['account'], summary: 'The account of the signed-in user', security: sessionSecurity, response: { 200: AccountSchema, ...errorResponses(401, 403) } } },
     async (request) => {
       const account = await findAccountById(deps.db, requireSession(request).accountId);
+      if (!account) throw new HttpError('not_found');
+      return toPublicAccount(account);
+    },
+  );
+
+  app.patch(
+    '/account',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'Turn account-wide 2FA enforcement on or off (administrators, recent authentication)',
+        security: sessionSecurity,
+        body: Type.Object({ enforce2fa: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: AccountSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request) => {
+      const session = requireSession(request);
+      requireRecentAuthentication(deps, session);
+      const user = await findUserById(deps.db, session.userId);
+      if (!user) throw new HttpError('unauthenticated');
+      const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listMethods(user) };
+      const outcome = await setAccountEnforcement(deps, actor, request.body.enforce2fa, originOf(request));
+      if (!outcome.ok) throw new HttpError(outcome.reason);
+      const account = await findAccountById(deps.db, session.accountId);
       if (!account) throw new HttpError('not_found');
       return toPublicAccount(account);
     },

@@ -1,0 +1,75 @@
+/**
+ * Turning "Enforce Two-Factor Authentication (2FA)" on or off for an account (PRODUCT.md §2.4).
+ * The change is one write to the account row — no per-user rows, so it costs the same for an
+ * account of ten users or of 100,000 — and the security-log entry is written in the same
+ * transaction. Sessions read the flag with every session lookup, so the change reaches every
+ * session on its next request. Every user is then told by e-mail, in batches, in the background.
+ */
+import type { RequestOrigin } from '../audit/events.ts';
+import { recordSecurityEvent } from '../audit/events.ts';
+import type { Deps } from '../deps.ts';
+
+export type EnforcementOutcome = { ok: true; changed: boolean } | { ok: false; reason: 'admin_2fa_required' };
+
+export interface EnforcementActor {
+  userId: string;
+  accountId: string;
+  accountName: string;
+  name: string;
+  methods: readonly string[];
+}
+
+export async function setAccountEnforcement(deps: Deps, actor: EnforcementActor, enforce: boolean, origin: RequestOrigin): Promise<EnforcementOutcome> {
+  // An admin who could not pass the check themselves would lock the account out of its own policy.
+  if (enforce && actor.methods.length === 0) return { ok: false, reason: 'admin_2fa_required' };
+  const changed = await deps.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('accounts')
+      .set({ enforce_2fa: enforce ? 1 : 0 })
+      .where('id', '=', actor.accountId)
+      .where('enforce_2fa', '=', enforce ? 0 : 1)
+      .returning('id')
+      .executeTakeFirst();
+    if (!updated) return false;
+    await recordSecurityEvent(trx, deps.clock, { type: 'enforcement_changed', accountId: actor.accountId, actor: { kind: 'user', userId: actor.userId }, subjectUserId: null, origin, detail: { enforce2fa: enforce } });
+    return true;
+  });
+  if (changed) {
+    notifyAccountUsers(deps, actor, enforce).catch((error: unknown) => {
+      deps.log.error({ err: error instanceof Error ? error.message : String(error), accountId: actor.accountId }, 'enforcement notices failed');
+    });
+  }
+  return { ok: true, changed };
+}
+
+const NOTICE_BATCH = 500;
+
+/** Walks the account's active users by id in batches, so memory stays flat for any account size. */
+async function notifyAccountUsers(deps: Deps, actor: EnforcementActor, enforce: boolean): Promise<void> {
+  const when = new Date(deps.clock.now()).toUTCString();
+  const subject = enforce ? `${actor.accountName} now requires two-factor authentication` : `${actor.accountName} no longer requires two-factor authentication`;
+  let after = '';
+  for (;;) {
+    const users = await deps.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name'])
+      .where('account_id', '=', actor.accountId)
+      .where('active', '=', 1)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(NOTICE_BATCH)
+      .execute();
+    if (users.length === 0) return;
+    for (const user of users) {
+      const text = enforce
+        ? `Hello ${user.name},\n\n${actor.name}, an administrator of "${actor.accountName}", turned on two-factor authentication for everyone in the account on ${when}.\n\nIf you have not set up a second factor yet, you will be asked to do so the next time you use Twofold: an authenticator app on your phone, or text messages.\n`
+        : `Hello ${user.name},\n\n${actor.name}, an administrator of "${actor.accountName}", stopped requiring two-factor authentication for the account on ${when}.\n\nYour own two-factor authentication stays as it is; we recommend keeping it on.\n`;
+      try {
+        await deps.delivery.email.sendEmail({ to: user.email, subject, text });
+      } catch (error) {
+        deps.log.error({ err: error instanceof Error ? error.message : String(error), userId: user.id }, 'enforcement notice not delivered');
+      }
+    }
+    after = users[users.length - 1]!.id;
+  }
+}
