@@ -22,7 +22,7 @@ import { linkRoutes } from './http/api/link-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
-import { authenticationPlugin, sessionCookieFor } from './http/plugins/authentication.ts';
+import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
 import { errorsPlugin } from './http/plugins/errors.ts';
 
@@ -88,10 +88,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     },
   });
   await app.register(async (docs) => {
-    // The readable API docs are public; the guard reads access from each route's config.
-    docs.addHook('onRoute', (route) => {
-      route.config = { ...(route.config as object), access: 'public' };
-    });
+    markRoutesPublic(docs);
     await docs.register(fastifySwaggerUI, {
       routePrefix: '/api/v1/docs',
       staticCSP: true,
@@ -114,7 +111,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   );
 
   await app.register(healthRoutes, { deps });
-  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/assets/', decorateReply: false, maxAge: '1h' });
+  await app.register(async (assets) => {
+    markRoutesPublic(assets);
+    await assets.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/assets/', decorateReply: false, maxAge: '1h' });
+  });
   await app.register(async (pages) => {
     await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
     await pages.register(pageRoutes, { deps, cookie, listMethods });

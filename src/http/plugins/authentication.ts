@@ -26,11 +26,22 @@ declare module 'fastify' {
     access?: Access;
     role?: 'admin';
   }
+  interface FastifyInstance {
+    /** Every route registered after the guard, with the access level the guard applies. */
+    routeCatalog: RouteEntry[];
+  }
   interface FastifyRequest {
     session: SessionContext | null;
     /** How the token arrived; CSRF checks apply to cookies only. */
     sessionSource: 'cookie' | 'bearer' | null;
   }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: Access;
+  role: 'admin' | null;
 }
 
 export interface SessionCookie {
@@ -68,6 +79,24 @@ function refuse(request: FastifyRequest, reply: FastifyReply, reason: 'unauthent
 
 export const authenticationPlugin = fp(async function authenticationPlugin(app: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }) {
   const { deps, cookie } = options;
+  const catalog: RouteEntry[] = [];
+  app.decorate('routeCatalog', catalog);
+  app.addHook('onRoute', (route) => {
+    // Read the config when asked: hooks of inner plugins may still set it after this one ran.
+    const config = () => (route.config ?? {}) as { access?: Access; role?: 'admin' };
+    for (const method of [route.method].flat()) {
+      catalog.push({
+        method,
+        url: route.url,
+        get access() {
+          return config().access ?? 'complete';
+        },
+        get role() {
+          return config().role ?? null;
+        },
+      });
+    }
+  });
   app.decorateRequest('session', null);
   app.decorateRequest('sessionSource', null);
 
@@ -95,6 +124,16 @@ export const authenticationPlugin = fp(async function authenticationPlugin(app: 
     if (request.routeOptions.config.role === 'admin' && session.role !== 'admin') return refuse(request, reply, 'forbidden');
   });
 });
+
+/**
+ * For plugins that register their own routes (API docs, static assets): every route registered
+ * in this encapsulated context is public. Used only where a route cannot carry its own config.
+ */
+export function markRoutesPublic(context: FastifyInstance): void {
+  context.addHook('onRoute', (route) => {
+    route.config = { ...(route.config as object), access: 'public' };
+  });
+}
 
 /** The session of a route the guard let through at 'complete', 'setup' or 'any-session'. */
 export function requireSession(request: FastifyRequest): SessionContext {
