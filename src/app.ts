@@ -29,8 +29,6 @@ import { errorsPlugin } from './http/plugins/errors.ts';
 export interface AppOptions {
   /** The pino logger requests log to; none when absent (tests capture their own). */
   logger?: FastifyBaseLogger;
-  /** Requests per minute per IP across all routes; a coarse flood guard, not a security limit. */
-  requestsPerMinute?: number;
 }
 
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -66,7 +64,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginEmbedderPolicy: false,
   });
-  await app.register(fastifyRateLimit, { max: options.requestsPerMinute ?? 1200, timeWindow: '1 minute' });
+  await app.register(fastifyRateLimit, { max: config.policy.requestsPerMinutePerIP, timeWindow: '1 minute' });
   await app.register(authenticationPlugin, { deps, cookie });
   await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });
 

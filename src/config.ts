@@ -29,6 +29,7 @@ export interface Policy {
   totpEnrollmentMs: number;
   passwordHashConcurrency: number;
   passwordHashQueue: number;
+  requestsPerMinutePerIP: number;
 }
 
 export interface Config {
@@ -118,6 +119,7 @@ const options = {
   signupsPerIPPerHour: integerOption('SIGNUPS_PER_IP_PER_HOUR', 'Sign-ups accepted from one IP per hour', 100, 1, 1_000_000),
   passwordHashConcurrency: integerOption('PASSWORD_HASH_CONCURRENCY', 'Password hashes computed at once (bounded so session checks never queue behind them)', 2, 1, 64),
   passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
+  requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance (security limits are separate and shared)', 1200, 1, 100_000_000),
   totpEnrollmentMinutes: integerOption('TOTP_ENROLLMENT_MINUTES', 'Lifetime of a pending authenticator-app secret (the rotating QR code)', 5, 1, 60),
 } satisfies Record<string, Option<unknown>>;
 
@@ -206,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
       totpEnrollmentMs: read(options.totpEnrollmentMinutes) * MINUTE,
       passwordHashConcurrency: read(options.passwordHashConcurrency),
       passwordHashQueue: read(options.passwordHashQueue),
+      requestsPerMinutePerIP: read(options.requestsPerMinutePerIP),
     },
   };
 }

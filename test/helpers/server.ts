@@ -64,6 +64,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     LOG_LEVEL: 'info',
     PASSWORD_HASH_QUEUE: '1000',
+    REQUESTS_PER_MINUTE_PER_IP: '1000000',
     ...options.env,
   });
   const logLines: string[] = [];
@@ -87,7 +88,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
     delivery: createDelivery(config, clock, log),
     log,
   };
-  const app = await buildApp(deps, { logger: log, requestsPerMinute: 1_000_000 });
+  const app = await buildApp(deps, { logger: log });
   await app.listen({ port, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${port}`;
   return {
