@@ -32,6 +32,12 @@ export interface Policy {
   requestsPerMinutePerIP: number;
 }
 
+export type SMSProviderConfig =
+  | { provider: 'outbox' }
+  | { provider: 'none' }
+  | { provider: 'twilio'; accountSID: string; authToken: string; from: string | null; messagingServiceSID: string | null; apiBaseURL: string; timeoutMs: number }
+  | { provider: 'webhook'; url: string; secret: string; timeoutMs: number };
+
 export interface Config {
   production: boolean;
   port: number;
@@ -42,6 +48,7 @@ export interface Config {
   encryptionKey: Uint8Array;
   encryptionKeyIsDevelopmentDefault: boolean;
   smtpURL: string | null;
+  sms: SMSProviderConfig;
   mailFrom: string;
   signupEnabled: boolean;
   trustedProxies: string[];
@@ -105,6 +112,15 @@ const options = {
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
   encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
   smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
+  smsProvider: stringOption('SMS_PROVIDER', 'outbox (development only), twilio or webhook; production without one offers no SMS factor', ''),
+  twilioAccountSID: stringOption('TWILIO_ACCOUNT_SID', 'Twilio account SID (AC…)', ''),
+  twilioAuthToken: stringOption('TWILIO_AUTH_TOKEN', 'Twilio auth token', ''),
+  twilioFrom: stringOption('TWILIO_FROM', 'Sender number in E.164 (or set TWILIO_MESSAGING_SERVICE_SID)', ''),
+  twilioMessagingServiceSID: stringOption('TWILIO_MESSAGING_SERVICE_SID', 'Twilio messaging service (MG…), instead of TWILIO_FROM', ''),
+  twilioAPIBaseURL: stringOption('TWILIO_API_BASE_URL', 'Base URL of the Twilio REST API', 'https://api.twilio.com'),
+  smsWebhookURL: stringOption('SMS_WEBHOOK_URL', 'URL that receives a signed JSON POST per text message', ''),
+  smsWebhookSecret: stringOption('SMS_WEBHOOK_SECRET', 'Secret of the HMAC-SHA256 signature on webhook POSTs (at least 32 characters)', ''),
+  smsTimeoutMs: integerOption('SMS_TIMEOUT_MS', 'How long one SMS provider request may take', 10_000, 100, 120_000),
   mailFrom: stringOption('MAIL_FROM', 'Sender address of e-mails', 'Twofold <no-reply@localhost>'),
   signupEnabled: booleanOption('SIGNUP_ENABLED', 'Whether /signup creates new accounts', true),
   trustedProxies: stringOption('TRUSTED_PROXIES', 'Comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty believes none', ''),
@@ -150,6 +166,39 @@ function parseTrustedProxies(text: string): string[] {
   return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
 }
 
+function readSMSProvider(read: <T>(option: Option<T>) => T, production: boolean): SMSProviderConfig {
+  const provider = read(options.smsProvider) || (production ? 'none' : 'outbox');
+  const timeoutMs = read(options.smsTimeoutMs);
+  switch (provider) {
+    case 'outbox':
+      if (production) throw new ConfigError('SMS_PROVIDER=outbox is not available in production');
+      return { provider: 'outbox' };
+    case 'none':
+      return { provider: 'none' };
+    case 'twilio': {
+      const accountSID = read(options.twilioAccountSID);
+      const authToken = read(options.twilioAuthToken);
+      const from = read(options.twilioFrom) || null;
+      const messagingServiceSID = read(options.twilioMessagingServiceSID) || null;
+      if (!/^AC[0-9a-fA-F]{32}$/.test(accountSID)) throw new ConfigError('TWILIO_ACCOUNT_SID must be your account SID (AC followed by 32 hex digits)');
+      if (!authToken) throw new ConfigError('TWILIO_AUTH_TOKEN is required with SMS_PROVIDER=twilio');
+      if (!from && !messagingServiceSID) throw new ConfigError('Set TWILIO_FROM (an E.164 number) or TWILIO_MESSAGING_SERVICE_SID with SMS_PROVIDER=twilio');
+      const apiBaseURL = read(options.twilioAPIBaseURL).replace(/\/$/, '');
+      if (!/^https?:\/\//.test(apiBaseURL)) throw new ConfigError('TWILIO_API_BASE_URL must be an http(s) URL');
+      return { provider: 'twilio', accountSID, authToken, from, messagingServiceSID, apiBaseURL, timeoutMs };
+    }
+    case 'webhook': {
+      const url = read(options.smsWebhookURL);
+      const secret = read(options.smsWebhookSecret);
+      if (!/^https?:\/\//.test(url)) throw new ConfigError('SMS_WEBHOOK_URL must be an http(s) URL with SMS_PROVIDER=webhook');
+      if (secret.length < 32) throw new ConfigError('SMS_WEBHOOK_SECRET must be at least 32 characters');
+      return { provider: 'webhook', url, secret, timeoutMs };
+    }
+    default:
+      throw new ConfigError(`SMS_PROVIDER must be outbox, twilio or webhook, got "${provider}"`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = <T>(option: Option<T>): T => option.read(env[option.name], env);
   const production = read(options.nodeEnv) === 'production';
@@ -174,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     production,
+    sms: readSMSProvider(read, production),
     port,
     host: read(options.host),
     publicURL,

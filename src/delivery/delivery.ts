@@ -10,6 +10,8 @@ import { createSMTPEmailSender } from './email/smtp-email.ts';
 import { Outbox, type OutboxLog } from './outbox.ts';
 import { createOutboxSMSSender } from './sms/outbox-sms.ts';
 import type { SMSSender } from './sms/sender.ts';
+import { createTwilioSMSSender } from './sms/twilio-sms.ts';
+import { createWebhookSMSSender } from './sms/webhook-sms.ts';
 
 export interface DeliveryLog extends OutboxLog {
   error(fields: Record<string, unknown>, message: string): void;
@@ -17,28 +19,33 @@ export interface DeliveryLog extends OutboxLog {
 
 export interface Delivery {
   email: EmailSender;
-  sms: SMSSender;
+  /** Null when no SMS provider is configured: the SMS factor is then not offered. */
+  sms: SMSSender | null;
   /** Present only in development with no real provider configured. */
   outbox: Outbox | null;
   close(): void;
 }
 
+function createSMSSender(config: Config, clock: Clock, outbox: Outbox | null): SMSSender | null {
+  switch (config.sms.provider) {
+    case 'twilio':
+      return createTwilioSMSSender(config.sms);
+    case 'webhook':
+      return createWebhookSMSSender(config.sms, clock);
+    case 'outbox':
+      return outbox ? createOutboxSMSSender(outbox) : null;
+    case 'none':
+      return null;
+  }
+}
+
 export function createDelivery(config: Config, clock: Clock, log: DeliveryLog): Delivery {
-  const usesOutbox = !config.production && !config.smtpURL;
+  // The outbox serves whichever channel has no real provider, and never in production.
+  const usesOutbox = !config.production && (!config.smtpURL || config.sms.provider === 'outbox');
   const outbox = usesOutbox ? new Outbox(clock, log) : null;
   const smtp = config.smtpURL ? createSMTPEmailSender(config.smtpURL, config.mailFrom) : null;
   const email = smtp ?? createOutboxEmailSender(outbox!);
-  // Real SMS providers arrive with the SMS issue; until then texts go to the outbox, and in
-  // production (no outbox) there is no SMS factor to offer.
-  const sms: SMSSender = outbox
-    ? createOutboxSMSSender(outbox)
-    : {
-        name: 'none',
-        sendSMS: async () => {
-          throw new Error('No SMS provider is configured');
-        },
-      };
-  return { email, sms, outbox, close: () => smtp?.close() };
+  return { email, sms: createSMSSender(config, clock, outbox), outbox, close: () => smtp?.close() };
 }
 
 /** Sends without making the caller wait; a failure is logged (without the body) and not rethrown. */

@@ -9,3 +9,16 @@ export interface SMSSender {
   readonly name: string;
   sendSMS(message: SMSMessage): Promise<void>;
 }
+
+/**
+ * A provider refused or failed. The message names the provider and the HTTP status or network
+ * error — never the text or the code inside it — so it can be logged as it is.
+ */
+export class SMSDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
