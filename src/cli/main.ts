@@ -7,6 +7,7 @@ import { ConfigError, describeConfiguration, loadConfig } from '../config.ts';
 import { serve } from '../server.ts';
 import { migrateCommand } from './migrate.ts';
 import { createAccountCommand } from './create-account.ts';
+import { showUserCommand } from './support.ts';
 import { UsageError } from './usage-error.ts';
 
 const usage = `Usage: twofold <command> [options]
@@ -16,6 +17,8 @@ Commands:
   migrate                    Apply database migrations and exit
   create-account --account-name <name> --name <your name> --email <email> [--password-stdin]
                              Create an account and its first administrator
+  support show-user --email <email>
+                             Show a user's account, role, 2FA methods, last login and recent security events
   config                     List every configuration variable with its default
 `;
 
@@ -31,6 +34,12 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(loadConfig());
     case 'create-account':
       return createAccountCommand(loadConfig(), parseArgs({ args: rest, options: { 'account-name': { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } } }).values);
+    case 'support': {
+      const [subcommand, ...supportArgs] = rest;
+      const values = parseArgs({ args: supportArgs, options: { email: { type: 'string' } } }).values;
+      if (subcommand === 'show-user') return showUserCommand(loadConfig(), values);
+      throw new UsageError(`Unknown support command "${subcommand ?? ''}".\n\n${usage}`);
+    }
     case 'config':
       console.log(describeConfiguration().join('\n'));
       return 0;

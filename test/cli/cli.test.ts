@@ -55,6 +55,20 @@ for (const target of await databaseTargets()) {
       assert.equal(await exited, 0, 'a graceful shutdown exits 0');
     });
 
+    it('shows support the user\'s account, role, 2FA status, last login and recent events', () => {
+      const shown = run(['support', 'show-user', '--email', 'OLGA@example.com'], { DATABASE_URL: database.url });
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.match(shown.stdout, /User: +Olga <olga@example\.com>/);
+      assert.match(shown.stdout, /Account: +Ops/);
+      assert.match(shown.stdout, /Role: +admin/);
+      assert.match(shown.stdout, /2FA: +not enabled/);
+      assert.match(shown.stdout, /Last login: +\d{4}-/, 'the login through the served API is shown');
+      assert.match(shown.stdout, /login_succeeded/);
+      const unknown = run(['support', 'show-user', '--email', 'nobody@example.com'], { DATABASE_URL: database.url });
+      assert.equal(unknown.status, 2);
+      assert.match(unknown.stderr, /no user has the email nobody@example\.com/);
+    });
+
     it('refuses a second account for the same email with a clear message and a non-zero exit', () => {
       const again = run(['create-account', '--account-name', 'Ops 2', '--name', 'Olga', '--email', 'olga@example.com', '--password-stdin'], { DATABASE_URL: database.url }, 'a long enough password');
       assert.notEqual(again.status, 0);
