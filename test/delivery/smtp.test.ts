@@ -77,7 +77,10 @@ describe('SMTP delivery', () => {
   describe('with a server configured for SMTP', () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer('sqlite', { env: { SMTP_URL: `smtp://twofold:mail-secret@127.0.0.1:${smtp.port}`, MAIL_FROM: 'Twofold <no-reply@example.com>' } });
+      // Both channels have a real provider, so there is no outbox at all.
+      server = await startTestServer('sqlite', {
+        env: { SMTP_URL: `smtp://twofold:mail-secret@127.0.0.1:${smtp.port}`, MAIL_FROM: 'Twofold <no-reply@example.com>', SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: 'http://127.0.0.1:9/sms', SMS_WEBHOOK_SECRET: 'w'.repeat(32) },
+      });
     });
     after(async () => {
       await server.close();
