@@ -2,16 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createAccountWithAdmin, toPublicAccount } from '../../accounts/accounts.ts';
+import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
+import { signUpAccount } from '../../accounts/signup.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { hmacHex } from '../../crypto/tokens.ts';
-import { hitCounter, retryAfterSeconds } from '../../limits/counters.ts';
 import { performPasswordStep, type MethodLister } from '../../login/password-step.ts';
-import { isAcceptablePassword } from '../../passwords/policy.ts';
-import { createSession, revokeSession } from '../../sessions/sessions.ts';
+import { revokeSession } from '../../sessions/sessions.ts';
 import { findUserById, toPublicUser } from '../../users/users.ts';
-import { findAccountById } from '../../accounts/accounts.ts';
 import { clearSessionCookie, requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, PasswordSchema, publicSecurity, sessionSecurity, UserSchema } from './schemas.ts';
@@ -42,18 +39,10 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       },
     },
     async (request, reply) => {
-      if (!deps.config.signupEnabled) throw new HttpError('signup_disabled');
-      if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
-      const origin = originOf(request);
-      const bySignupIP = await hitCounter(deps.db, deps.clock, `signup-ip:${hmacHex(deps.keys.hashing, origin.ip)}`, 3_600_000);
-      if (bySignupIP.count > deps.config.policy.signupsPerIPPerHour) throw new HttpError('rate_limited', undefined, retryAfterSeconds(deps.clock, bySignupIP));
-      const hashed = await deps.hasher.hashPassword(request.body.password);
-      if (!hashed.ok) throw new HttpError('server_busy', undefined, 1);
-      const created = await createAccountWithAdmin(deps.db, deps.clock, { accountName: request.body.accountName, name: request.body.name, email: request.body.email, passwordHash: hashed.value });
-      if (!created.ok) throw new HttpError('email_taken');
-      const session = await createSession(deps.db, deps.clock, { userId: created.user.id, state: 'complete', ip: origin.ip, userAgent: origin.userAgent ?? '' });
-      setSessionCookie(reply, cookie, session.token);
-      return reply.code(201).send({ token: session.token, user: { ...toPublicUser(created.user), twoFactor: { enabled: false, methods: [] } }, account: toPublicAccount(created.account) });
+      const outcome = await signUpAccount(deps, request.body, originOf(request));
+      if (!outcome.ok) throw new HttpError(outcome.reason, undefined, outcome.reason === 'rate_limited' ? outcome.retryAfterSeconds : outcome.reason === 'server_busy' ? 1 : undefined);
+      setSessionCookie(reply, cookie, outcome.token);
+      return reply.code(201).send({ token: outcome.token, user: { ...toPublicUser(outcome.user), twoFactor: { enabled: false, methods: [] } }, account: toPublicAccount(outcome.account) });
     },
   );
 

@@ -3,6 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import type { MethodLister } from '../../login/password-step.ts';
 import type { SessionCookie } from '../plugins/authentication.ts';
+import { linkPages } from './links.ts';
+import { loginPages } from './login.ts';
+import { outboxPages } from './outbox.ts';
+import { settingsPages } from './settings.ts';
+import { signupPages } from './signup.ts';
+import { userPages } from './user.ts';
 
 export interface PageOptions {
   deps: Deps;
@@ -10,6 +16,13 @@ export interface PageOptions {
   listMethods: MethodLister;
 }
 
-export async function pageRoutes(app: FastifyInstance, _options: PageOptions): Promise<void> {
+export async function pageRoutes(app: FastifyInstance, options: PageOptions): Promise<void> {
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => reply.redirect(request.session ? '/user' : '/login', 303));
+  await app.register(signupPages, options);
+  await app.register(loginPages, options);
+  await app.register(linkPages, options);
+  await app.register(userPages, options);
+  await app.register(settingsPages, options);
+  const outbox = options.deps.delivery.outbox;
+  if (outbox) await app.register(outboxPages, { outbox });
 }

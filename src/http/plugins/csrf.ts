@@ -3,7 +3,8 @@
  * - Origin: every unsafe request that a browser could send with our cookie — any page form,
  *   and any API call carrying the session cookie rather than a bearer token — must name one of
  *   our origins in its Origin header; a missing Origin is refused. The allowed origin comes
- *   from PUBLIC_URL (rule 23), never from the Host header.
+ *   from PUBLIC_URL (rule 23), never from the Host header. "Origin: null" counts only with
+ *   Sec-Fetch-Site: same-origin (our pages send no referrer, which makes browsers say null).
  * - Token: page forms also carry a token bound to a signed cookie (@fastify/csrf-protection),
  *   checked by `verifyFormToken` on each page POST.
  */
@@ -47,7 +48,12 @@ export const csrfPlugin = fp(async function csrfPlugin(app: FastifyInstance, opt
   app.addHook('onRequest', async (request) => {
     if (!needsOriginCheck(request, options.cookieName)) return;
     const origin = request.headers.origin;
-    if (typeof origin !== 'string' || !options.origins.has(origin)) throw new HttpError('csrf_rejected');
+    if (typeof origin === 'string' && options.origins.has(origin)) return;
+    // Under Referrer-Policy: no-referrer a browser sends "Origin: null" even for a form posted by
+    // our own page (Fetch, "serializing a request origin"); Fetch Metadata, which page scripts
+    // cannot set, then tells whether the post came from one of our pages.
+    if (origin === 'null' && request.headers['sec-fetch-site'] === 'same-origin') return;
+    throw new HttpError('csrf_rejected');
   });
 });
 

@@ -29,9 +29,16 @@ ${header}
 </html>`.value;
 }
 
+export interface BarePageOptions {
+  scripts?: string[];
+  /** A wide card, for pages that show more than a form (the development outbox). */
+  wide?: boolean;
+}
+
 /** A page for visitors: login, sign-up, links. */
-export function renderBarePage(title: string, main: SafeHTML, scripts: string[] = []): string {
-  return documentShell(title, html`<header class="topbar"><a class="brand" href="/">Twofold</a></header>`, html`<div class="card">${main}</div>`, scripts);
+export function renderBarePage(title: string, main: SafeHTML, options: string[] | BarePageOptions = {}): string {
+  const { scripts = [], wide = false } = Array.isArray(options) ? { scripts: options } : options;
+  return documentShell(title, html`<header class="topbar"><a class="brand" href="/">Twofold</a></header>`, html`<div class="${wide ? 'card wide' : 'card'}">${main}</div>`, scripts);
 }
 
 export function renderSignedInPage(title: string, user: LayoutUser, main: SafeHTML, scripts: string[] = []): string {

@@ -1,0 +1,39 @@
+/**
+ * Sign-up as one function, so the page and the API apply the same checks in the same order:
+ * switched off → 403, weak password → 400, too many sign-ups from the IP → 429, busy hasher
+ * → 503, taken email → 409. The first administrator's session is complete at once: a new
+ * account has no second factor and cannot yet enforce one.
+ */
+import { createAccountWithAdmin } from './accounts.ts';
+import type { RequestOrigin } from '../audit/events.ts';
+import { hmacHex } from '../crypto/tokens.ts';
+import type { Deps } from '../deps.ts';
+import { hitCounter, retryAfterSeconds } from '../limits/counters.ts';
+import { isAcceptablePassword } from '../passwords/policy.ts';
+import { createSession } from '../sessions/sessions.ts';
+import type { Account, User } from '../storage/schema.ts';
+
+export interface SignupRequest {
+  accountName: string;
+  name: string;
+  email: string;
+  password: string;
+}
+
+export type SignupResult =
+  | { ok: true; token: string; user: User; account: Account }
+  | { ok: false; reason: 'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' }
+  | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
+
+export async function signUpAccount(deps: Deps, input: SignupRequest, origin: RequestOrigin & { ip: string }): Promise<SignupResult> {
+  if (!deps.config.signupEnabled) return { ok: false, reason: 'signup_disabled' };
+  if (!isAcceptablePassword(deps.config.policy, input.password)) return { ok: false, reason: 'weak_password' };
+  const byIP = await hitCounter(deps.db, deps.clock, `signup-ip:${hmacHex(deps.keys.hashing, origin.ip)}`, 3_600_000);
+  if (byIP.count > deps.config.policy.signupsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(deps.clock, byIP) };
+  const hashed = await deps.hasher.hashPassword(input.password);
+  if (!hashed.ok) return { ok: false, reason: 'server_busy' };
+  const created = await createAccountWithAdmin(deps.db, deps.clock, { accountName: input.accountName, name: input.name, email: input.email, passwordHash: hashed.value });
+  if (!created.ok) return { ok: false, reason: 'email_taken' };
+  const session = await createSession(deps.db, deps.clock, { userId: created.user.id, state: 'complete', ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  return { ok: true, token: session.token, user: created.user, account: created.account };
+}

@@ -1,0 +1,100 @@
+/**
+ * The login page's password step and logging out (PRODUCT.md §2.2). The password step is the
+ * very function the API calls, so the page answers unknown email, wrong password and locked
+ * user exactly as the API does (SECURITY.md rule 31): one message, one status.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errorCatalog } from '../../errors.ts';
+import { performPasswordStep } from '../../login/password-step.ts';
+import { revokeSession } from '../../sessions/sessions.ts';
+import type { SessionState } from '../../storage/schema.ts';
+import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
+import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import { alertMessage, inputField, postForm } from '../views/forms.ts';
+import { html } from '../views/html.ts';
+import { renderBarePage } from '../views/layout.ts';
+import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { loginPath, safeNextPath } from './safe-next.ts';
+
+const fieldMessages: Record<string, string> = {
+  email: 'Enter a valid email address.',
+  password: 'Enter your password.',
+};
+
+function renderLogin(csrfToken: string, next: string | null, email: string, error: string | null, signupEnabled: boolean): string {
+  return renderBarePage(
+    'Log in',
+    html`<h1>Log in</h1>
+${alertMessage(error)}
+${postForm(loginPath(next), csrfToken, [
+  inputField({ label: 'Email', name: 'email', type: 'email', value: email, autocomplete: 'username', required: true, maxLength: 254 }),
+  inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, maxLength: 1024 }),
+], 'Log in')}
+<p class="aside"><a href="/password/forgot">Forgot password?</a></p>
+${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create an account</a></p>` : ''}`,
+  );
+}
+
+function destinationAfterPassword(state: SessionState, next: string | null): string {
+  if (state === 'password_only') return '/login/verify';
+  if (state === 'enrollment_required') return '/user';
+  return next ?? '/user';
+}
+
+export async function loginPages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, cookie, listMethods } = options;
+  const signupEnabled = deps.config.signupEnabled;
+
+  app.get('/login', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    const next = safeNextPath((request.query as Record<string, unknown>).next);
+    if (request.session?.state === 'complete') return reply.redirect(next ?? '/user', 303);
+    return sendPage(reply, 200, renderLogin(reply.generateCsrf(), next, '', null, signupEnabled));
+  });
+
+  app.post(
+    '/login',
+    {
+      config: { access: 'public' },
+      schema: { hide: true, body: formBodySchema({ email: EmailSchema, password: PasswordSchema }) },
+      attachValidation: true,
+      preHandler: verifyFormToken(app),
+    },
+    async (request, reply) => {
+      const next = safeNextPath((request.query as Record<string, unknown>).next);
+      const values = readFields(request.body, ['email', 'password'] as const);
+      const again = (status: number, message: string) => sendPage(reply, status, renderLogin(reply.generateCsrf(), next, values.email, message, signupEnabled));
+      const problem = formProblem(request);
+      if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE);
+
+      const outcome = await performPasswordStep(deps, listMethods, values, originOf(request));
+      if (!outcome.ok) {
+        if (outcome.reason === 'locked') {
+          reply.header('retry-after', String(Math.ceil(outcome.retryAfterMs / 1000)));
+          return again(errorCatalog.too_many_attempts.status, errorCatalog.too_many_attempts.message);
+        }
+        if (outcome.reason === 'busy') {
+          reply.header('retry-after', '1');
+          return again(errorCatalog.server_busy.status, errorCatalog.server_busy.message);
+        }
+        return again(errorCatalog.invalid_credentials.status, errorCatalog.invalid_credentials.message);
+      }
+      // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
+      if (request.session) await revokeSession(deps.db, request.session.tokenHash);
+      setSessionCookie(reply, cookie, outcome.token);
+      return reply.redirect(destinationAfterPassword(outcome.state, next), 303);
+    },
+  );
+
+  app.post(
+    '/logout',
+    { config: { access: 'any-session' }, schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      await revokeSession(deps.db, requireSession(request).tokenHash);
+      clearSessionCookie(reply, cookie);
+      return reply.redirect('/login', 303);
+    },
+  );
+}

@@ -1,0 +1,93 @@
+/** The sign-up page (PRODUCT.md §2.1): a new account and its first administrator. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errorCatalog } from '../../errors.ts';
+import { EmailSchema, NameSchema, PasswordSchema } from '../api/schemas.ts';
+import { revokeSession } from '../../sessions/sessions.ts';
+import { setSessionCookie } from '../plugins/authentication.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import { renderErrorPage } from '../views/error-page.ts';
+import { alertMessage, inputField, postForm } from '../views/forms.ts';
+import { html } from '../views/html.ts';
+import { renderBarePage } from '../views/layout.ts';
+import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
+import { signUpAccount } from '../../accounts/signup.ts';
+import type { PageOptions } from './index.ts';
+
+const FIELDS = ['accountName', 'name', 'email', 'password'] as const;
+type SignupValues = Record<(typeof FIELDS)[number], string>;
+
+const fieldMessages: Record<string, string> = {
+  accountName: 'Enter the name of your account, for example your company.',
+  name: 'Enter your name.',
+  email: 'Enter a valid email address.',
+  password: errorCatalog.weak_password.message,
+};
+
+function renderSignup(csrfToken: string, values: Partial<SignupValues>, error: { message: string; field?: string } | null): string {
+  const invalid = (field: string) => error?.field === field;
+  return renderBarePage(
+    'Sign up',
+    html`<h1>Create your account</h1>
+${alertMessage(error?.message)}
+${postForm('/signup', csrfToken, [
+  inputField({ label: 'Account name', name: 'accountName', value: values.accountName, autocomplete: 'organization', required: true, maxLength: 200, invalid: invalid('accountName') }),
+  inputField({ label: 'Your name', name: 'name', value: values.name, autocomplete: 'name', required: true, maxLength: 200, invalid: invalid('name') }),
+  inputField({ label: 'Email', name: 'email', type: 'email', value: values.email, autocomplete: 'email', required: true, maxLength: 254, invalid: invalid('email') }),
+  inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minLength: 8, maxLength: 128, invalid: invalid('password'), hint: '8 to 128 characters.' }),
+], 'Sign up')}
+<p class="aside">Already have an account? <a href="/login">Log in</a></p>`,
+  );
+}
+
+function refuseDisabled(reply: FastifyReply, signedIn: boolean): FastifyReply {
+  return sendPage(reply, errorCatalog.signup_disabled.status, renderErrorPage(errorCatalog.signup_disabled.status, errorCatalog.signup_disabled.message, signedIn));
+}
+
+export async function signupPages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, cookie } = options;
+
+  app.get('/signup', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    if (!deps.config.signupEnabled) return refuseDisabled(reply, request.session !== null);
+    return sendPage(reply, 200, renderSignup(reply.generateCsrf(), {}, null));
+  });
+
+  app.post(
+    '/signup',
+    {
+      config: { access: 'public' },
+      schema: { hide: true, body: formBodySchema({ accountName: NameSchema, name: NameSchema, email: EmailSchema, password: PasswordSchema }) },
+      attachValidation: true,
+      preHandler: verifyFormToken(app),
+    },
+    async (request, reply) => {
+      if (!deps.config.signupEnabled) return refuseDisabled(reply, request.session !== null);
+      const values = readFields(request.body, FIELDS);
+      const again = (status: number, message: string, field?: string) => sendPage(reply, status, renderSignup(reply.generateCsrf(), values, { message, field }));
+      const problem = formProblem(request);
+      if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE, problem.field ?? undefined);
+
+      const outcome = await signUpAccount(deps, values, originOf(request));
+      if (!outcome.ok) {
+        switch (outcome.reason) {
+          case 'signup_disabled':
+            return refuseDisabled(reply, request.session !== null);
+          case 'weak_password':
+            return again(400, errorCatalog.weak_password.message, 'password');
+          case 'email_taken':
+            return again(409, errorCatalog.email_taken.message, 'email');
+          case 'rate_limited':
+            reply.header('retry-after', String(outcome.retryAfterSeconds));
+            return again(429, errorCatalog.rate_limited.message);
+          case 'server_busy':
+            reply.header('retry-after', '1');
+            return again(503, errorCatalog.server_busy.message);
+        }
+      }
+      // Whoever was signed in on this browser before is signed out: the new admin takes over.
+      if (request.session) await revokeSession(deps.db, request.session.tokenHash);
+      setSessionCookie(reply, cookie, outcome.token);
+      return reply.redirect('/user', 303);
+    },
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * User Details (PRODUCT.md §2.3). Reachable at 'setup' level: a session that must enrol a
+ * second factor before going further lands here, and nowhere else.
+ */
+import type { FastifyInstance } from 'fastify';
+import { HttpError } from '../../errors.ts';
+import { findUserById } from '../../users/users.ts';
+import { html } from '../views/html.ts';
+import { renderSignedInPage } from '../views/layout.ts';
+import { statusMessage } from '../views/forms.ts';
+import { sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { describeMethods, describeRole, signedInPage } from './signed-in.ts';
+
+export async function userPages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, listMethods } = options;
+
+  app.get('/user', { config: { access: 'setup' }, schema: { hide: true } }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    const user = await findUserById(deps.db, session.userId);
+    if (!user) throw new HttpError('unauthenticated');
+    const methods = await listMethods(user);
+    const mustEnrol = session.state === 'enrollment_required';
+    const main = html`<h1>User Details</h1>
+${mustEnrol ? statusMessage('Your account administrator requires two-factor authentication. Set it up below to continue.') : ''}
+<dl class="details">
+<dt>Name</dt><dd>${user.name}</dd>
+<dt>Email</dt><dd>${user.email}</dd>
+<dt>Role</dt><dd>${describeRole(user.role)}</dd>
+<dt>Account</dt><dd>${session.accountName}</dd>
+</dl>
+<section class="panel" aria-labelledby="two-factor-heading">
+<h2 id="two-factor-heading">Two-Factor Authentication</h2>
+<p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
+<div class="two-factor-enrollment" id="two-factor-enrollment" data-methods="${methods.join(' ')}"></div>
+</section>`;
+    return sendPage(reply, 200, renderSignedInPage('User Details', layoutUser, main));
+  });
+}
