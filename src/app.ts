@@ -19,7 +19,9 @@ import { accountRoutes } from './http/api/account-routes.ts';
 import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
+import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
+import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
@@ -100,6 +102,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(authRoutes, { deps, cookie, listMethods });
+      await api.register(loginVerifyRoutes, { deps, cookie });
+      await api.register(twoFactorRoutes, { deps, cookie, listMethods });
       await api.register(linkRoutes, { deps });
       await api.register(accountRoutes, { deps, listMethods });
       await api.register(securityLogRoutes, { deps });

@@ -1,11 +1,16 @@
 /**
- * Which second-factor methods a user has confirmed. The factor modules (authenticator app, SMS)
- * add their tables and answer here; until a factor table exists no user has a method.
+ * Which second-factor methods a user has confirmed: one row per confirmed factor in `factors`
+ * (a pending enrollment is not a method). Recovery codes are a fallback, not a method.
  */
-import type { Database, User } from '../storage/schema.ts';
+import type { Database, FactorKind, User } from '../storage/schema.ts';
 
-export type FactorMethod = 'totp' | 'sms';
+export type FactorMethod = FactorKind;
 
-export async function listConfirmedMethods(_db: Database, _user: User): Promise<FactorMethod[]> {
-  return [];
+/** In a fixed order (app first), so answers do not depend on enrollment order. */
+const METHOD_ORDER: FactorMethod[] = ['totp', 'sms'];
+
+export async function listConfirmedMethods(db: Database, user: Pick<User, 'id'>): Promise<FactorMethod[]> {
+  const rows = await db.selectFrom('factors').select('kind').where('user_id', '=', user.id).execute();
+  const kinds = new Set(rows.map((row) => row.kind));
+  return METHOD_ORDER.filter((method) => kinds.has(method));
 }

@@ -50,7 +50,16 @@ export async function createSession(db: Database, clock: Clock, input: NewSessio
 /** What a request knows once its token checks out. */
 export interface SessionContext {
   tokenHash: string;
+  /**
+   * The level the guard applies. A complete session of a user without a factor in an account
+   * that enforces 2FA counts as 'enrollment_required' (PRODUCT.md §2.4: enforcement reaches
+   * every session on its next request) — derived on each read, so turning enforcement on
+   * writes nothing per user or per session.
+   */
   state: SessionState;
+  /** The level as stored; conditional upgrades compare against this one. */
+  storedState: SessionState;
+  hasSecondFactor: boolean;
   createdAt: number;
   authenticatedAt: number;
   userId: string;
@@ -82,6 +91,8 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
       'accounts.id as account_id',
       'accounts.name as account_name',
       'accounts.enforce_2fa',
+      // Same round trip: does the user have any confirmed factor? (index factors_user_kind)
+      (eb) => eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id')).as('has_factor'),
     ])
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst();
@@ -95,9 +106,13 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
   if (now - Number(row.last_seen_at) >= timeouts.sessionTouchIntervalMs) {
     await db.updateTable('sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
   }
+  const hasSecondFactor = Boolean(row.has_factor);
+  const accountEnforces2FA = row.enforce_2fa === 1;
   return {
     tokenHash,
-    state: row.state,
+    state: row.state === 'complete' && accountEnforces2FA && !hasSecondFactor ? 'enrollment_required' : row.state,
+    storedState: row.state,
+    hasSecondFactor,
     createdAt: Number(row.created_at),
     authenticatedAt: Number(row.authenticated_at),
     userId: row.user_id,
@@ -106,7 +121,7 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
     role: row.role,
     accountId: row.account_id,
     accountName: row.account_name,
-    accountEnforces2FA: row.enforce_2fa === 1,
+    accountEnforces2FA,
   };
 }
 

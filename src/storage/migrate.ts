@@ -4,9 +4,11 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as foundation from './migrations/001_foundation.ts';
+import * as twoFactor from './migrations/002_two_factor.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
+  '002_two_factor': twoFactor,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -72,6 +72,51 @@ export interface RateLimitCountersTable {
   count: number;
 }
 
+export type FactorKind = 'totp' | 'sms';
+
+export interface FactorsTable {
+  id: string;
+  user_id: string;
+  kind: FactorKind;
+  /** AES-256-GCM envelope; associated data binds it to user and factor id. */
+  secret_encrypted: string;
+  /** Highest accepted TOTP time step (replay guard); null before the first use. */
+  last_used_step: number | null;
+  created_at: number;
+  confirmed_at: number;
+}
+
+export interface TOTPEnrollmentsTable {
+  /** Changes with every new secret, so an old enrollment id names nothing. */
+  id: string;
+  user_id: string;
+  secret_encrypted: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface LoginChallengesTable {
+  id: string;
+  session_token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  /** Charged before each check (includes attempts in flight). */
+  attempts: number;
+  /** Attempts that came back wrong. */
+  failed_attempts: number;
+  consumed_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  /** HMAC-SHA256 of the normalised code under the hashing key. */
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -79,6 +124,10 @@ export interface Schema {
   links: LinksTable;
   security_events: SecurityEventsTable;
   rate_limit_counters: RateLimitCountersTable;
+  factors: FactorsTable;
+  totp_enrollments: TOTPEnrollmentsTable;
+  login_challenges: LoginChallengesTable;
+  recovery_codes: RecoveryCodesTable;
 }
 
 export type Database = Kysely<Schema>;
@@ -86,4 +135,5 @@ export type Account = Selectable<AccountsTable>;
 export type User = Selectable<UsersTable>;
 export type Session = Selectable<SessionsTable>;
 export type NewUser = Insertable<UsersTable>;
+export type Factor = Selectable<FactorsTable>;
 export type { Generated };

@@ -44,3 +44,37 @@ forEachDatabase('account-wide 2FA enforcement setting', (context) => {
     }
   });
 });
+
+forEachDatabase('enforcement reaches sessions that already exist', (context) => {
+  it('sends a held session of a user without 2FA to setup on its very next request, API and pages', async () => {
+    const { api, server } = context();
+    const admin = await signUp(api);
+    const user = await inviteAndAccept(server, api, admin.token);
+    const held = await logIn(api, user.email);
+    assert.equal((await api.get('/me', { token: held.token })).status, 200);
+    // The switch itself is tested through PATCH /account (which needs an admin with 2FA);
+    // here only its effect on sessions matters, so the flag is set directly.
+    await server.deps.db.updateTable('accounts').set({ enforce_2fa: 1 }).where('id', '=', admin.accountId).execute();
+    const me = await api.get('/me', { token: held.token });
+    assert.equal(me.status, 403);
+    assert.equal(me.body.error, 'enrollment_required');
+    const page = await fetch(`${server.url}/settings/users`, { headers: { cookie: `twofold_session=${held.token}` }, redirect: 'manual' });
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get('location'), '/user');
+    const setupPage = await fetch(`${server.url}/user`, { headers: { cookie: `twofold_session=${held.token}` }, redirect: 'manual' });
+    assert.equal(setupPage.status, 200, 'the setup page stays reachable');
+    await server.deps.db.updateTable('accounts').set({ enforce_2fa: 0 }).where('id', '=', admin.accountId).execute();
+    assert.equal((await api.get('/me', { token: held.token })).status, 200, 'and the session is whole again once enforcement is off');
+  });
+
+  it('makes a new password login of a user without 2FA enrollment_required while enforcement is on', async () => {
+    const { api, server } = context();
+    const admin = await signUp(api);
+    const user = await inviteAndAccept(server, api, admin.token);
+    await server.deps.db.updateTable('accounts').set({ enforce_2fa: 1 }).where('id', '=', admin.accountId).execute();
+    const login = await api.post('/login', { email: user.email, password: 'correct horse battery' });
+    assert.equal(login.status, 200);
+    assert.equal(login.body.state, 'enrollment_required');
+    assert.equal((await api.get('/me', { token: login.body.token })).body.error, 'enrollment_required');
+  });
+});

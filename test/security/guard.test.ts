@@ -19,7 +19,6 @@ const PUBLIC_ROUTES = [
   /^\/api\/v1\/openapi\.json$/,
   /^\/api\/v1\/docs/,
   /^\/api\/v1\/(signup|login|password\/forgot|password\/reset|dev\/outbox)$/,
-  /^\/api\/v1\/login\/(verify|sms)$/,
   /^\/api\/v1\/invitations\/:token$/,
   /^\/api\/v1\/2fa\/disable-links\/:token$/,
   /^\/(signup|login|login\/verify|login\/sms|login\/recovery|password\/forgot|dev\/outbox)$/,

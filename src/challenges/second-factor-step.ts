@@ -1,0 +1,70 @@
+/**
+ * The second step of a login (PRODUCT.md §2.2 step 2, §3 POST /login/verify): a
+ * half-authenticated session presents a code and, if it is right, becomes a complete session
+ * under a NEW token (rule 9).
+ *
+ * Order matters and each step is one conditional write: charge the challenge (5 per login),
+ * charge the user's budget (10 per 15 minutes, shared with every other code entry point),
+ * check the code (burning its time step or recovery code), burn the challenge, swap the
+ * session. The challenge is burned atomically before the session is upgraded, so two
+ * concurrent right codes cannot each mint a session.
+ */
+import type { RequestOrigin } from '../audit/events.ts';
+import { recordSecurityEvent } from '../audit/events.ts';
+import type { Deps } from '../deps.ts';
+import { revokeSession, upgradeSession, type SessionContext } from '../sessions/sessions.ts';
+import { recordLogin } from '../users/users.ts';
+import { chargeLoginChallenge, consumeLoginChallenge, recordWrongAnswer, refundLoginChallenge } from './login-challenge.ts';
+import { checkSecondFactorCode, type CodeMethod } from './second-factor-check.ts';
+
+export type LoginMethod = CodeMethod | 'sms';
+
+export type SecondFactorStepOutcome =
+  | { ok: true; token: string }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number }
+  /** The challenge is over (expired, spent or finished elsewhere); the session is gone. */
+  | { ok: false; reason: 'challenge_ended' }
+  | { ok: false; reason: 'method_unavailable' | 'malformed' | 'invalid_code' };
+
+type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
+
+export async function performSecondFactorStep(deps: StepDeps, session: SessionContext, input: { method: LoginMethod; code: unknown }, origin: RequestOrigin): Promise<SecondFactorStepOutcome> {
+  const { db, clock, config } = deps;
+  // SMS arrives with its own issue; until then no user has it, and nothing is guessed here.
+  if (input.method === 'sms') return { ok: false, reason: 'method_unavailable' };
+
+  const challenge = await chargeLoginChallenge(db, clock, config.policy, { tokenHash: session.tokenHash, userId: session.userId, createdAt: session.createdAt });
+  if (!challenge.ok) {
+    if (challenge.reason === 'busy') return { ok: false, reason: 'locked', retryAfterSeconds: 1 };
+    // A completed login's session is being (or was) swapped for a new token by the winner;
+    // only a login that is over ends its session here.
+    if (challenge.reason === 'over') await revokeSession(db, session.tokenHash);
+    return { ok: false, reason: 'challenge_ended' };
+  }
+  const owner = { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name };
+  const checked = await checkSecondFactorCode(deps, owner, { method: input.method, code: input.code, stage: 'login' }, origin);
+  if (!checked.ok) {
+    if (checked.reason === 'locked') {
+      // Refused unevaluated: it does not use up one of this login's five attempts.
+      await refundLoginChallenge(db, challenge.challengeId);
+      return checked;
+    }
+    // Five wrong codes end the login: a new password step is needed (PRODUCT.md §4).
+    if (await recordWrongAnswer(db, clock, config.policy, challenge.challengeId)) await revokeSession(db, session.tokenHash);
+    return checked;
+  }
+
+  if (!(await consumeLoginChallenge(db, clock, challenge.challengeId))) return { ok: false, reason: 'challenge_ended' };
+  const upgraded = await upgradeSession(db, clock, session.tokenHash, 'password_only', 'complete');
+  if (!upgraded) return { ok: false, reason: 'challenge_ended' };
+  await recordLogin(db, clock, session.userId);
+  await recordSecurityEvent(db, clock, {
+    type: 'login_succeeded',
+    accountId: session.accountId,
+    actor: { kind: 'user', userId: session.userId },
+    subjectUserId: session.userId,
+    origin,
+    detail: { methods: `password,${input.method}` },
+  });
+  return { ok: true, token: upgraded.token };
+}

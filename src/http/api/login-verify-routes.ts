@@ -1,0 +1,77 @@
+/** The second step of a login: POST /login/verify (PRODUCT.md §2.2 step 2, §3). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { performSecondFactorStep, type LoginMethod } from '../../challenges/second-factor-step.ts';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
+import { originOf } from '../request-origin.ts';
+import { errorResponses, publicSecurity } from './schemas.ts';
+
+export const LoginMethodSchema = Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery')], { description: 'totp: authenticator app; sms: text message; recovery: a recovery code' });
+/** Shape is checked in the handler (after trimming spaces) so that a malformed code still counts as a guess. */
+export const CodeSchema = Type.String({ minLength: 1, maxLength: 64, description: 'Six ASCII digits (totp, sms), or a recovery code xxxxx-xxxxx' });
+
+/**
+ * A body that failed the schema but still carried a code for a known method: it is answered
+ * 400 like any bad body, yet charged as a guess first (SECURITY.md rule 33).
+ */
+export function attemptedCode(request: FastifyRequest, methods: readonly string[], impliedMethod?: string): { method: string; code: unknown } | null {
+  const body = request.body as unknown;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'code')) return null;
+  const { method = impliedMethod, code } = body as { method?: unknown; code?: unknown };
+  if (typeof method !== 'string' || !methods.includes(method)) return null;
+  return { method, code };
+}
+
+export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps, cookie } = options;
+
+  app.post(
+    '/login/verify',
+    {
+      config: { access: 'challenge' },
+      attachValidation: true,
+      schema: {
+        tags: ['login'],
+        summary: 'Second step of a login: a code from the authenticator app, a text message or a recovery code',
+        description:
+          'Send the token from POST /login (state mfa_required) as the bearer token or cookie. Answers a NEW token; the one from POST /login stops working. Five wrong codes end the login; ten per user in 15 minutes pause codes for 15 minutes (429 with Retry-After).',
+        security: publicSecurity,
+        body: Type.Object({ method: LoginMethodSchema, code: CodeSchema }, { additionalProperties: false }),
+        response: { 200: Type.Object({ state: Type.Literal('authenticated'), token: Type.String() }), ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      let input: { method: LoginMethod; code: unknown };
+      if (request.validationError) {
+        const attempt = attemptedCode(request, ['totp', 'recovery']);
+        if (!attempt) throw request.validationError;
+        input = { method: attempt.method as LoginMethod, code: attempt.code };
+      } else {
+        input = request.body;
+      }
+      const outcome = await performSecondFactorStep(deps, session, input, originOf(request));
+      if (!outcome.ok) {
+        switch (outcome.reason) {
+          case 'locked':
+            throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
+          case 'challenge_ended':
+            throw new HttpError('unauthenticated');
+          case 'method_unavailable':
+            throw new HttpError('invalid_request', 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
+          case 'malformed':
+            throw new HttpError('invalid_request', input.method === 'recovery' ? 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.' : 'The request is not valid: body.code must be exactly 6 digits.');
+          case 'invalid_code':
+            throw new HttpError('invalid_code');
+        }
+      }
+      if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token);
+      reply.header('cache-control', 'no-store');
+      return { state: 'authenticated' as const, token: outcome.token };
+    },
+  );
+}

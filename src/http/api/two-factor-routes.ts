@@ -1,0 +1,176 @@
+/**
+ * The signed-in user's own second factors (PRODUCT.md §2.3, §2.7, §3): authenticator-app
+ * enrollment, recovery codes and re-authentication.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { recordSecurityEvent } from '../../audit/events.ts';
+import { parseCode, checkSecondFactorCode } from '../../challenges/second-factor-check.ts';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import { replaceRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
+import { startTOTPEnrollment } from '../../factors/totp/authenticator-app.ts';
+import { confirmAuthenticatorApp } from '../../factors/totp/enrollment.ts';
+import type { MethodLister } from '../../login/password-step.ts';
+import { reauthenticateWithPassword } from '../../sessions/reauthenticate.ts';
+import { markReauthenticated, type SessionContext } from '../../sessions/sessions.ts';
+import { findUserById } from '../../users/users.ts';
+import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
+import { requireRecentAuthentication } from '../recent-authentication.ts';
+import { originOf } from '../request-origin.ts';
+import { attemptedCode, CodeSchema } from './login-verify-routes.ts';
+import { errorResponses, PasswordSchema, sessionSecurity } from './schemas.ts';
+
+const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
+
+export interface TwoFactorRouteOptions {
+  deps: Deps;
+  cookie: SessionCookie;
+  listMethods: MethodLister;
+}
+
+export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFactorRouteOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps, cookie, listMethods } = options;
+
+  async function loadMethods(session: SessionContext): Promise<string[]> {
+    const user = await findUserById(deps.db, session.userId);
+    if (!user) throw new HttpError('unauthenticated');
+    return listMethods(user);
+  }
+
+  app.post(
+    '/me/2fa/totp',
+    {
+      config: { access: 'setup' },
+      schema: {
+        tags: ['2fa'],
+        summary: 'Start (or rotate) authenticator-app enrollment',
+        description:
+          'Answers a new pending secret as an otpauth:// URI, the base32 secret and a QR code (SVG). It lives for 5 minutes; starting again voids it. Replacing an existing factor needs recent authentication. The current factor keeps working until the new one is confirmed.',
+        security: sessionSecurity,
+        response: {
+          201: Type.Object({ enrollmentId: Type.String(), otpauthUri: Type.String(), secret: Type.String(), qrSvg: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      // Replacing a factor weakens the account if the session was stolen (rules 12, 28);
+      // a first enrollment right after the password step is recent by construction.
+      if ((await loadMethods(session)).length > 0) requireRecentAuthentication(deps, session);
+      const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
+      // The secret travels only in this body, never cached (rule 14).
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ enrollmentId: started.enrollmentId, otpauthUri: started.otpauthURI, secret: started.secretBase32, qrSvg: started.qrSVG, expiresAt: new Date(started.expiresAt).toISOString() });
+    },
+  );
+
+  app.post(
+    '/me/2fa/totp/confirm',
+    {
+      config: { access: 'setup' },
+      schema: {
+        tags: ['2fa'],
+        summary: 'Confirm authenticator-app enrollment with a code from the app',
+        description: 'Answers ten recovery codes, shown once. Signs out your other sessions. When this completes a login that required enrollment, also answers the new session token.',
+        security: sessionSecurity,
+        body: Type.Object({ enrollmentId: Type.String({ minLength: 1, maxLength: 64 }), code: CodeSchema }, { additionalProperties: false }),
+        response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema, token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403, 410) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const code = parseCode('totp', request.body.code);
+      if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
+      const outcome = await confirmAuthenticatorApp(deps, session, { enrollmentId: request.body.enrollmentId, code }, originOf(request));
+      if (!outcome.ok) throw new HttpError(outcome.reason);
+      reply.header('cache-control', 'no-store');
+      if (outcome.newToken) {
+        if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken);
+        return { recoveryCodes: outcome.recoveryCodes, token: outcome.newToken };
+      }
+      return { recoveryCodes: outcome.recoveryCodes };
+    },
+  );
+
+  app.post(
+    '/me/2fa/recovery-codes',
+    {
+      schema: {
+        tags: ['2fa'],
+        summary: 'Make a new set of recovery codes (the old set stops working)',
+        description: 'Needs recent authentication (POST /me/reauthenticate).',
+        security: sessionSecurity,
+        response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      requireRecentAuthentication(deps, session);
+      if ((await loadMethods(session)).length === 0) throw new HttpError('invalid_request', 'Turn on two-factor authentication before making recovery codes.');
+      const recoveryCodes = await deps.db.transaction().execute(async (trx) => {
+        const codes = await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
+        await recordSecurityEvent(trx, deps.clock, {
+          type: 'recovery_codes_regenerated',
+          accountId: session.accountId,
+          actor: { kind: 'user', userId: session.userId },
+          subjectUserId: session.userId,
+          origin: originOf(request),
+        });
+        return codes;
+      });
+      reply.header('cache-control', 'no-store');
+      return { recoveryCodes };
+    },
+  );
+
+  app.post(
+    '/me/reauthenticate',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['me'],
+        summary: 'Confirm it is still you, with your password or a current authenticator-app code',
+        description: 'Sensitive actions need this within the last 15 minutes. Wrong codes count against the same limit as at login.',
+        security: sessionSecurity,
+        body: Type.Object({ password: Type.Optional(PasswordSchema), code: Type.Optional(CodeSchema) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const origin = originOf(request);
+      const owner = { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name };
+      let body: { password?: string; code?: unknown };
+      if (request.validationError) {
+        const attempt = attemptedCode(request, ['totp'], 'totp');
+        if (!attempt) throw request.validationError;
+        body = { code: attempt.code };
+      } else {
+        body = request.body;
+      }
+      if ((body.password === undefined) === (body.code === undefined)) throw new HttpError('invalid_request', 'The request is not valid: send either password or code.');
+
+      if (body.code !== undefined) {
+        const checked = await checkSecondFactorCode(deps, owner, { method: 'totp', code: body.code, stage: 'reauthenticate' }, origin);
+        if (!checked.ok) {
+          if (checked.reason === 'locked') throw new HttpError('too_many_attempts', undefined, checked.retryAfterSeconds);
+          if (checked.reason === 'malformed') throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
+          throw new HttpError('invalid_code');
+        }
+        await markReauthenticated(deps.db, deps.clock, session.tokenHash);
+        return reply.code(204).send(null);
+      }
+      const outcome = await reauthenticateWithPassword(deps, session, body.password!, origin);
+      if (!outcome.ok) {
+        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, Math.ceil(outcome.retryAfterMs / 1000));
+        if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
+        throw new HttpError('invalid_credentials');
+      }
+      return reply.code(204).send(null);
+    },
+  );
+}
