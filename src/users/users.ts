@@ -16,6 +16,11 @@ export async function findUserById(db: Database, id: string): Promise<User | und
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** A user only if they belong to the given account: every admin lookup goes through this (tenancy). */
+export async function findAccountUser(db: Database, accountId: string, userId: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', userId).where('account_id', '=', accountId).executeTakeFirst();
+}
+
 export interface NewUserInput {
   accountId: string;
   email: string;

@@ -3,11 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.ts';
 import type { MethodLister } from '../../login/password-step.ts';
 import type { SessionCookie } from '../plugins/authentication.ts';
+import { accountSettingsPages } from './account-settings.ts';
 import { linkPages } from './links.ts';
 import { loginPages } from './login.ts';
 import { outboxPages } from './outbox.ts';
+import { reauthenticatePages } from './reauthenticate.ts';
+import { securityLogPages } from './security-log.ts';
 import { settingsPages } from './settings.ts';
 import { signupPages } from './signup.ts';
+import { userAdminPages } from './user-admin.ts';
 import { userPages } from './user.ts';
 
 export interface PageOptions {
@@ -22,7 +26,11 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(loginPages, options);
   await app.register(linkPages, options);
   await app.register(userPages, options);
+  await app.register(reauthenticatePages, options);
+  await app.register(accountSettingsPages, options);
   await app.register(settingsPages, options);
+  await app.register(userAdminPages, options);
+  await app.register(securityLogPages, options);
   const outbox = options.deps.delivery.outbox;
   if (outbox) await app.register(outboxPages, { outbox });
 }

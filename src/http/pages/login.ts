@@ -17,6 +17,7 @@ import { html } from '../views/html.ts';
 import { renderBarePage } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
+import { refusePassword } from './password-refusal.ts';
 import { loginPath, safeNextPath } from './safe-next.ts';
 
 const fieldMessages: Record<string, string> = {
@@ -71,15 +72,8 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
 
       const outcome = await performPasswordStep(deps, listMethods, values, originOf(request));
       if (!outcome.ok) {
-        if (outcome.reason === 'locked') {
-          reply.header('retry-after', String(Math.ceil(outcome.retryAfterMs / 1000)));
-          return again(errorCatalog.too_many_attempts.status, errorCatalog.too_many_attempts.message);
-        }
-        if (outcome.reason === 'busy') {
-          reply.header('retry-after', '1');
-          return again(errorCatalog.server_busy.status, errorCatalog.server_busy.message);
-        }
-        return again(errorCatalog.invalid_credentials.status, errorCatalog.invalid_credentials.message);
+        const refusal = refusePassword(reply, outcome, errorCatalog.invalid_credentials.message);
+        return again(refusal.status, refusal.message);
       }
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);

@@ -1,11 +1,11 @@
 /**
- * Settings for administrators (PRODUCT.md §2.4, §2.6): Account Information and Users. The
- * guard admits only admins (config.role); every query is scoped to the session's account, so
- * an admin never sees another account's users whatever the URL says.
+ * Settings > Users for administrators (PRODUCT.md §2.1, §2.6): the account's users, each
+ * linking to the admin's view of that user (user-admin.ts), and the invitation form. The guard
+ * admits only admins (config.role); every query is scoped to the session's account, so an
+ * admin never sees another account's users whatever the URL says.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { findAccountById } from '../../accounts/accounts.ts';
 import { errorCatalog, HttpError } from '../../errors.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import type { User } from '../../storage/schema.ts';
@@ -20,6 +20,7 @@ import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { describeMethods, describeRole, formatTime, signedInPage } from './signed-in.ts';
+import { userAdminPath } from './user-admin.ts';
 
 const USERS_PER_PAGE = 50;
 const INVITE_FIELDS = ['email', 'name', 'role'] as const;
@@ -39,7 +40,7 @@ interface UserRow {
 function renderUserTable(rows: UserRow[], nextCursor: string | null): SafeHTML {
   const body = rows.map(
     ({ user, methods }) => html`<tr>
-<td>${user.email}</td>
+<td><a href="${userAdminPath(user.id)}">${user.email}</a></td>
 <td>${user.name}${user.active === 1 ? '' : html` <span class="tag">Deactivated</span>`}${user.password_hash === null ? html` <span class="tag">Invited</span>` : ''}</td>
 <td>${describeRole(user.role)}</td>
 <td>${describeMethods(methods)}</td>
@@ -77,21 +78,6 @@ ${postForm('/settings/users', csrfToken, [
 export async function settingsPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps, listMethods } = options;
   const invitationDays = Math.round(deps.config.policy.invitationLinkMs / 86_400_000);
-
-  app.get('/settings/account', { config: { role: 'admin' }, schema: { hide: true } }, async (request, reply) => {
-    const { session, layoutUser } = signedInPage(request, reply);
-    const account = await findAccountById(deps.db, session.accountId);
-    if (!account) throw new HttpError('not_found');
-    const enforced = account.enforce_2fa === 1;
-    const main = html`<h1>Account Information</h1>
-<dl class="details"><dt>Account name</dt><dd>${account.name}</dd></dl>
-<section class="panel" aria-labelledby="security-heading">
-<h2 id="security-heading">Security</h2>
-<p>Enforce Two-Factor Authentication (2FA): <strong class="${enforced ? 'status-on' : 'status-off'}">${enforced ? 'On' : 'Off'}</strong></p>
-<p class="hint">${enforced ? 'Every user of this account must log in with a second factor.' : 'Users of this account choose for themselves whether to use a second factor.'}</p>
-</section>`;
-    return sendPage(reply, 200, renderSignedInPage('Account Information', layoutUser, main));
-  });
 
   async function sendUsersPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, cursor: string | null, invite: InviteState): Promise<FastifyReply> {
     const page = await listAccountUsers(deps.db, session.accountId, { cursor, emailPrefix: null, limit: USERS_PER_PAGE });

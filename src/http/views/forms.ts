@@ -45,20 +45,50 @@ export function selectField(field: SelectField): SafeHTML {
 </div>`;
 }
 
+export interface CheckboxField {
+  label: string;
+  name: string;
+  checked: boolean;
+  hint?: string;
+}
+
+/** Sends `name=on` when ticked and nothing at all when not, as HTML checkboxes do. */
+export function checkboxField(field: CheckboxField): SafeHTML {
+  const id = `field-${field.name}`;
+  const hintId = field.hint ? `${id}-hint` : undefined;
+  return html`<div class="field checkbox">
+<input id="${id}" name="${field.name}" type="checkbox" value="on"${field.checked ? html` checked` : ''}${hintId ? html` aria-describedby="${hintId}"` : ''}>
+<label for="${id}">${field.label}</label>
+${field.hint ? html`<p class="hint" id="${hintId}">${field.hint}</p>` : ''}
+</div>`;
+}
+
 export function csrfField(token: string): SafeHTML {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
+/** 'danger' marks a button whose action cannot simply be undone (deactivating a user). */
+export type ButtonStyle = 'primary' | 'danger';
+
 /** A POST form with its CSRF token and one submit button. */
-export function postForm(action: string, csrfToken: string, fields: SafeHTML | SafeHTML[], submitLabel: string): SafeHTML {
+export function postForm(action: string, csrfToken: string, fields: SafeHTML | SafeHTML[], submitLabel: string, buttonStyle: ButtonStyle = 'primary'): SafeHTML {
   return html`<form method="post" action="${action}" class="stacked">
 ${csrfField(csrfToken)}
 ${fields}
-<button type="submit" class="primary">${submitLabel}</button>
+<button type="submit" class="${buttonStyle}">${submitLabel}</button>
 </form>`;
 }
 
-export function alertMessage(message: string | null | undefined): SafeHTML | '' {
+/** A GET form (filters): it changes nothing, so it carries no CSRF token and keeps its state in the URL. */
+export function getForm(action: string, fields: SafeHTML | SafeHTML[], submitLabel: string): SafeHTML {
+  return html`<form method="get" action="${action}" class="filters">
+${fields}
+<button type="submit">${submitLabel}</button>
+</form>`;
+}
+
+/** The message may be a fragment, for an alert that carries a link to the way out. */
+export function alertMessage(message: string | SafeHTML | null | undefined): SafeHTML | '' {
   return message ? html`<p class="alert" role="alert">${message}</p>` : '';
 }
 

@@ -44,7 +44,7 @@ export function renderBarePage(title: string, main: SafeHTML, options: string[] 
 export function renderSignedInPage(title: string, user: LayoutUser, main: SafeHTML, scripts: string[] = []): string {
   const settings =
     user.role === 'admin'
-      ? html`<details class="menu"><summary>Settings</summary><ul><li><a href="/settings/account">Account Settings</a></li><li><a href="/settings/users">Users</a></li></ul></details>`
+      ? html`<details class="menu"><summary>Settings</summary><ul><li><a href="/settings/account">Account Settings</a></li><li><a href="/settings/users">Users</a></li><li><a href="/settings/security-log">Security log</a></li></ul></details>`
       : '';
   const header = html`<header class="topbar">
 <a class="brand" href="/">Twofold</a>

@@ -1,0 +1,101 @@
+/**
+ * Account Information (PRODUCT.md §2.4): the "Enforce Two-Factor Authentication (2FA)" switch,
+ * for admins only (the guard checks config.role). Changing it is a sensitive action (SECURITY.md
+ * rule 28): a session whose authentication is older than the policy first gets the password
+ * form instead of the switch, and the save checks recency again on the server — the form being
+ * shown proves nothing about the request that arrives. The save is the same domain call as
+ * PATCH /api/v1/account, so the rule "an admin needs 2FA before enforcing it" lives in one place.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { findAccountById } from '../../accounts/accounts.ts';
+import { setAccountEnforcement, type EnforcementOutcome } from '../../enforcement/account-enforcement.ts';
+import { errorCatalog, HttpError } from '../../errors.ts';
+import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
+import type { Account } from '../../storage/schema.ts';
+import { findUserById } from '../../users/users.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import { alertMessage, checkboxField, postForm, statusMessage } from '../views/forms.ts';
+import { html, type SafeHTML } from '../views/html.ts';
+import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
+import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
+import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { signedInPage } from './signed-in.ts';
+
+const ACCOUNT_PATH = '/settings/account';
+const ENFORCE_LABEL = 'Enforce Two-Factor Authentication (2FA)';
+
+interface AccountPageState {
+  account: Account;
+  recentlyAuthenticated: boolean;
+  notice?: string | null;
+  alert?: string | SafeHTML | null;
+}
+
+function renderSecuritySection(csrfToken: string, state: AccountPageState): SafeHTML {
+  const enforced = state.account.enforce_2fa === 1;
+  const control = state.recentlyAuthenticated
+    ? postForm(ACCOUNT_PATH, csrfToken, checkboxField({ label: ENFORCE_LABEL, name: 'enforce2fa', checked: enforced, hint: 'Every user of this account must log in with a second factor. Users without one set it up at their next login.' }), 'Save Changes')
+    : renderPasswordConfirmation({ csrfToken, next: ACCOUNT_PATH, reason: 'Changing this setting needs your password again, because you logged in a while ago.', headingLevel: 3 });
+  return html`<section class="panel" aria-labelledby="security-heading">
+<h2 id="security-heading">Security</h2>
+${statusMessage(state.notice)}
+${alertMessage(state.alert)}
+<p>${ENFORCE_LABEL}: <strong class="${enforced ? 'status-on' : 'status-off'}">${enforced ? 'On' : 'Off'}</strong></p>
+${control}
+</section>`;
+}
+
+function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enforce: boolean): string {
+  if (!outcome.changed) return enforce ? 'No change: two-factor authentication was already required for everyone in this account.' : 'No change: two-factor authentication was already not required for this account.';
+  return enforce ? 'Two-factor authentication is now required for everyone in this account.' : 'Two-factor authentication is no longer required for this account.';
+}
+
+const ADMIN_2FA_REQUIRED_ALERT = html`${errorCatalog.admin_2fa_required.message} <a href="/user">Set up two-factor authentication for yourself first</a>.`;
+
+export async function accountSettingsPages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, listMethods } = options;
+  const recent = (session: SessionContext) => isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
+
+  async function sendAccountPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, extra: Pick<AccountPageState, 'notice' | 'alert'> = {}): Promise<FastifyReply> {
+    const account = await findAccountById(deps.db, session.accountId);
+    if (!account) throw new HttpError('not_found');
+    const main = html`<h1>Account Information</h1>
+<dl class="details"><dt>Account name</dt><dd>${account.name}</dd></dl>
+${renderSecuritySection(layoutUser.csrfToken, { account, recentlyAuthenticated: recent(session), ...extra })}`;
+    return sendPage(reply, status, renderSignedInPage('Account Information', layoutUser, main));
+  }
+
+  app.get(ACCOUNT_PATH, { config: { role: 'admin' }, schema: { hide: true } }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    return sendAccountPage(reply, 200, session, layoutUser);
+  });
+
+  app.post(
+    ACCOUNT_PATH,
+    {
+      config: { role: 'admin' },
+      // An unticked checkbox sends nothing, so the absence of the field means "off".
+      schema: { hide: true, body: formBodySchema({ enforce2fa: Type.Optional(Type.Literal('on')) }) },
+      attachValidation: true,
+      preHandler: verifyFormToken(app),
+    },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const problem = formProblem(request);
+      if (problem) return sendAccountPage(reply, 400, session, layoutUser, { alert: MALFORMED_FORM_MESSAGE });
+      // The page re-renders with the password form in place of the switch.
+      if (!recent(session)) return sendAccountPage(reply, errorCatalog.reauthentication_required.status, session, layoutUser, { alert: errorCatalog.reauthentication_required.message });
+
+      const enforce = (request.body as { enforce2fa?: string }).enforce2fa === 'on';
+      const user = await findUserById(deps.db, session.userId);
+      if (!user) throw new HttpError('unauthenticated');
+      const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listMethods(user) };
+      const outcome = await setAccountEnforcement(deps, actor, enforce, originOf(request));
+      if (!outcome.ok) return sendAccountPage(reply, errorCatalog.admin_2fa_required.status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
+      return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce) });
+    },
+  );
+}
