@@ -18,6 +18,7 @@ import { listConfirmedMethods } from './factors/methods.ts';
 import { accountRoutes } from './http/api/account-routes.ts';
 import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
+import { disableRoutes } from './http/api/disable-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
 import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
@@ -104,6 +105,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(authRoutes, { deps, cookie, listMethods });
       await api.register(loginVerifyRoutes, { deps, cookie });
       await api.register(twoFactorRoutes, { deps, cookie, listMethods });
+      await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
       await api.register(accountRoutes, { deps, listMethods });
       await api.register(securityLogRoutes, { deps });

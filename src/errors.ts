@@ -21,6 +21,8 @@ export const errorCatalog = {
   method_not_allowed: { status: 405, message: 'This method is not allowed here.' },
   email_taken: { status: 409, message: 'That email address cannot be used. Try logging in or use another address.' },
   last_admin: { status: 409, message: 'An account must keep at least one active administrator.' },
+  two_factor_not_enabled: { status: 409, message: 'This user has not turned on two-factor authentication.' },
+  last_method: { status: 409, message: 'This is your only second factor. Use "Disable Two Factor" to turn two-factor authentication off.' },
   admin_2fa_required: { status: 409, message: 'Turn on two-factor authentication for yourself before enforcing it.' },
   enrollment_expired: { status: 410, message: 'This setup code has expired. Scan the new QR code.' },
   link_expired: { status: 410, message: 'This link has expired or was already used. Ask for a new one.' },

@@ -81,7 +81,7 @@ export async function recordWrongSecondFactorCode(
   deps: BudgetDeps,
   owner: CodeOwner,
   count: number,
-  detail: { method: string; stage: 'login' | 'reauthenticate' },
+  detail: { method: string; stage: 'login' | 'reauthenticate' | 'disable_2fa' },
   origin: RequestOrigin,
 ): Promise<{ lockedNow: boolean }> {
   const { db, clock, config } = deps;

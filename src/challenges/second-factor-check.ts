@@ -41,7 +41,7 @@ export type CodeCheckOutcome =
 export interface CodeCheckInput {
   method: CodeMethod;
   code: unknown;
-  stage: 'login' | 'reauthenticate';
+  stage: 'login' | 'reauthenticate' | 'disable_2fa';
 }
 
 export async function checkSecondFactorCode(deps: CheckDeps, owner: CodeOwner, input: CodeCheckInput, origin: RequestOrigin): Promise<CodeCheckOutcome> {

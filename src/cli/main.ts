@@ -7,7 +7,7 @@ import { ConfigError, describeConfiguration, loadConfig } from '../config.ts';
 import { serve } from '../server.ts';
 import { migrateCommand } from './migrate.ts';
 import { createAccountCommand } from './create-account.ts';
-import { showUserCommand } from './support.ts';
+import { disable2FACommand, showUserCommand } from './support.ts';
 import { UsageError } from './usage-error.ts';
 
 const usage = `Usage: twofold <command> [options]
@@ -17,6 +17,8 @@ Commands:
   migrate                    Apply database migrations and exit
   create-account --account-name <name> --name <your name> --email <email> [--password-stdin]
                              Create an account and its first administrator
+  support disable-2fa --email <email> --reason "<ticket>" [--yes]
+                             Turn off a user's 2FA (asks to confirm unless --yes), sign out their sessions, e-mail them
   support show-user --email <email>
                              Show a user's account, role, 2FA methods, last login and recent security events
   config                     List every configuration variable with its default
@@ -36,8 +38,9 @@ async function main(argv: string[]): Promise<number> {
       return createAccountCommand(loadConfig(), parseArgs({ args: rest, options: { 'account-name': { type: 'string' }, name: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } } }).values);
     case 'support': {
       const [subcommand, ...supportArgs] = rest;
-      const values = parseArgs({ args: supportArgs, options: { email: { type: 'string' } } }).values;
+      const values = parseArgs({ args: supportArgs, options: { email: { type: 'string' }, reason: { type: 'string' }, yes: { type: 'boolean' } } }).values;
       if (subcommand === 'show-user') return showUserCommand(loadConfig(), values);
+      if (subcommand === 'disable-2fa') return disable2FACommand(loadConfig(), values);
       throw new UsageError(`Unknown support command "${subcommand ?? ''}".\n\n${usage}`);
     }
     case 'config':

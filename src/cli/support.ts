@@ -2,7 +2,12 @@
  * `twofold support …`: what the operator uses to help a user who cannot help themselves
  * (PRODUCT.md §2.7). show-user gives the identity context to check before acting.
  */
+import { createInterface } from 'node:readline/promises';
+import pino from 'pino';
 import { findAccountById } from '../accounts/accounts.ts';
+import { systemClock } from '../clock.ts';
+import { createDelivery } from '../delivery/delivery.ts';
+import { disableTwoFactor } from '../factors/disable-two-factor.ts';
 import { listSecurityEvents } from '../audit/listing.ts';
 import type { Config } from '../config.ts';
 import { listConfirmedMethods } from '../factors/methods.ts';
@@ -38,6 +43,68 @@ export async function showUserCommand(config: Config, args: { email?: string }):
     console.log(lines.join('\n'));
     return 0;
   } finally {
+    await storage.close();
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    // No one to ask (a script or CI): only --yes may act without a person confirming.
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (chunk) => (text += chunk));
+      process.stdin.on('end', () => resolve(text));
+      process.stdin.on('error', () => resolve(''));
+    });
+    process.stdout.write(`${question} ${answer.split('\n')[0] ?? ''}\n`);
+    return /^y(es)?$/i.test((answer.split('\n')[0] ?? '').trim());
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} `)).trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+/**
+ * `twofold support disable-2fa`: for a sole administrator who lost their device (PRODUCT.md
+ * §2.7). Removes every factor and recovery code, signs out every session, records the reason
+ * with actor "support" and e-mails the user. It never shows or sets a factor (rule 24).
+ */
+export async function disable2FACommand(config: Config, args: { email?: string; reason?: string; yes?: boolean }): Promise<number> {
+  if (!args.email) throw new UsageError('support disable-2fa needs --email <address>');
+  const reason = args.reason?.trim();
+  if (!reason) throw new UsageError('support disable-2fa needs --reason "<ticket or explanation>" for the security log');
+  const storage = openStorage(config.databaseURL);
+  // Mail goes through the configured provider; in development the outbox only prints it here.
+  const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const delivery = createDelivery(config, systemClock, log);
+  try {
+    await migrateToLatest(storage.db);
+    const user = await findUserByEmail(storage.db, args.email);
+    if (!user) throw new UsageError(`no user has the email ${args.email}`);
+    const methods = await listConfirmedMethods(storage.db, user);
+    if (methods.length === 0) {
+      console.log(`${user.email} has no two-factor authentication; nothing to do.`);
+      return 0;
+    }
+    const account = await findAccountById(storage.db, user.account_id);
+    console.log(`User ${user.name} <${user.email}>, ${user.role} of "${account?.name ?? '?'}", has 2FA: ${methods.join(', ')}.`);
+    if (!args.yes && !(await confirm('Turn off their two-factor authentication and sign out every session? [y/N]'))) {
+      console.log('Nothing changed.');
+      return 1;
+    }
+    const subject = { userId: user.id, accountId: user.account_id, email: user.email, name: user.name };
+    const done = await disableTwoFactor({ db: storage.db, clock: systemClock, delivery, log }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
+    console.log(`Turned off two-factor authentication for ${user.email} (${methods.join(', ')} removed, recovery codes voided, every session signed out).`);
+    console.log(`Recorded in the security log as support_reset with the reason "${reason}"; ${delivery.outbox ? 'the notice e-mail went to this process\'s development outbox (no SMTP_URL), so nobody received it' : 'the user was e-mailed'}.`);
+    if (account?.enforce_2fa === 1) console.log('Their account enforces 2FA, so they will set it up again at their next login.');
+    await done?.notified;
+    return 0;
+  } finally {
+    delivery.close();
     await storage.close();
   }
 }

@@ -48,9 +48,13 @@ export function createDelivery(config: Config, clock: Clock, log: DeliveryLog): 
   return { email, sms: createSMSSender(config, clock, outbox), outbox, close: () => smtp?.close() };
 }
 
-/** Sends without making the caller wait; a failure is logged (without the body) and not rethrown. */
-export function sendEmailInBackground(email: EmailSender, log: DeliveryLog, message: EmailMessage): void {
-  email.sendEmail(message).catch((error: unknown) => {
+/**
+ * Sends without making the caller wait; a failure is logged (without the body) and not
+ * rethrown. The returned promise settles when delivery has ended either way, for callers that
+ * must not exit first (the command line).
+ */
+export function sendEmailInBackground(email: EmailSender, log: DeliveryLog, message: EmailMessage): Promise<void> {
+  return email.sendEmail(message).catch((error: unknown) => {
     log.error({ err: error instanceof Error ? error.message : String(error), subject: message.subject }, 'e-mail delivery failed');
   });
 }

@@ -1,7 +1,7 @@
 /**
- * Re-entering the password to refresh a session's recent-authentication time (PRODUCT.md §4,
- * SECURITY.md rule 28). Someone holding a stolen, idle session does not know the password, so
- * this prompt must not become a way to guess it: every attempt is charged to the same per-email
+ * Checking the password of a user who is already identified — re-authentication (PRODUCT.md
+ * §4, SECURITY.md rule 28), turning 2FA off, using a disable link. None of these prompts may
+ * become a way to guess the password: every attempt is charged to the same per-email
  * counter as the login's password step — before the password is checked, so a concurrent burst
  * cannot test more passwords than the limit — and a lock set by failed logins holds here too.
  *
@@ -17,23 +17,30 @@ import { failedPasswordEmailKey } from '../login/password-step.ts';
 import { findUserById } from '../users/users.ts';
 import { markReauthenticated, type SessionContext } from './sessions.ts';
 
-export type ReauthenticationOutcome =
+export type PasswordCheckOutcome =
   | { ok: true }
   | { ok: false; reason: 'invalid_credentials' }
   | { ok: false; reason: 'locked'; retryAfterMs: number }
   | { ok: false; reason: 'busy' };
 
-type ReauthenticationDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher'>;
+/** Kept for the callers that name it after re-authentication. */
+export type ReauthenticationOutcome = PasswordCheckOutcome;
 
-export async function reauthenticateWithPassword(
-  deps: ReauthenticationDeps,
-  session: Pick<SessionContext, 'tokenHash' | 'userId' | 'email' | 'accountId'>,
-  password: string,
-  origin: RequestOrigin,
-): Promise<ReauthenticationOutcome> {
+type PasswordCheckDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher'>;
+
+export interface PasswordOwner {
+  userId: string;
+  email: string;
+  accountId: string;
+}
+
+/** Why the password was asked for, recorded with a failure. */
+export type PasswordStage = 'reauthenticate' | 'disable_2fa' | 'disable_link';
+
+export async function checkUserPassword(deps: PasswordCheckDeps, owner: PasswordOwner, password: string, origin: RequestOrigin, stage: PasswordStage): Promise<PasswordCheckOutcome> {
   const { db, clock, config } = deps;
   const policy = config.policy;
-  const emailKey = failedPasswordEmailKey(deps, session.email);
+  const emailKey = failedPasswordEmailKey(deps, owner.email);
   const charged = await hitCounter(db, clock, emailKey, policy.failedPasswordWindowMs);
   if (charged.count > policy.failedPasswordsPerEmail) {
     // A refused attempt was never evaluated, so it does not extend the lock (as in the login).
@@ -41,8 +48,8 @@ export async function reauthenticateWithPassword(
     return { ok: false, reason: 'locked', retryAfterMs: Math.max(1000, charged.resetsAt - clock.now()) };
   }
 
-  const user = await findUserById(db, session.userId);
-  const storedHash = user?.password_hash ?? null;
+  const user = await findUserById(db, owner.userId);
+  const storedHash = user?.active === 1 ? user.password_hash : null;
   // A user without a password never verifies; the dummy keeps the cost the same either way.
   const verified = storedHash ? await deps.hasher.verifyPassword(storedHash, password) : await deps.hasher.verifyAgainstDummy(password);
   if (!verified.ok) {
@@ -52,16 +59,25 @@ export async function reauthenticateWithPassword(
   if (!storedHash || !verified.value) {
     await recordSecurityEvent(db, clock, {
       type: 'login_failed',
-      accountId: session.accountId,
-      actor: { kind: 'user', userId: session.userId },
-      subjectUserId: session.userId,
+      accountId: owner.accountId,
+      actor: { kind: 'user', userId: owner.userId },
+      subjectUserId: owner.userId,
       origin,
-      detail: { reason: 'wrong_password', stage: 'reauthenticate' },
+      detail: { reason: 'wrong_password', stage },
     });
     return { ok: false, reason: 'invalid_credentials' };
   }
-
   await clearCounter(db, emailKey);
-  await markReauthenticated(db, clock, session.tokenHash);
   return { ok: true };
+}
+
+export async function reauthenticateWithPassword(
+  deps: PasswordCheckDeps,
+  session: Pick<SessionContext, 'tokenHash' | 'userId' | 'email' | 'accountId'>,
+  password: string,
+  origin: RequestOrigin,
+): Promise<ReauthenticationOutcome> {
+  const checked = await checkUserPassword(deps, session, password, origin, 'reauthenticate');
+  if (checked.ok) await markReauthenticated(deps.db, deps.clock, session.tokenHash);
+  return checked;
 }

@@ -9,6 +9,7 @@ import type { RequestOrigin } from '../../audit/events.ts';
 import { recordSecurityEvent } from '../../audit/events.ts';
 import type { Deps } from '../../deps.ts';
 import { revokeUserSessions, upgradeSession, type SessionContext } from '../../sessions/sessions.ts';
+import { voidLinks } from '../../links/links.ts';
 import { recordLogin } from '../../users/users.ts';
 import { sendFactorEnrolledNotice } from '../notices.ts';
 import { replaceRecoveryCodes } from '../recovery-codes/recovery-codes.ts';
@@ -24,6 +25,8 @@ export async function confirmAuthenticatorApp(deps: FlowDeps, session: SessionCo
   const { db, clock, keys } = deps;
   const confirmed = await confirmTOTPEnrollment(deps, { userId: session.userId, enrollmentId: input.enrollmentId, code: input.code }, async (trx, replacedFactor) => {
     const recoveryCodes = await replaceRecoveryCodes(trx, clock, keys, session.userId);
+    // A user who has a working factor again no longer needs the admin's disable link (rule 21).
+    await voidLinks(trx, clock, 'disable_2fa', session.userId);
     await recordSecurityEvent(trx, clock, {
       type: 'factor_enrolled',
       accountId: session.accountId,

@@ -6,21 +6,21 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { recordSecurityEvent } from '../../audit/events.ts';
-import { parseCode, checkSecondFactorCode } from '../../challenges/second-factor-check.ts';
+import { parseCode } from '../../challenges/second-factor-check.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { replaceRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
 import { startTOTPEnrollment } from '../../factors/totp/authenticator-app.ts';
 import { confirmAuthenticatorApp } from '../../factors/totp/enrollment.ts';
 import type { MethodLister } from '../../login/password-step.ts';
-import { reauthenticateWithPassword } from '../../sessions/reauthenticate.ts';
 import { markReauthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { findUserById } from '../../users/users.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
-import { attemptedCode, CodeSchema } from './login-verify-routes.ts';
-import { errorResponses, PasswordSchema, sessionSecurity } from './schemas.ts';
+import { IdentityProofSchema, proveIdentity } from './identity-proof.ts';
+import { CodeSchema } from './login-verify-routes.ts';
+import { errorResponses, sessionSecurity } from './schemas.ts';
 
 const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
 
@@ -136,40 +136,13 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
         summary: 'Confirm it is still you, with your password or a current authenticator-app code',
         description: 'Sensitive actions need this within the last 15 minutes. Wrong codes count against the same limit as at login.',
         security: sessionSecurity,
-        body: Type.Object({ password: Type.Optional(PasswordSchema), code: Type.Optional(CodeSchema) }, { additionalProperties: false }),
+        body: IdentityProofSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
-      const session = requireSession(request);
-      const origin = originOf(request);
-      const owner = { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name };
-      let body: { password?: string; code?: unknown };
-      if (request.validationError) {
-        const attempt = attemptedCode(request, ['totp'], 'totp');
-        if (!attempt) throw request.validationError;
-        body = { code: attempt.code };
-      } else {
-        body = request.body;
-      }
-      if ((body.password === undefined) === (body.code === undefined)) throw new HttpError('invalid_request', 'The request is not valid: send either password or code.');
-
-      if (body.code !== undefined) {
-        const checked = await checkSecondFactorCode(deps, owner, { method: 'totp', code: body.code, stage: 'reauthenticate' }, origin);
-        if (!checked.ok) {
-          if (checked.reason === 'locked') throw new HttpError('too_many_attempts', undefined, checked.retryAfterSeconds);
-          if (checked.reason === 'malformed') throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
-          throw new HttpError('invalid_code');
-        }
-        await markReauthenticated(deps.db, deps.clock, session.tokenHash);
-        return reply.code(204).send(null);
-      }
-      const outcome = await reauthenticateWithPassword(deps, session, body.password!, origin);
-      if (!outcome.ok) {
-        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, Math.ceil(outcome.retryAfterMs / 1000));
-        if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
-        throw new HttpError('invalid_credentials');
-      }
+      await proveIdentity(deps, request, 'reauthenticate');
+      await markReauthenticated(deps.db, deps.clock, requireSession(request).tokenHash);
       return reply.code(204).send(null);
     },
   );

@@ -4,6 +4,7 @@ import type { Deps } from '../../deps.ts';
 import type { MethodLister } from '../../login/password-step.ts';
 import type { SessionCookie } from '../plugins/authentication.ts';
 import { accountSettingsPages } from './account-settings.ts';
+import { disableLinkPages } from './disable-link.ts';
 import { linkPages } from './links.ts';
 import { loginPages } from './login.ts';
 import { outboxPages } from './outbox.ts';
@@ -25,6 +26,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(signupPages, options);
   await app.register(loginPages, options);
   await app.register(linkPages, options);
+  await app.register(disableLinkPages, options);
   await app.register(userPages, options);
   await app.register(reauthenticatePages, options);
   await app.register(accountSettingsPages, options);

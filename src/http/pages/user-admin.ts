@@ -9,11 +9,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errorCatalog, HttpError } from '../../errors.ts';
-import type { SessionContext } from '../../sessions/sessions.ts';
 import type { Role, User } from '../../storage/schema.ts';
+import { sendDisableLink } from '../../factors/disable-link.ts';
+import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { changeUser, type UserChange } from '../../users/administration.ts';
 import { findAccountUser } from '../../users/users.ts';
+import { requireSession } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
 import { originOf } from '../request-origin.ts';
 import { alertMessage, postForm, selectField, statusMessage } from '../views/forms.ts';
 import { html, type SafeHTML } from '../views/html.ts';
@@ -43,7 +46,21 @@ interface Messages {
   alert?: string | null;
 }
 
-function renderUserAdmin(csrfToken: string, user: User, methods: string[], messages: Messages): SafeHTML {
+/**
+ * The admin's only lever on another user's 2FA: e-mail THEM a link (PRODUCT.md §2.6). It needs a
+ * recent password entry (rule 28), so a stale session sees the password form in its place.
+ */
+function renderTwoFactorActions(csrfToken: string, user: User, methods: string[], recent: boolean): SafeHTML | '' {
+  if (methods.length === 0 || user.active !== 1) return '';
+  const path = userAdminPath(user.id);
+  if (!recent) {
+    return renderPasswordConfirmation({ csrfToken, next: path, headingLevel: 3, reason: `Sending ${user.name} a link to turn off two-factor authentication needs your password again.` });
+  }
+  return html`<p>If ${user.name} lost the device they use for two-factor authentication, send them a link by e-mail. Only they receive it; it works once, for 24 hours, with their own password. You cannot turn their 2FA off yourself.</p>
+${postForm(`${path}/2fa-disable-link`, csrfToken, [], 'Send link to disable 2FA')}`;
+}
+
+function renderUserAdmin(csrfToken: string, user: User, methods: string[], messages: Messages, recent: boolean): SafeHTML {
   const path = userAdminPath(user.id);
   const deactivate =
     user.active === 1
@@ -64,7 +81,7 @@ ${alertMessage(messages.alert)}
 <section class="panel" aria-labelledby="two-factor-heading">
 <h2 id="two-factor-heading">Two-Factor Authentication</h2>
 <p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
-<div id="admin-two-factor-actions"></div>
+<div id="admin-two-factor-actions">${renderTwoFactorActions(csrfToken, user, methods, recent)}</div>
 </section>
 <section class="panel" aria-labelledby="role-heading">
 <h2 id="role-heading">Change role</h2>
@@ -89,7 +106,9 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
   const { deps, listMethods } = options;
 
   async function sendUserPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, user: User, messages: Messages = {}): Promise<FastifyReply> {
-    const main = renderUserAdmin(layoutUser.csrfToken, user, await listMethods(user), messages);
+    const session = requireSession(reply.request);
+    const recent = isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
+    const main = renderUserAdmin(layoutUser.csrfToken, user, await listMethods(user), messages, recent);
     return sendPage(reply, status, renderSignedInPage(user.name, layoutUser, main));
   }
 
@@ -143,6 +162,27 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
       const target = await targetOf(request, session);
       if (formProblem(request)) return sendUserPage(reply, 400, layoutUser, target, { alert: MALFORMED_FORM_MESSAGE });
       return applyChange(request, reply, session, layoutUser, target, { active: false }, describeDeactivation);
+    },
+  );
+
+  app.post(
+    '/settings/users/:id/2fa-disable-link',
+    { config: { role: 'admin' }, schema: { hide: true, params: ParamsSchema, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const target = await targetOf(request, session);
+      if (formProblem(request)) return sendUserPage(reply, 400, layoutUser, target, { alert: MALFORMED_FORM_MESSAGE });
+      if (!isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs)) {
+        return sendUserPage(reply, errorCatalog.reauthentication_required.status, layoutUser, target, { alert: errorCatalog.reauthentication_required.message });
+      }
+      const outcome = await sendDisableLink(deps, { userId: session.userId, accountId: session.accountId, name: session.name }, target.id, originOf(request));
+      if (outcome.ok) return sendUserPage(reply, 202, layoutUser, target, { notice: `We e-mailed ${target.email} a link to turn off two-factor authentication. It works once, for 24 hours.` });
+      if (outcome.reason === 'rate_limited') {
+        reply.header('retry-after', String(outcome.retryAfterSeconds));
+        return sendUserPage(reply, 429, layoutUser, target, { alert: 'A link was sent to this user several times in the last hour. Wait before sending another.' });
+      }
+      if (outcome.reason === 'two_factor_not_enabled') return sendUserPage(reply, 409, layoutUser, target, { alert: errorCatalog.two_factor_not_enabled.message });
+      throw new HttpError('not_found');
     },
   );
 }

@@ -1,0 +1,74 @@
+/**
+ * The admin's disable link (PRODUCT.md §2.6, SECURITY.md rules 21-24). An administrator asks;
+ * the USER receives a single-use link (256-bit, hash at rest, 24 hours, newest only). The admin
+ * never sees the token — not in the answer, the page, the security log or the server log — and
+ * cannot switch anyone's 2FA off directly: only the user's own password on the link's page does.
+ */
+import type { RequestOrigin } from '../audit/events.ts';
+import { recordSecurityEvent } from '../audit/events.ts';
+import { hmacHex } from '../crypto/tokens.ts';
+import { sendEmailInBackground } from '../delivery/delivery.ts';
+import type { Deps } from '../deps.ts';
+import { hitCounter, retryAfterSeconds, undoHit } from '../limits/counters.ts';
+import { buildLinkURL, consumeLink, issueLink, peekLink } from '../links/links.ts';
+import { checkUserPassword, type PasswordCheckOutcome } from '../sessions/reauthenticate.ts';
+import { findAccountUser, findUserById } from '../users/users.ts';
+import { disableTwoFactor } from './disable-two-factor.ts';
+import { listConfirmedMethods } from './methods.ts';
+
+/** Links one user can be sent per hour: enough to resend, too few to flood their inbox. */
+const LINKS_PER_USER_PER_HOUR = 3;
+
+export interface LinkRequester {
+  userId: string;
+  accountId: string;
+  name: string;
+}
+
+export type SendLinkOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'not_found' | 'two_factor_not_enabled' }
+  | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
+
+export async function sendDisableLink(deps: Deps, admin: LinkRequester, targetUserId: string, origin: RequestOrigin): Promise<SendLinkOutcome> {
+  const target = await findAccountUser(deps.db, admin.accountId, targetUserId);
+  if (!target || target.active !== 1) return { ok: false, reason: 'not_found' };
+  if ((await listConfirmedMethods(deps.db, target)).length === 0) return { ok: false, reason: 'two_factor_not_enabled' };
+  const key = `disable-link:${hmacHex(deps.keys.hashing, target.id)}`;
+  const sent = await hitCounter(deps.db, deps.clock, key, 3_600_000);
+  if (sent.count > LINKS_PER_USER_PER_HOUR) {
+    await undoHit(deps.db, key);
+    return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(deps.clock, sent) };
+  }
+  const token = await deps.db.transaction().execute(async (trx) => {
+    const issued = await issueLink(trx, deps.clock, 'disable_2fa', target.id, deps.config.policy.disableLinkMs);
+    await recordSecurityEvent(trx, deps.clock, { type: 'disable_link_sent', accountId: admin.accountId, actor: { kind: 'user', userId: admin.userId }, subjectUserId: target.id, origin });
+    return issued;
+  });
+  const link = buildLinkURL(deps.config.publicURL, 'disable_2fa', token);
+  sendEmailInBackground(deps.delivery.email, deps.log, {
+    to: target.email,
+    subject: 'A link to turn off two-factor authentication on your Twofold account',
+    text: `Hello ${target.name},\n\n${admin.name}, an administrator of your account, sent you this link because you may have lost the device you use for two-factor authentication.\n\nTo turn two-factor authentication off, open the link and enter your password (it works once and for 24 hours; a newer link replaces it):\n${link}\n\nSent: ${new Date(deps.clock.now()).toUTCString()}, from IP address ${origin.ip ?? 'unknown'}.\n\nIf you did not ask for this, ignore this e-mail — nothing changes unless your password is entered on that page — and tell your administrator.\n`,
+  });
+  return { ok: true };
+}
+
+export type UseLinkOutcome = { ok: true } | { ok: false; reason: 'link_expired' } | Exclude<PasswordCheckOutcome, { ok: true }>;
+
+/**
+ * The POST of the link's page. The password is checked before the link is consumed, so a
+ * mistyped password does not burn the link; the consume is one conditional write, so two
+ * concurrent posts cannot both disable. No session is created (rule 22).
+ */
+export async function useDisableLink(deps: Deps, token: string, password: string, origin: RequestOrigin): Promise<UseLinkOutcome> {
+  const link = await peekLink(deps.db, deps.clock, 'disable_2fa', token);
+  if (!link) return { ok: false, reason: 'link_expired' };
+  const user = await findUserById(deps.db, link.userId);
+  if (!user || user.active !== 1) return { ok: false, reason: 'link_expired' };
+  const checked = await checkUserPassword(deps, { userId: user.id, email: user.email, accountId: user.account_id }, password, origin, 'disable_link');
+  if (!checked.ok) return checked;
+  const subject = { userId: user.id, accountId: user.account_id, email: user.email, name: user.name };
+  const disabled = await disableTwoFactor(deps, subject, { kind: 'disable_link' }, origin, async (trx) => (await consumeLink(trx, deps.clock, 'disable_2fa', token))?.userId === user.id);
+  return disabled ? { ok: true } : { ok: false, reason: 'link_expired' };
+}

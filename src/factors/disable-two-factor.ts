@@ -1,0 +1,108 @@
+/**
+ * Turning 2FA off, by any path (PRODUCT.md §2.5-2.7, SECURITY.md rules 20 and 24): the user's
+ * own "Disable Two Factor", the admin's disable link, and the operator's support command.
+ * Every path removes every factor, every recovery code, any pending enrollment and every
+ * outstanding disable link, revokes all of the user's sessions and writes the security log —
+ * all in one transaction — and then e-mails the user.
+ */
+import type { RequestOrigin, SecurityEventInput } from '../audit/events.ts';
+import { recordSecurityEvent } from '../audit/events.ts';
+import type { Clock } from '../clock.ts';
+import { sendEmailInBackground } from '../delivery/delivery.ts';
+import type { Deps } from '../deps.ts';
+import { voidLinks } from '../links/links.ts';
+import { revokeUserSessions } from '../sessions/sessions.ts';
+import type { Database } from '../storage/schema.ts';
+import { listConfirmedMethods, type FactorMethod } from './methods.ts';
+
+export interface DisableSubject {
+  userId: string;
+  accountId: string;
+  email: string;
+  name: string;
+}
+
+export type DisablePath =
+  | { kind: 'self' }
+  | { kind: 'disable_link' }
+  | { kind: 'support'; reason: string };
+
+/** Deletes every second-factor record of the user; returns the methods that were on. */
+export async function removeEverySecondFactor(db: Database, clock: Clock, userId: string): Promise<FactorMethod[]> {
+  const methods = await listConfirmedMethods(db, { id: userId });
+  await db.deleteFrom('factors').where('user_id', '=', userId).execute();
+  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+  await db.deleteFrom('totp_enrollments').where('user_id', '=', userId).execute();
+  await voidLinks(db, clock, 'disable_2fa', userId);
+  return methods;
+}
+
+function eventFor(path: DisablePath, subject: DisableSubject, methods: FactorMethod[], origin: RequestOrigin): SecurityEventInput {
+  const base = { accountId: subject.accountId, subjectUserId: subject.userId, origin };
+  switch (path.kind) {
+    case 'self':
+      return { ...base, type: 'factor_removed', actor: { kind: 'user', userId: subject.userId }, detail: { methods: methods.join(','), all: true } };
+    case 'disable_link':
+      return { ...base, type: 'disable_link_used', actor: { kind: 'user', userId: subject.userId }, detail: { methods: methods.join(',') } };
+    case 'support':
+      return { ...base, type: 'support_reset', actor: { kind: 'support' }, detail: { methods: methods.join(','), reason: path.reason.slice(0, 500) } };
+  }
+}
+
+const PATH_TEXT: Record<DisablePath['kind'], string> = {
+  self: 'You turned off two-factor authentication',
+  disable_link: 'Two-factor authentication was turned off with the disable link your administrator sent you',
+  support: 'Our support team turned off two-factor authentication at your request',
+};
+
+/**
+ * `claim` runs first inside the same transaction (the disable link consumes itself there): when
+ * it answers false nothing changes and the result is null, so a used link never half-disables.
+ */
+export async function disableTwoFactor(
+  deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>,
+  subject: DisableSubject,
+  path: DisablePath,
+  origin: RequestOrigin,
+  claim?: (trx: Database) => Promise<boolean>,
+): Promise<{ methods: FactorMethod[]; notified: Promise<void> } | null> {
+  const methods = await deps.db.transaction().execute(async (trx) => {
+    if (claim && !(await claim(trx))) return null;
+    const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
+    await revokeUserSessions(trx, subject.userId);
+    await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
+    return removed;
+  });
+  if (methods === null) return null;
+  const enforced = await deps.db.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
+  const next = enforced?.enforce_2fa === 1 ? 'Your account requires two-factor authentication, so you will set it up again the next time you log in.' : 'You can turn it on again from the User Details page; we recommend it.';
+  const notified = sendEmailInBackground(deps.delivery.email, deps.log, {
+    to: subject.email,
+    subject: 'Two-factor authentication was turned off on your Twofold account',
+    text: `Hello ${subject.name},\n\n${PATH_TEXT[path.kind]}. Your recovery codes no longer work and every session of your account was signed out.\n\nTime: ${new Date(deps.clock.now()).toUTCString()}\nIP address: ${origin.ip ?? 'unknown'}${path.kind === 'support' ? ' (support)' : ''}\nBrowser or app: ${origin.userAgent ?? 'unknown'}\n\n${next}\n\nIf this was not you, reset your password now and tell your account administrator.\n`,
+  });
+  return { methods, notified };
+}
+
+/**
+ * Removes one method of a user who has two, keeping the other (and the recovery codes).
+ * Sessions stay: the user still has two-factor authentication.
+ */
+export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: DisableSubject, method: FactorMethod, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const methods = await listConfirmedMethods(trx, { id: subject.userId });
+    if (!methods.includes(method)) return { ok: false, reason: 'not_enrolled' } as const;
+    if (methods.length < 2) return { ok: false, reason: 'last_method' } as const;
+    await trx.deleteFrom('factors').where('user_id', '=', subject.userId).where('kind', '=', method).execute();
+    await recordSecurityEvent(trx, deps.clock, { type: 'factor_removed', accountId: subject.accountId, actor: { kind: 'user', userId: subject.userId }, subjectUserId: subject.userId, origin, detail: { methods: method, all: false } });
+    return { ok: true } as const;
+  });
+  if (outcome.ok) {
+    sendEmailInBackground(deps.delivery.email, deps.log, {
+      to: subject.email,
+      subject: 'A second factor was removed from your Twofold account',
+      text: `Hello ${subject.name},\n\n${method === 'totp' ? 'The authenticator app' : 'Text-message codes'} can no longer be used to log in to your Twofold account; your other method stays on.\n\nTime: ${new Date(deps.clock.now()).toUTCString()}\nIP address: ${origin.ip ?? 'unknown'}\nBrowser or app: ${origin.userAgent ?? 'unknown'}\n\nIf this was not you, reset your password now and tell your account administrator.\n`,
+    });
+  }
+  return outcome;
+}

@@ -1,0 +1,120 @@
+/**
+ * Turning 2FA off through the API (PRODUCT.md §2.5, §2.6, §3): the user's own DELETE /me/2fa,
+ * removing one of two methods, the admin's request for a disable link, and using that link.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import { sendDisableLink, useDisableLink } from '../../factors/disable-link.ts';
+import { disableTwoFactor, removeOneMethod } from '../../factors/disable-two-factor.ts';
+import { clearSessionCookie, requireSession, type SessionCookie } from '../plugins/authentication.ts';
+import { requireRecentAuthentication } from '../recent-authentication.ts';
+import { originOf } from '../request-origin.ts';
+import { IdentityProofSchema, proveIdentity } from './identity-proof.ts';
+import { errorResponses, PasswordSchema, publicSecurity, sessionSecurity, TokenParamSchema } from './schemas.ts';
+
+export async function disableRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps, cookie } = options;
+
+  app.delete(
+    '/me/2fa',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['2fa'],
+        summary: 'Turn your own 2FA off, with your password or a current code',
+        description: 'Removes every factor and recovery code and signs out every session, this one included. Refused with 403 2fa_enforced while your account requires 2FA.',
+        security: sessionSecurity,
+        body: IdentityProofSchema,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      // Policy before proof: an enforced account never spends a guess here.
+      if (session.accountEnforces2FA) throw new HttpError('2fa_enforced', 'Your account administrator requires two-factor authentication, so it cannot be turned off. Ask an administrator if you lost your device.');
+      if (!session.hasSecondFactor) throw new HttpError('two_factor_not_enabled', 'Two-factor authentication is not on.');
+      await proveIdentity(deps, request, 'disable_2fa');
+      await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
+      if (request.sessionSource === 'cookie') clearSessionCookie(reply, cookie);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/me/2fa/methods/:method',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['2fa'],
+        summary: 'Remove one of two methods and keep the other, with your password or a current code',
+        security: sessionSecurity,
+        params: Type.Object({ method: Type.Union([Type.Literal('totp'), Type.Literal('sms')]) }, { additionalProperties: false }),
+        body: IdentityProofSchema,
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 409, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const params = request.params as { method?: unknown };
+      if (params.method !== 'totp' && params.method !== 'sms') throw new HttpError('invalid_request', 'The request is not valid: the method must be totp or sms.');
+      await proveIdentity(deps, request, 'disable_2fa');
+      const outcome = await removeOneMethod(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, params.method, originOf(request));
+      if (!outcome.ok) throw new HttpError(outcome.reason === 'last_method' ? 'last_method' : 'two_factor_not_enabled', outcome.reason === 'not_enrolled' ? 'That method is not on for you.' : undefined);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/account/users/:id/2fa-disable-link',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'E-mail a user a single-use link to turn their 2FA off (administrators, recent authentication)',
+        description: 'The link goes to the user only; it is never in this answer. It works once, for 24 hours, and a newer link voids older ones. At most 3 per user per hour.',
+        security: sessionSecurity,
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 202: Type.Null(), ...errorResponses(401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      requireRecentAuthentication(deps, session);
+      const outcome = await sendDisableLink(deps, { userId: session.userId, accountId: session.accountId, name: session.name }, request.params.id, originOf(request));
+      if (!outcome.ok) {
+        if (outcome.reason === 'rate_limited') throw new HttpError('rate_limited', 'A link was sent to this user several times in the last hour. Wait before sending another.', outcome.retryAfterSeconds);
+        throw new HttpError(outcome.reason);
+      }
+      return reply.code(202).send(null);
+    },
+  );
+
+  app.post(
+    '/2fa/disable-links/:token',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['2fa'],
+        summary: 'Use a disable link with your password: turns your 2FA off and signs out every session',
+        description: 'Expired, used and unknown links all answer 410 link_expired. A wrong password does not use up the link. No session is created.',
+        security: publicSecurity,
+        params: TokenParamSchema,
+        body: Type.Object({ password: PasswordSchema }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 410, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await useDisableLink(deps, request.params.token, request.body.password, originOf(request));
+      if (!outcome.ok) {
+        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, Math.ceil(outcome.retryAfterMs / 1000));
+        if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
+        throw new HttpError(outcome.reason);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+}
