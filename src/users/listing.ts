@@ -43,3 +43,18 @@ export async function listAccountUsers(db: Database, accountId: string, query: U
   const nextCursor = rows.length > query.limit && last ? Buffer.from(`e:${last.email}`, 'utf8').toString('base64url') : null;
   return { ok: true, users, nextCursor };
 }
+
+/**
+ * Active users of the account without any confirmed factor: the people enforcement is still
+ * waiting for. One indexed anti-join, so it stays cheap for large accounts.
+ */
+export async function countUsersWithoutSecondFactor(db: Database, accountId: string): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('active', '=', 1)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id'))))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -11,7 +11,7 @@ import { changeUser } from '../../users/administration.ts';
 import { findUserById } from '../../users/users.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { inviteUser } from '../../users/invitations.ts';
-import { listAccountUsers } from '../../users/listing.ts';
+import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
@@ -66,11 +66,19 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
         summary: 'Users of the account with their 2FA status (administrators)',
         security: sessionSecurity,
         querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Object({
+            users: Type.Array(UserSchema),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+            withoutTwoFactor: Type.Union([Type.Integer(), Type.Null()], { description: 'While the account enforces 2FA: active users who have not set it up yet; otherwise null' }),
+          }),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => {
-      const page = await listAccountUsers(deps.db, requireSession(request).accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50 });
+      const session = requireSession(request);
+      const page = await listAccountUsers(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50 });
       if (!page.ok) throw new HttpError('invalid_request', 'The request is not valid: querystring.cursor is not a cursor this server gave out.');
       const users = await Promise.all(
         page.users.map(async (user) => {
@@ -78,7 +86,8 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
           return { ...toPublicUser(user), twoFactor: { enabled: methods.length > 0, methods } };
         }),
       );
-      return { users, nextCursor: page.nextCursor };
+      const withoutTwoFactor = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
+      return { users, nextCursor: page.nextCursor, withoutTwoFactor };
     },
   );
 

@@ -10,11 +10,11 @@ import { errorCatalog, HttpError } from '../../errors.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import type { User } from '../../storage/schema.ts';
 import { inviteUser } from '../../users/invitations.ts';
-import { listAccountUsers } from '../../users/listing.ts';
+import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { EmailSchema, NameSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { alertMessage, inputField, postForm, selectField, statusMessage } from '../views/forms.ts';
+import { alertMessage, getForm, inputField, postForm, selectField, statusMessage } from '../views/forms.ts';
 import { html, type SafeHTML } from '../views/html.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
@@ -37,7 +37,7 @@ interface UserRow {
   methods: string[];
 }
 
-function renderUserTable(rows: UserRow[], nextCursor: string | null): SafeHTML {
+function renderUserTable(rows: UserRow[], nextHref: string | null): SafeHTML {
   const body = rows.map(
     ({ user, methods }) => html`<tr>
 <td><a href="${userAdminPath(user.id)}">${user.email}</a></td>
@@ -51,7 +51,7 @@ function renderUserTable(rows: UserRow[], nextCursor: string | null): SafeHTML {
 <thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Two-Factor Authentication</th><th scope="col">Last login</th></tr></thead>
 <tbody>${body}</tbody>
 </table></div>
-${nextCursor ? html`<p class="pager"><a href="/settings/users?cursor=${encodeURIComponent(nextCursor)}">Next page</a></p>` : ''}`;
+${nextHref ? html`<p class="pager"><a href="${nextHref}">Next page</a></p>` : ''}`;
 }
 
 interface InviteState {
@@ -79,23 +79,28 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
   const { deps, listMethods } = options;
   const invitationDays = Math.round(deps.config.policy.invitationLinkMs / 86_400_000);
 
-  async function sendUsersPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, cursor: string | null, invite: InviteState): Promise<FastifyReply> {
-    const page = await listAccountUsers(deps.db, session.accountId, { cursor, emailPrefix: null, limit: USERS_PER_PAGE });
+  async function sendUsersPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, cursor: string | null, invite: InviteState, search = ''): Promise<FastifyReply> {
+    const page = await listAccountUsers(deps.db, session.accountId, { cursor, emailPrefix: search || null, limit: USERS_PER_PAGE });
     if (!page.ok) throw new HttpError('invalid_request', 'This page of users does not exist. Start again from the first page.');
     const rows = await Promise.all(page.users.map(async (user) => ({ user, methods: await listMethods(user) })));
+    // While enforcement is on, admins need to see who it is still waiting for.
+    const waiting = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
+    const nextHref = page.nextCursor ? `/settings/users?cursor=${encodeURIComponent(page.nextCursor)}${search ? `&email=${encodeURIComponent(search)}` : ''}` : null;
     const main = html`<h1>Users</h1>
-${renderUserTable(rows, page.nextCursor)}
+${waiting === null ? '' : html`<p class="notice" role="status">Two-factor authentication is required in this account. ${waiting === 0 ? 'Every active user has set it up.' : `${waiting} active ${waiting === 1 ? 'user has' : 'users have'} not set it up yet; they will be asked to at their next request.`}</p>`}
+${getForm('/settings/users', inputField({ label: 'Search by email', name: 'email', id: 'user-search', type: 'text', value: search, maxLength: 254 }), 'Search')}
+${renderUserTable(rows, nextHref)}
 ${renderInviteForm(layoutUser.csrfToken, invite, invitationDays)}`;
     return sendPage(reply, status, renderSignedInPage('Users', layoutUser, main));
   }
 
   app.get(
     '/settings/users',
-    { config: { role: 'admin' }, schema: { hide: true, querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) } },
+    { config: { role: 'admin' }, schema: { hide: true, querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }) } },
     async (request, reply) => {
       const { session, layoutUser } = signedInPage(request, reply);
-      const { cursor } = request.query as { cursor?: string };
-      return sendUsersPage(reply, 200, session, layoutUser, cursor ?? null, { values: {}, error: null, confirmation: null });
+      const { cursor, email } = request.query as { cursor?: string; email?: string };
+      return sendUsersPage(reply, 200, session, layoutUser, cursor ?? null, { values: {}, error: null, confirmation: null }, email?.trim() ?? '');
     },
   );
 

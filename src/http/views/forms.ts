@@ -16,10 +16,12 @@ export interface InputField {
   maxLength?: number;
   invalid?: boolean;
   hint?: string;
+  /** Needed when two forms on one page have a field of the same name. */
+  id?: string;
 }
 
 export function inputField(field: InputField): SafeHTML {
-  const id = `field-${field.name}`;
+  const id = field.id ?? `field-${field.name}`;
   const type = field.type ?? 'text';
   const value = type === 'password' ? undefined : field.value;
   const hintId = field.hint ? `${id}-hint` : undefined;
