@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import { buildApp } from './app.ts';
-import { systemClock } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { deriveKeys } from './crypto/keys.ts';
 import { createDelivery } from './delivery/delivery.ts';
@@ -42,8 +42,7 @@ export function createLogger(config: Config): pino.Logger {
   return pino(loggerOptions(config.logLevel));
 }
 
-export function createDeps(config: Config, storage: Storage, log: pino.Logger): Deps {
-  const clock = systemClock;
+export function createDeps(config: Config, storage: Storage, log: pino.Logger, clock: Clock = systemClock): Deps {
   return {
     db: storage.db,
     dialect: storage.dialect,

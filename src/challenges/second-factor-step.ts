@@ -9,11 +9,10 @@
  * session. The challenge is burned atomically before the session is upgraded, so two
  * concurrent right codes cannot each mint a session.
  */
+import { recordCompletedLogin } from '../login/completed-login.ts';
 import type { RequestOrigin } from '../audit/events.ts';
-import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { revokeSession, upgradeSession, type SessionContext } from '../sessions/sessions.ts';
-import { recordLogin } from '../users/users.ts';
 import { chargeLoginChallenge, consumeLoginChallenge, recordWrongAnswer, refundLoginChallenge } from './login-challenge.ts';
 import { checkSecondFactorCode, type CodeMethod } from './second-factor-check.ts';
 
@@ -57,14 +56,6 @@ export async function performSecondFactorStep(deps: StepDeps, session: SessionCo
   if (!(await consumeLoginChallenge(db, clock, challenge.challengeId))) return { ok: false, reason: 'challenge_ended' };
   const upgraded = await upgradeSession(db, clock, session.tokenHash, 'password_only', 'complete');
   if (!upgraded) return { ok: false, reason: 'challenge_ended' };
-  await recordLogin(db, clock, session.userId);
-  await recordSecurityEvent(db, clock, {
-    type: 'login_succeeded',
-    accountId: session.accountId,
-    actor: { kind: 'user', userId: session.userId },
-    subjectUserId: session.userId,
-    origin,
-    detail: { methods: `password,${input.method}` },
-  });
+  await recordCompletedLogin(db, clock, session, `password,${input.method}`, origin);
   return { ok: true, token: upgraded.token };
 }

@@ -6,6 +6,7 @@
  * is charged to the email's and the IP's counters before the password is checked, so a
  * concurrent burst cannot test more passwords than the limit; a success gives the charge back.
  */
+import { recordCompletedLogin } from './completed-login.ts';
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
@@ -13,7 +14,7 @@ import type { Deps } from '../deps.ts';
 import { clearCounter, hitCounter, undoHit, type CounterState } from '../limits/counters.ts';
 import { createSession } from '../sessions/sessions.ts';
 import type { SessionState, User } from '../storage/schema.ts';
-import { findUserByEmail, normalizeEmail, recordLogin } from '../users/users.ts';
+import { findUserByEmail, normalizeEmail } from '../users/users.ts';
 
 export type PasswordStepOutcome =
   | { ok: true; user: User; state: SessionState; token: string; methods: string[] }
@@ -77,8 +78,7 @@ export async function performPasswordStep(
   // Always a fresh token: a token planted before login is never adopted (rule 9).
   const session = await createSession(db, clock, { userId: user.id, state, ip: origin.ip, userAgent: origin.userAgent ?? '' });
   if (state === 'complete') {
-    await recordLogin(db, clock, user.id);
-    await recordSecurityEvent(db, clock, { type: 'login_succeeded', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin, detail: { methods: 'password' } });
+    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, 'password', origin);
   }
   return { ok: true, user, state, token: session.token, methods };
 }

@@ -10,12 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { deriveKeys } from '../../src/crypto/keys.ts';
-import { createDelivery } from '../../src/delivery/delivery.ts';
 import type { Outbox } from '../../src/delivery/outbox.ts';
 import type { Deps } from '../../src/deps.ts';
-import { createPasswordHasher } from '../../src/passwords/hasher.ts';
-import { loggerOptions } from '../../src/server.ts';
+import { createDeps, loggerOptions } from '../../src/server.ts';
 import { openStorage } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
@@ -78,16 +75,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
   const storage = openStorage(config.databaseURL);
   await migrateToLatest(storage.db);
   const clock = new ManualClock(Date.now());
-  const deps: Deps = {
-    db: storage.db,
-    dialect: storage.dialect,
-    clock,
-    config,
-    keys: deriveKeys(config.encryptionKey),
-    hasher: createPasswordHasher(config.policy.passwordHashConcurrency, config.policy.passwordHashQueue),
-    delivery: createDelivery(config, clock, log),
-    log,
-  };
+  const deps = createDeps(config, storage, log, clock);
   const app = await buildApp(deps, { logger: log });
   await app.listen({ port, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${port}`;

@@ -21,7 +21,7 @@ const PUBLIC_ROUTES = [
   /^\/api\/v1\/(signup|login|password\/forgot|password\/reset|dev\/outbox)$/,
   /^\/api\/v1\/invitations\/:token$/,
   /^\/api\/v1\/2fa\/disable-links\/:token$/,
-  /^\/(signup|login|login\/verify|login\/sms|login\/recovery|password\/forgot|dev\/outbox)$/,
+  /^\/(signup|login|password\/forgot|dev\/outbox)$/,
   /^\/(invitations|password\/reset|2fa\/disable)\/:token$/,
 ];
 

@@ -5,12 +5,12 @@
  * (rule 15). A session that was only allowed to enrol (account enforces 2FA) becomes complete
  * under a new token (rule 9).
  */
+import { recordCompletedLogin } from '../../login/completed-login.ts';
 import type { RequestOrigin } from '../../audit/events.ts';
 import { recordSecurityEvent } from '../../audit/events.ts';
 import type { Deps } from '../../deps.ts';
 import { revokeUserSessions, upgradeSession, type SessionContext } from '../../sessions/sessions.ts';
 import { voidLinks } from '../../links/links.ts';
-import { recordLogin } from '../../users/users.ts';
 import { sendFactorEnrolledNotice } from '../notices.ts';
 import { replaceRecoveryCodes } from '../recovery-codes/recovery-codes.ts';
 import { confirmTOTPEnrollment } from './authenticator-app.ts';
@@ -48,15 +48,7 @@ export async function confirmAuthenticatorApp(deps: FlowDeps, session: SessionCo
     const upgraded = await upgradeSession(db, clock, session.tokenHash, 'enrollment_required', 'complete');
     if (upgraded) {
       newToken = upgraded.token;
-      await recordLogin(db, clock, session.userId);
-      await recordSecurityEvent(db, clock, {
-        type: 'login_succeeded',
-        accountId: session.accountId,
-        actor: { kind: 'user', userId: session.userId },
-        subjectUserId: session.userId,
-        origin,
-        detail: { methods: 'password,totp_enrollment' },
-      });
+      await recordCompletedLogin(db, clock, session, 'password,totp_enrollment', origin);
     }
   }
   sendFactorEnrolledNotice(deps, { email: session.email, name: session.name }, origin, confirmed.replacedFactor);
