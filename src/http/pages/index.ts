@@ -7,11 +7,14 @@ import { accountSettingsPages } from './account-settings.ts';
 import { disableLinkPages } from './disable-link.ts';
 import { linkPages } from './links.ts';
 import { loginPages } from './login.ts';
+import { loginVerifyPages } from './login-verify.ts';
 import { outboxPages } from './outbox.ts';
 import { reauthenticatePages } from './reauthenticate.ts';
 import { securityLogPages } from './security-log.ts';
 import { settingsPages } from './settings.ts';
 import { signupPages } from './signup.ts';
+import { twoFactorAppPages } from './two-factor-app.ts';
+import { twoFactorRecoveryCodePages } from './two-factor-recovery-codes.ts';
 import { userAdminPages } from './user-admin.ts';
 import { userPages } from './user.ts';
 
@@ -25,9 +28,12 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => reply.redirect(request.session ? '/user' : '/login', 303));
   await app.register(signupPages, options);
   await app.register(loginPages, options);
+  await app.register(loginVerifyPages, options);
   await app.register(linkPages, options);
   await app.register(disableLinkPages, options);
   await app.register(userPages, options);
+  await app.register(twoFactorAppPages, options);
+  await app.register(twoFactorRecoveryCodePages, options);
   await app.register(reauthenticatePages, options);
   await app.register(accountSettingsPages, options);
   await app.register(settingsPages, options);

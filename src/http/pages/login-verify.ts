@@ -1,0 +1,107 @@
+/**
+ * The Verification Code page (PRODUCT.md §2.2 step 2): the second step of a login, at the
+ * guard's 'challenge' level — only a half-authenticated session reaches it.
+ *
+ * The POST is performSecondFactorStep, the very function behind POST /api/v1/login/verify, so
+ * the page keeps the API's limits and order (five wrong codes per login, ten per user in 15
+ * minutes, each charged before the code is checked) and its answers: 401 with one generic
+ * message for every wrong code, 429 with Retry-After when locked, 400 for a code that cannot
+ * be one (still counted as a guess, rule 33). On success the session lives on under a NEW
+ * token (rule 9), set as the cookie before the browser moves on.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { performSecondFactorStep } from '../../challenges/second-factor-step.ts';
+import type { Deps } from '../../deps.ts';
+import { errorCatalog } from '../../errors.ts';
+import type { SessionContext } from '../../sessions/sessions.ts';
+import { attemptedCode, CodeSchema } from '../api/login-verify-routes.ts';
+import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import { LOGIN_VERIFY_PATH, renderLoginEnded, renderVerification, type VerificationMethod } from '../views/two-factor-verification.ts';
+import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { loginPath, safeNextPath } from './safe-next.ts';
+
+const CHALLENGE = { access: 'challenge' } as const;
+
+const malformedMessages: Record<VerificationMethod, string> = {
+  totp: 'Enter the six-digit code from your authenticator app.',
+  recovery: 'Enter a recovery code like xxxxx-xxxxx.',
+};
+
+function readQuery(request: FastifyRequest): { method: VerificationMethod; next: string | null } {
+  const query = request.query as Record<string, unknown>;
+  return { method: query.method === 'recovery' ? 'recovery' : 'totp', next: safeNextPath(query.next) };
+}
+
+/** Plain language for a pause whose length the budget decides. */
+function lockedMessage(retryAfterSeconds: number): string {
+  if (retryAfterSeconds < 60) return 'Too many attempts at once. Wait a moment and try again.';
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return `Too many wrong codes. For your security, codes are not accepted for ${minutes === 1 ? '1 minute' : `${minutes} minutes`}. Try again later.`;
+}
+
+/** Whether the session still exists: the fifth wrong code ends the login and deletes it. */
+async function sessionEnded(deps: Pick<Deps, 'db'>, session: SessionContext): Promise<boolean> {
+  const row = await deps.db.selectFrom('sessions').select('token_hash').where('token_hash', '=', session.tokenHash).executeTakeFirst();
+  return row === undefined;
+}
+
+export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, cookie } = options;
+
+  function sendForm(reply: FastifyReply, status: number, method: VerificationMethod, next: string | null, alert: string | null): FastifyReply {
+    return sendPage(reply, status, renderVerification({ method, next, csrfToken: reply.generateCsrf(), alert }));
+  }
+
+  function sendEnded(reply: FastifyReply, next: string | null): FastifyReply {
+    clearSessionCookie(reply, cookie);
+    return sendPage(reply, errorCatalog.unauthenticated.status, renderLoginEnded(loginPath(next)));
+  }
+
+  app.get(LOGIN_VERIFY_PATH, { config: CHALLENGE, schema: { hide: true } }, async (request, reply) => {
+    const { method, next } = readQuery(request);
+    return sendForm(reply, 200, method, next, null);
+  });
+
+  app.post(
+    LOGIN_VERIFY_PATH,
+    {
+      config: CHALLENGE,
+      schema: { hide: true, body: formBodySchema({ method: Type.Union([Type.Literal('totp'), Type.Literal('recovery')]), code: CodeSchema }) },
+      attachValidation: true,
+      preHandler: verifyFormToken(app),
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const { method: shownMethod, next } = readQuery(request);
+      // As the API does: a body that fails the schema but carries a code for a known method is
+      // still a guess, charged before it is refused (rule 33); anything else is just malformed.
+      const attempt = request.validationError ? attemptedCode(request, ['totp', 'recovery']) : (request.body as { method: VerificationMethod; code: string });
+      if (!attempt) return sendForm(reply, 400, shownMethod, next, MALFORMED_FORM_MESSAGE);
+      const method = attempt.method as VerificationMethod;
+
+      const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code }, originOf(request));
+      if (outcome.ok) {
+        setSessionCookie(reply, cookie, outcome.token);
+        return reply.redirect(next ?? '/user', 303);
+      }
+      switch (outcome.reason) {
+        case 'locked':
+          reply.header('retry-after', String(outcome.retryAfterSeconds));
+          return sendForm(reply, errorCatalog.too_many_attempts.status, method, next, lockedMessage(outcome.retryAfterSeconds));
+        case 'challenge_ended':
+          return sendEnded(reply, next);
+        case 'method_unavailable':
+          return sendForm(reply, 400, 'totp', next, 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
+      }
+      // A wrong or malformed code; the fifth of this login ended it and deleted its session.
+      if (await sessionEnded(deps, session)) return sendEnded(reply, next);
+      if (outcome.reason === 'malformed') return sendForm(reply, 400, method, next, malformedMessages[method]);
+      // Wrong, replayed and used-up codes read alike (rule 32).
+      return sendForm(reply, errorCatalog.invalid_code.status, method, next, errorCatalog.invalid_code.message);
+    },
+  );
+}

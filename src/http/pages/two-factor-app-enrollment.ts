@@ -1,0 +1,56 @@
+/**
+ * Starting (or rotating) an authenticator-app enrollment from a page, with the same check in
+ * the same order as POST /api/v1/me/2fa/totp: a user who already has a factor needs recent
+ * authentication (SECURITY.md rules 12, 28), a first enrollment does not — right after the
+ * password step it is recent by construction, and an enrollment-only session could not
+ * re-enter its password anyway. The enrollment itself is startTOTPEnrollment's alone.
+ */
+import { Type } from 'typebox';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import { startTOTPEnrollment, type StartedEnrollment } from '../../factors/totp/authenticator-app.ts';
+import type { MethodLister } from '../../login/password-step.ts';
+import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
+import { findUserById } from '../../users/users.ts';
+import type { EnrollmentDisplay, MobileOS } from '../views/two-factor-app.ts';
+
+export const MobileOSSchema = Type.Union([Type.Literal('iphone'), Type.Literal('android')]);
+
+export function readMobileOS(value: unknown): MobileOS | null {
+  return value === 'iphone' || value === 'android' ? value : null;
+}
+
+/** The user's confirmed methods, read as the API reads them. */
+export async function loadMethods(deps: Pick<Deps, 'db'>, listMethods: MethodLister, session: SessionContext): Promise<string[]> {
+  const user = await findUserById(deps.db, session.userId);
+  if (!user) throw new HttpError('unauthenticated');
+  return listMethods(user);
+}
+
+/** True when starting an enrollment now would be refused until the password is entered again. */
+export function needsPasswordFirst(deps: Pick<Deps, 'clock' | 'config'>, session: SessionContext, methods: readonly string[]): boolean {
+  return methods.length > 0 && !isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
+}
+
+export type AppEnrollmentStart = { ok: true; enrollment: EnrollmentDisplay } | { ok: false; reason: 'reauthentication_required' };
+
+export async function beginAppEnrollment(deps: Deps, listMethods: MethodLister, session: SessionContext): Promise<AppEnrollmentStart> {
+  if (needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session))) return { ok: false, reason: 'reauthentication_required' };
+  const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
+  return { ok: true, enrollment: presentEnrollment(started, deps.clock.now()) };
+}
+
+function formatExpiry(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+}
+
+export function presentEnrollment(started: StartedEnrollment, now: number): EnrollmentDisplay {
+  return {
+    enrollmentId: started.enrollmentId,
+    qrCode: `data:image/svg+xml;base64,${Buffer.from(started.qrSVG, 'utf8').toString('base64')}`,
+    secret: started.secretBase32.replace(/(.{4})(?=.)/g, '$1 '),
+    expiresAt: new Date(started.expiresAt).toISOString(),
+    expiresText: formatExpiry(started.expiresAt),
+    expiresInMs: Math.max(0, started.expiresAt - now),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * "Regenerate recovery codes" from User Details (PRODUCT.md §2.7, SECURITY.md rules 16, 28):
+ * a page that says what will happen and asks for the password when the session's
+ * authentication is not recent, then a POST that makes the new set and shows it once.
+ * The POST checks as POST /api/v1/me/2fa/recovery-codes does, in the same order: recent
+ * authentication first (403), then that 2FA is on at all (400).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RequestOrigin } from '../../audit/events.ts';
+import { recordSecurityEvent } from '../../audit/events.ts';
+import type { Deps } from '../../deps.ts';
+import { errorCatalog } from '../../errors.ts';
+import { replaceRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
+import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import { alertMessage } from '../views/forms.ts';
+import { html } from '../views/html.ts';
+import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
+import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
+import { RECOVERY_CODES_PATH, renderRecoveryCodes, renderRegenerateRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { formBodySchema, sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { signedInPage } from './signed-in.ts';
+import { loadMethods } from './two-factor-app-enrollment.ts';
+
+const NOT_ENABLED_MESSAGE = 'Turn on two-factor authentication before making recovery codes.';
+
+/**
+ * The new set and its security-log entry in one transaction, as the API writes them.
+ * (The API route holds the same few lines inline; both could call one domain function.)
+ */
+export async function regenerateRecoveryCodes(deps: Pick<Deps, 'db' | 'clock' | 'keys'>, session: SessionContext, origin: RequestOrigin): Promise<string[]> {
+  return deps.db.transaction().execute(async (trx) => {
+    const codes = await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
+    await recordSecurityEvent(trx, deps.clock, {
+      type: 'recovery_codes_regenerated',
+      accountId: session.accountId,
+      actor: { kind: 'user', userId: session.userId },
+      subjectUserId: session.userId,
+      origin,
+    });
+    return codes;
+  });
+}
+
+export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, listMethods } = options;
+  const recent = (session: SessionContext) => isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
+
+  function sendRegeneratePage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, alert: string | null): FastifyReply {
+    const passwordConfirmation = recent(session)
+      ? null
+      : renderPasswordConfirmation({ csrfToken: layoutUser.csrfToken, next: RECOVERY_CODES_PATH, reason: 'Making new recovery codes needs your password again, because you logged in a while ago.', headingLevel: 2 });
+    const main = renderRegenerateRecoveryCodes({ csrfToken: layoutUser.csrfToken, passwordConfirmation, alert: alertMessage(alert) || null });
+    return sendPage(reply, status, renderSignedInPage('Regenerate recovery codes', layoutUser, main));
+  }
+
+  function sendNotEnabled(reply: FastifyReply, layoutUser: LayoutUser): FastifyReply {
+    const main = html`<h1>Recovery codes</h1>${alertMessage(NOT_ENABLED_MESSAGE)}<p><a href="/user">Back to User Details</a></p>`;
+    return sendPage(reply, 400, renderSignedInPage('Recovery codes', layoutUser, main));
+  }
+
+  app.get(RECOVERY_CODES_PATH, { schema: { hide: true } }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    if ((await loadMethods(deps, listMethods, session)).length === 0) return sendNotEnabled(reply, layoutUser);
+    return sendRegeneratePage(reply, 200, session, layoutUser, null);
+  });
+
+  app.post(RECOVERY_CODES_PATH, { schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    // Checked on the POST itself: the form having been shown proves nothing about this request.
+    if (!recent(session)) return sendRegeneratePage(reply, errorCatalog.reauthentication_required.status, session, layoutUser, errorCatalog.reauthentication_required.message);
+    if ((await loadMethods(deps, listMethods, session)).length === 0) return sendNotEnabled(reply, layoutUser);
+    const codes = await regenerateRecoveryCodes(deps, session, originOf(request));
+    reply.header('cache-control', 'no-store');
+    return sendPage(reply, 200, renderSignedInPage('Recovery codes', layoutUser, renderRecoveryCodes(codes, 'New recovery codes are ready. Your previous codes no longer work.')));
+  });
+}
