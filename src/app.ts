@@ -22,6 +22,7 @@ import { disableRoutes } from './http/api/disable-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
 import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
+import { smsRoutes } from './http/api/sms-routes.ts';
 import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
@@ -105,6 +106,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(authRoutes, { deps, cookie, listMethods });
       await api.register(loginVerifyRoutes, { deps, cookie });
       await api.register(twoFactorRoutes, { deps, cookie, listMethods });
+      await api.register(smsRoutes, { deps, cookie, listMethods });
       await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
       await api.register(accountRoutes, { deps, listMethods });

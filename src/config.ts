@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 
 export interface Policy {
   sessionIdleMs: number;
@@ -27,6 +28,17 @@ export interface Policy {
   wrongCodesWindowMs: number;
   secondFactorLockMs: number;
   totpEnrollmentMs: number;
+  /** Lifetime of a texted code. */
+  smsCodeMs: number;
+  /** Tries per texted code (kept across resends of one enrollment or login). */
+  smsCodeAttempts: number;
+  /** Wait between two texts for one enrollment or login, from the last one sent. */
+  smsResendCooldownMs: number;
+  /** Window of the three send caps below. */
+  smsCapWindowMs: number;
+  smsPerNumberPerWindow: number;
+  smsPerAccountPerWindow: number;
+  smsPerIPPerWindow: number;
   passwordHashConcurrency: number;
   passwordHashQueue: number;
   requestsPerMinutePerIP: number;
@@ -49,6 +61,8 @@ export interface Config {
   encryptionKeyIsDevelopmentDefault: boolean;
   smtpURL: string | null;
   sms: SMSProviderConfig;
+  /** Country calling codes texts may go to ("1", "44"); null sends to every country. */
+  smsAllowedCountryCodes: string[] | null;
   mailFrom: string;
   signupEnabled: boolean;
   trustedProxies: string[];
@@ -137,6 +151,12 @@ const options = {
   passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
   requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance (security limits are separate and shared)', 1200, 1, 100_000_000),
   totpEnrollmentMinutes: integerOption('TOTP_ENROLLMENT_MINUTES', 'Lifetime of a pending authenticator-app secret (the rotating QR code)', 5, 1, 60),
+  smsCodeMinutes: integerOption('SMS_CODE_MINUTES', 'Lifetime of a code sent by text message', 10, 1, 60),
+  smsResendSeconds: integerOption('SMS_RESEND_SECONDS', 'Wait before another text can be sent for the same enrollment or login', 30, 1, 3600),
+  smsPerNumberPerHour: integerOption('SMS_PER_NUMBER_PER_HOUR', 'Texts sent to one phone number per hour, whoever asks (SMS pumping and cost defence)', 5, 1, 10_000),
+  smsPerAccountPerHour: integerOption('SMS_PER_ACCOUNT_PER_HOUR', 'Texts sent for the users of one account per hour', 20, 1, 1_000_000),
+  smsPerIPPerHour: integerOption('SMS_PER_IP_PER_HOUR', 'Texts requested from one client IP per hour', 50, 1, 1_000_000),
+  smsAllowedCountryCodes: stringOption('SMS_ALLOWED_COUNTRY_CODES', 'Comma-separated country calling codes texts may go to (for example "1,44"); empty allows every country', ''),
 } satisfies Record<string, Option<unknown>>;
 
 /** Lines for `twofold config`: every option, its default and what it does. */
@@ -160,6 +180,21 @@ function developmentKey(databaseURL: string): Uint8Array {
     writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
   return parseKey(readFileSync(path, 'utf8'));
+}
+
+/** Country calling codes libphonenumber knows, plus the non-geographic ones (+800, +882 …). */
+function knownCallingCodes(): Set<string> {
+  return new Set([...getCountries().map((country) => getCountryCallingCode(country)), '800', '808', '870', '878', '881', '882', '883', '888', '979']);
+}
+
+function parseAllowedCountryCodes(text: string): string[] | null {
+  const codes = text.split(',').map((item) => item.trim().replace(/^\+/, '')).filter((item) => item.length > 0);
+  if (codes.length === 0) return null;
+  const known = knownCallingCodes();
+  for (const code of codes) {
+    if (!/^\d{1,3}$/.test(code) || !known.has(code)) throw new ConfigError(`SMS_ALLOWED_COUNTRY_CODES must list country calling codes such as "1,44"; "${code}" is not one`);
+  }
+  return [...new Set(codes)];
 }
 
 function parseTrustedProxies(text: string): string[] {
@@ -224,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     production,
     sms: readSMSProvider(read, production),
+    smsAllowedCountryCodes: parseAllowedCountryCodes(read(options.smsAllowedCountryCodes)),
     port,
     host: read(options.host),
     publicURL,
@@ -256,6 +292,13 @@ export function loadConfig(env: Env = process.env): Config {
       wrongCodesWindowMs: 15 * MINUTE,
       secondFactorLockMs: 15 * MINUTE,
       totpEnrollmentMs: read(options.totpEnrollmentMinutes) * MINUTE,
+      smsCodeMs: read(options.smsCodeMinutes) * MINUTE,
+      smsCodeAttempts: 5,
+      smsResendCooldownMs: read(options.smsResendSeconds) * 1000,
+      smsCapWindowMs: HOUR,
+      smsPerNumberPerWindow: read(options.smsPerNumberPerHour),
+      smsPerAccountPerWindow: read(options.smsPerAccountPerHour),
+      smsPerIPPerWindow: read(options.smsPerIPPerHour),
       passwordHashConcurrency: read(options.passwordHashConcurrency),
       passwordHashQueue: read(options.passwordHashQueue),
       requestsPerMinutePerIP: read(options.requestsPerMinutePerIP),

@@ -6,6 +6,7 @@
 export const errorCatalog = {
   invalid_request: { status: 400, message: 'The request is not valid.' },
   invalid_phone: { status: 400, message: 'The phone number is not valid.' },
+  sms_unavailable: { status: 400, message: 'Text messages are not available on this server. Use the authenticator app.' },
   weak_password: { status: 400, message: 'The password must be between 8 and 128 characters.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   unauthenticated: { status: 401, message: 'You need to log in.' },
@@ -31,6 +32,7 @@ export const errorCatalog = {
   too_many_attempts: { status: 429, message: 'Too many attempts. Wait a while and try again.' },
   rate_limited: { status: 429, message: 'Too many requests. Wait a while and try again.' },
   server_busy: { status: 503, message: 'The server is busy. Try again in a moment.' },
+  sms_delivery_failed: { status: 503, message: 'We could not send the text message; try again.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,6 +1,6 @@
 /**
- * Checking one second-factor code for a user, the same way wherever a code is accepted (login,
- * re-authentication; later disabling and SMS): charge the per-user budget first, then check
+ * Checking one second-factor code for a user, the same way wherever a code is accepted (login
+ * by app, text message or recovery code, re-authentication, disabling): charge the per-user budget first, then check
  * the shape, then the code, then record the outcome. A malformed code is still a guess
  * (SECURITY.md rule 33), and wrong, replayed and malformed codes all count alike.
  */
@@ -9,10 +9,11 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { sendRecoveryCodeUsedNotice } from '../factors/notices.ts';
 import { normalizeRecoveryCode, useRecoveryCode } from '../factors/recovery-codes/recovery-codes.ts';
+import { useSMSCode, type SMSCodeSubject } from '../factors/sms/sms-codes.ts';
 import { verifyTOTPCode } from '../factors/totp/authenticator-app.ts';
 import { chargeSecondFactorAttempt, recordWrongSecondFactorCode, resetSecondFactorBudget, type CodeOwner } from './second-factor-budget.ts';
 
-export type CodeMethod = 'totp' | 'recovery';
+export type CodeMethod = 'totp' | 'sms' | 'recovery';
 
 type CheckDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
 
@@ -22,7 +23,7 @@ function trimSpaces(text: string): string {
 }
 
 /**
- * The canonical code, or null when the input cannot be one: a TOTP code is exactly six ASCII
+ * The canonical code, or null when the input cannot be one: a TOTP or SMS code is exactly six ASCII
  * digits (not other scripts' digits, signs, exponents or numbers); a recovery code is ten
  * base32 characters in any case, hyphens and spaces ignored.
  */
@@ -42,13 +43,15 @@ export interface CodeCheckInput {
   method: CodeMethod;
   code: unknown;
   stage: 'login' | 'reauthenticate' | 'disable_2fa';
+  /** For 'sms': the enrollment or login the texted code belongs to (rule 7). */
+  smsSubject?: SMSCodeSubject;
 }
 
 export async function checkSecondFactorCode(deps: CheckDeps, owner: CodeOwner, input: CodeCheckInput, origin: RequestOrigin): Promise<CodeCheckOutcome> {
   const charge = await chargeSecondFactorAttempt(deps, owner.userId);
   if (!charge.ok) return { ok: false, reason: 'locked', retryAfterSeconds: charge.retryAfterSeconds };
   const code = parseCode(input.method, input.code);
-  const right = code !== null && (await evaluateCode(deps, owner, input.method, code, origin));
+  const right = code !== null && (await evaluateCode(deps, owner, input, code, origin));
   if (!right) {
     await recordWrongSecondFactorCode(deps, owner, charge.count, { method: input.method, stage: input.stage }, origin);
     return { ok: false, reason: code === null ? 'malformed' : 'invalid_code' };
@@ -57,8 +60,12 @@ export async function checkSecondFactorCode(deps: CheckDeps, owner: CodeOwner, i
   return { ok: true };
 }
 
-async function evaluateCode(deps: CheckDeps, owner: CodeOwner, method: CodeMethod, code: string, origin: RequestOrigin): Promise<boolean> {
-  if (method === 'totp') return verifyTOTPCode(deps, owner.userId, code);
+async function evaluateCode(deps: CheckDeps, owner: CodeOwner, input: CodeCheckInput, code: string, origin: RequestOrigin): Promise<boolean> {
+  if (input.method === 'totp') return verifyTOTPCode(deps, owner.userId, code);
+  if (input.method === 'sms') {
+    if (!input.smsSubject || input.smsSubject.userId !== owner.userId) throw new Error('An SMS code is checked against its own enrollment or login');
+    return useSMSCode(deps.db, deps.clock, deps.keys, deps.config.policy, input.smsSubject, code);
+  }
   const used = await useRecoveryCode(deps.db, deps.clock, deps.keys, owner.userId, code);
   if (!used.ok) return false;
   await recordSecurityEvent(deps.db, deps.clock, {

@@ -14,9 +14,10 @@ import type { RequestOrigin } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { revokeSession, upgradeSession, type SessionContext } from '../sessions/sessions.ts';
 import { chargeLoginChallenge, consumeLoginChallenge, recordWrongAnswer, refundLoginChallenge } from './login-challenge.ts';
+import { hasSMSFactor } from '../factors/sms/login-sms.ts';
 import { checkSecondFactorCode, type CodeMethod } from './second-factor-check.ts';
 
-export type LoginMethod = CodeMethod | 'sms';
+export type LoginMethod = CodeMethod;
 
 export type SecondFactorStepOutcome =
   | { ok: true; token: string }
@@ -29,8 +30,8 @@ type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'lo
 
 export async function performSecondFactorStep(deps: StepDeps, session: SessionContext, input: { method: LoginMethod; code: unknown }, origin: RequestOrigin): Promise<SecondFactorStepOutcome> {
   const { db, clock, config } = deps;
-  // SMS arrives with its own issue; until then no user has it, and nothing is guessed here.
-  if (input.method === 'sms') return { ok: false, reason: 'method_unavailable' };
+  // A user without text messages has no SMS code to guess: refused before anything is charged.
+  if (input.method === 'sms' && !(await hasSMSFactor(db, session.userId))) return { ok: false, reason: 'method_unavailable' };
 
   const challenge = await chargeLoginChallenge(db, clock, config.policy, { tokenHash: session.tokenHash, userId: session.userId, createdAt: session.createdAt });
   if (!challenge.ok) {
@@ -41,7 +42,9 @@ export async function performSecondFactorStep(deps: StepDeps, session: SessionCo
     return { ok: false, reason: 'challenge_ended' };
   }
   const owner = { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name };
-  const checked = await checkSecondFactorCode(deps, owner, { method: input.method, code: input.code, stage: 'login' }, origin);
+  // A texted code counts only for the login it was sent for (rule 7).
+  const smsSubject = input.method === 'sms' ? { purpose: 'login' as const, subjectId: challenge.challengeId, userId: session.userId } : undefined;
+  const checked = await checkSecondFactorCode(deps, owner, { method: input.method, code: input.code, stage: 'login', smsSubject }, origin);
   if (!checked.ok) {
     if (checked.reason === 'locked') {
       // Refused unevaluated: it does not use up one of this login's five attempts.

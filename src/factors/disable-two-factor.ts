@@ -33,6 +33,9 @@ export async function removeEverySecondFactor(db: Database, clock: Clock, userId
   await db.deleteFrom('factors').where('user_id', '=', userId).execute();
   await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
   await db.deleteFrom('totp_enrollments').where('user_id', '=', userId).execute();
+  // Pending phones and every texted code, for enrollment or login, stop working (rule 24).
+  await db.deleteFrom('sms_codes').where('user_id', '=', userId).execute();
+  await db.deleteFrom('sms_enrollments').where('user_id', '=', userId).execute();
   await voidLinks(db, clock, 'disable_2fa', userId);
   return methods;
 }

@@ -19,11 +19,24 @@ function whereFrom(deps: NoticeDeps, origin: RequestOrigin): string {
 
 const NOT_YOU = 'If this was not you, change your password now and tell your account administrator.';
 
-export function sendFactorEnrolledNotice(deps: NoticeDeps, to: NoticeRecipient, origin: RequestOrigin, replaced: boolean): void {
-  const what = replaced ? 'The authenticator app of your Twofold account was replaced by a new one' : 'An authenticator app was added to your Twofold account for two-factor authentication';
+/** The factor a notice is about; a phone number appears only masked (rule 30). */
+export type EnrolledFactor = { method: 'totp' } | { method: 'sms'; phoneMasked: string };
+
+export function sendFactorEnrolledNotice(deps: NoticeDeps, to: NoticeRecipient, origin: RequestOrigin, factor: EnrolledFactor, replaced: boolean): void {
+  let subject: string;
+  let what: string;
+  if (factor.method === 'sms') {
+    subject = 'Text-message codes turned on for your Twofold account';
+    what = replaced
+      ? `The phone number that receives the codes of your Twofold account was changed to ${factor.phoneMasked}`
+      : `Codes by text message to ${factor.phoneMasked} were turned on for two-factor authentication on your Twofold account`;
+  } else {
+    subject = 'Authenticator app added to your Twofold account';
+    what = replaced ? 'The authenticator app of your Twofold account was replaced by a new one' : 'An authenticator app was added to your Twofold account for two-factor authentication';
+  }
   sendEmailInBackground(deps.delivery.email, deps.log, {
     to: to.email,
-    subject: 'Authenticator app added to your Twofold account',
+    subject,
     text: `Hello ${to.name},\n\n${what}. Your other sessions were signed out.\n\n${whereFrom(deps, origin)}\n\n${NOT_YOU}\n`,
   });
 }

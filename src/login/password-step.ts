@@ -11,13 +11,15 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
+import { sendLoginSMS, type LoginSMSOutcome } from '../factors/sms/login-sms.ts';
 import { clearCounter, hitCounter, undoHit, type CounterState } from '../limits/counters.ts';
 import { createSession } from '../sessions/sessions.ts';
 import type { SessionState, User } from '../storage/schema.ts';
 import { findUserByEmail, normalizeEmail } from '../users/users.ts';
 
 export type PasswordStepOutcome =
-  | { ok: true; user: User; state: SessionState; token: string; methods: string[] }
+  /** `sms`: what became of the login text, when the user's only factor is SMS (for the page to say). */
+  | { ok: true; user: User; state: SessionState; token: string; methods: string[]; sms: LoginSMSOutcome | null }
   | { ok: false; reason: 'invalid_credentials' }
   | { ok: false; reason: 'locked'; retryAfterMs: number }
   | { ok: false; reason: 'busy' };
@@ -30,7 +32,7 @@ export function failedPasswordIPKey(deps: Pick<Deps, 'keys'>, ip: string): strin
   return `pw-ip:${hmacHex(deps.keys.hashing, ip)}`;
 }
 
-type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher'>;
+type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher' | 'delivery' | 'log'>;
 
 /** The second-factor methods a user has confirmed; the factor modules fill this in. */
 export type MethodLister = (user: User) => Promise<string[]>;
@@ -80,7 +82,15 @@ export async function performPasswordStep(
   if (state === 'complete') {
     await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, 'password', origin);
   }
-  return { ok: true, user, state, token: session.token, methods };
+  // A user whose only factor is SMS needs the text now: there is nothing else to enter
+  // (PRODUCT.md §2.2). Whatever becomes of it, the password step's answer is the same; the
+  // user can ask again (POST /login/sms) or use a recovery code.
+  let sms: LoginSMSOutcome | null = null;
+  if (state === 'password_only' && methods.length === 1 && methods[0] === 'sms') {
+    const created = await db.selectFrom('sessions').select('created_at').where('token_hash', '=', session.tokenHash).executeTakeFirstOrThrow();
+    sms = await sendLoginSMS(deps, { tokenHash: session.tokenHash, userId: user.id, accountId: user.account_id, createdAt: Number(created.created_at) }, origin);
+  }
+  return { ok: true, user, state, token: session.token, methods, sms };
 }
 
 function lockedUntil(state: CounterState, limit: number): number | null {

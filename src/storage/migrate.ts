@@ -5,10 +5,12 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as foundation from './migrations/001_foundation.ts';
 import * as twoFactor from './migrations/002_two_factor.ts';
+import * as sms from './migrations/003_sms.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
   '002_two_factor': twoFactor,
+  '003_sms': sms,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -82,6 +82,8 @@ export interface FactorsTable {
   secret_encrypted: string;
   /** Highest accepted TOTP time step (replay guard); null before the first use. */
   last_used_step: number | null;
+  /** SMS only: HMAC of the E.164 number (per-number limits); null for other kinds. */
+  phone_hash: Generated<string | null>;
   created_at: number;
   confirmed_at: number;
 }
@@ -117,6 +119,37 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+/** A phone number waiting for its texted code (PRODUCT.md §2.3 SMS Message). */
+export interface SMSEnrollmentsTable {
+  /** Changes with every new number, so an earlier number's code names nothing. */
+  id: string;
+  user_id: string;
+  /** AES-256-GCM envelope of the E.164 number; associated data binds it to user and enrollment. */
+  phone_encrypted: string;
+  /** HMAC of the E.164 number under the hashing key. */
+  phone_hash: string;
+  created_at: number;
+}
+
+export type SMSCodePurpose = 'enrollment' | 'login';
+
+export interface SMSCodesTable {
+  /** Changes with every text sent for the subject. */
+  id: string;
+  user_id: string;
+  purpose: SMSCodePurpose;
+  /** The enrollment or login challenge the code belongs to. */
+  subject_id: string;
+  /** HMAC-SHA256 of the code bound to user, purpose and subject; never the code. */
+  code_hash: string;
+  /** When the last text for this subject went out; 0 after a failed send. */
+  sent_at: number;
+  expires_at: number;
+  /** Tries so far, kept across resends. */
+  attempts: number;
+  consumed_at: number | null;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -128,6 +161,8 @@ export interface Schema {
   totp_enrollments: TOTPEnrollmentsTable;
   login_challenges: LoginChallengesTable;
   recovery_codes: RecoveryCodesTable;
+  sms_enrollments: SMSEnrollmentsTable;
+  sms_codes: SMSCodesTable;
 }
 
 export type Database = Kysely<Schema>;

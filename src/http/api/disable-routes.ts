@@ -12,7 +12,7 @@ import { disableTwoFactor, removeOneMethod } from '../../factors/disable-two-fac
 import { clearSessionCookie, requireSession, type SessionCookie } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
-import { IdentityProofSchema, proveIdentity } from './identity-proof.ts';
+import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { errorResponses, PasswordSchema, publicSecurity, sessionSecurity, TokenParamSchema } from './schemas.ts';
 
 export async function disableRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
@@ -37,7 +37,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
       // Policy before proof: an enforced account never spends a guess here.
       if (session.accountEnforces2FA) throw new HttpError('2fa_enforced', 'Your account administrator requires two-factor authentication, so it cannot be turned off. Ask an administrator if you lost your device.');
       if (!session.hasSecondFactor) throw new HttpError('two_factor_not_enabled', 'Two-factor authentication is not on.');
-      await proveIdentity(deps, request, 'disable_2fa');
+      await requireIdentityProof(deps, request, 'disable_2fa');
       await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
       if (request.sessionSource === 'cookie') clearSessionCookie(reply, cookie);
       return reply.code(204).send(null);
@@ -61,7 +61,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
       const session = requireSession(request);
       const params = request.params as { method?: unknown };
       if (params.method !== 'totp' && params.method !== 'sms') throw new HttpError('invalid_request', 'The request is not valid: the method must be totp or sms.');
-      await proveIdentity(deps, request, 'disable_2fa');
+      await requireIdentityProof(deps, request, 'disable_2fa');
       const outcome = await removeOneMethod(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, params.method, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason === 'last_method' ? 'last_method' : 'two_factor_not_enabled', outcome.reason === 'not_enrolled' ? 'That method is not on for you.' : undefined);
       return reply.code(204).send(null);

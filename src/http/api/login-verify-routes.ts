@@ -48,7 +48,7 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
       const session = requireSession(request);
       let input: { method: LoginMethod; code: unknown };
       if (request.validationError) {
-        const attempt = attemptedCode(request, ['totp', 'recovery']);
+        const attempt = attemptedCode(request, ['totp', 'sms', 'recovery']);
         if (!attempt) throw request.validationError;
         input = { method: attempt.method as LoginMethod, code: attempt.code };
       } else {

@@ -2,15 +2,15 @@
  * The signed-in user's own second factors (PRODUCT.md §2.3, §2.7, §3): authenticator-app
  * enrollment, recovery codes and re-authentication.
  */
-import type { FastifyInstance } from 'fastify';
+import { regenerateRecoveryCodes } from '../../factors/recovery-codes/regenerate.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { recordSecurityEvent } from '../../audit/events.ts';
 import { parseCode } from '../../challenges/second-factor-check.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { replaceRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
 import { startTOTPEnrollment } from '../../factors/totp/authenticator-app.ts';
+import type { CompletedEnrollment } from '../../factors/enrollment-completion.ts';
 import { confirmAuthenticatorApp } from '../../factors/totp/enrollment.ts';
 import type { MethodLister } from '../../login/password-step.ts';
 import { markReauthenticated, type SessionContext } from '../../sessions/sessions.ts';
@@ -18,11 +18,22 @@ import { findUserById } from '../../users/users.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
-import { IdentityProofSchema, proveIdentity } from './identity-proof.ts';
+import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { errorResponses, sessionSecurity } from './schemas.ts';
 
-const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
+export const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
+
+/**
+ * The answer to a confirmed factor, app or SMS: the recovery codes, never cached, plus the new
+ * token (and cookie) when the confirmation completed an enrollment-required login (rule 9).
+ */
+export function answerCompletedEnrollment(request: FastifyRequest, reply: FastifyReply, cookie: SessionCookie, outcome: CompletedEnrollment): { recoveryCodes: string[]; token?: string } {
+  reply.header('cache-control', 'no-store');
+  if (!outcome.newToken) return { recoveryCodes: outcome.recoveryCodes };
+  if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken);
+  return { recoveryCodes: outcome.recoveryCodes, token: outcome.newToken };
+}
 
 export interface TwoFactorRouteOptions {
   deps: Deps;
@@ -87,12 +98,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
       if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
       const outcome = await confirmAuthenticatorApp(deps, session, { enrollmentId: request.body.enrollmentId, code }, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason);
-      reply.header('cache-control', 'no-store');
-      if (outcome.newToken) {
-        if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken);
-        return { recoveryCodes: outcome.recoveryCodes, token: outcome.newToken };
-      }
-      return { recoveryCodes: outcome.recoveryCodes };
+      return answerCompletedEnrollment(request, reply, cookie, outcome);
     },
   );
 
@@ -111,17 +117,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
       const session = requireSession(request);
       requireRecentAuthentication(deps, session);
       if ((await loadMethods(session)).length === 0) throw new HttpError('invalid_request', 'Turn on two-factor authentication before making recovery codes.');
-      const recoveryCodes = await deps.db.transaction().execute(async (trx) => {
-        const codes = await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
-        await recordSecurityEvent(trx, deps.clock, {
-          type: 'recovery_codes_regenerated',
-          accountId: session.accountId,
-          actor: { kind: 'user', userId: session.userId },
-          subjectUserId: session.userId,
-          origin: originOf(request),
-        });
-        return codes;
-      });
+      const recoveryCodes = await regenerateRecoveryCodes(deps, session, originOf(request));
       reply.header('cache-control', 'no-store');
       return { recoveryCodes };
     },
@@ -141,7 +137,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
       },
     },
     async (request, reply) => {
-      await proveIdentity(deps, request, 'reauthenticate');
+      await requireIdentityProof(deps, request, 'reauthenticate');
       await markReauthenticated(deps.db, deps.clock, requireSession(request).tokenHash);
       return reply.code(204).send(null);
     },

@@ -5,6 +5,7 @@ import type { MethodLister } from '../../login/password-step.ts';
 import type { SessionCookie } from '../plugins/authentication.ts';
 import { accountSettingsPages } from './account-settings.ts';
 import { disableLinkPages } from './disable-link.ts';
+import { twoFactorDisablePages } from './two-factor-disable.ts';
 import { linkPages } from './links.ts';
 import { loginPages } from './login.ts';
 import { loginVerifyPages } from './login-verify.ts';
@@ -31,6 +32,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(loginVerifyPages, options);
   await app.register(linkPages, options);
   await app.register(disableLinkPages, options);
+  await app.register(twoFactorDisablePages, options);
   await app.register(userPages, options);
   await app.register(twoFactorAppPages, options);
   await app.register(twoFactorRecoveryCodePages, options);

@@ -40,7 +40,7 @@ ${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create
 }
 
 function destinationAfterPassword(state: SessionState, next: string | null): string {
-  if (state === 'password_only') return '/login/verify';
+  if (state === 'password_only') return next ? `/login/verify?next=${encodeURIComponent(next)}` : '/login/verify';
   if (state === 'enrollment_required') return '/user';
   return next ?? '/user';
 }

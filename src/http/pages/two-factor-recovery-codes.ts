@@ -5,12 +5,9 @@
  * The POST checks as POST /api/v1/me/2fa/recovery-codes does, in the same order: recent
  * authentication first (403), then that 2FA is on at all (400).
  */
+import { regenerateRecoveryCodes } from '../../factors/recovery-codes/regenerate.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { RequestOrigin } from '../../audit/events.ts';
-import { recordSecurityEvent } from '../../audit/events.ts';
-import type { Deps } from '../../deps.ts';
 import { errorCatalog } from '../../errors.ts';
-import { replaceRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
@@ -25,24 +22,6 @@ import { signedInPage } from './signed-in.ts';
 import { loadMethods } from './two-factor-app-enrollment.ts';
 
 const NOT_ENABLED_MESSAGE = 'Turn on two-factor authentication before making recovery codes.';
-
-/**
- * The new set and its security-log entry in one transaction, as the API writes them.
- * (The API route holds the same few lines inline; both could call one domain function.)
- */
-export async function regenerateRecoveryCodes(deps: Pick<Deps, 'db' | 'clock' | 'keys'>, session: SessionContext, origin: RequestOrigin): Promise<string[]> {
-  return deps.db.transaction().execute(async (trx) => {
-    const codes = await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
-    await recordSecurityEvent(trx, deps.clock, {
-      type: 'recovery_codes_regenerated',
-      accountId: session.accountId,
-      actor: { kind: 'user', userId: session.userId },
-      subjectUserId: session.userId,
-      origin,
-    });
-    return codes;
-  });
-}
 
 export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps, listMethods } = options;

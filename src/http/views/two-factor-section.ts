@@ -6,6 +6,7 @@
  */
 import { html, type SafeHTML } from './html.ts';
 import { APP_ENROLLMENT_PATH } from './two-factor-app.ts';
+import { DISABLE_TWO_FACTOR_PATH } from './two-factor-disable.ts';
 import { RECOVERY_CODES_PATH } from './two-factor-recovery-codes.ts';
 
 export interface TwoFactorSection {
@@ -30,5 +31,8 @@ export function renderTwoFactorSection(section: TwoFactorSection): SafeHTML {
     : ''}
 <h3>Recovery codes</h3>
 <p>${section.unusedRecoveryCodes === 1 ? '1 unused recovery code left' : `${section.unusedRecoveryCodes} unused recovery codes left`}. Each one lets you log in once without your phone.</p>
-<div class="button-row">${openButton(RECOVERY_CODES_PATH, 'Regenerate recovery codes')}</div>`;
+<div class="button-row">${openButton(RECOVERY_CODES_PATH, 'Regenerate recovery codes')}</div>
+<h3>Turn off</h3>
+<p>Turning two-factor authentication off removes your authenticator app and recovery codes and signs you out everywhere.</p>
+<div class="button-row">${openButton(DISABLE_TWO_FACTOR_PATH, 'Disable Two Factor')}</div>`;
 }

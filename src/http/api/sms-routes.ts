@@ -1,0 +1,141 @@
+/**
+ * Codes by text message over the API (PRODUCT.md §2.2, §2.3 SMS Message, §3): starting and
+ * confirming SMS enrollment, and asking for the login text again.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { parseCode } from '../../challenges/second-factor-check.ts';
+import type { Deps } from '../../deps.ts';
+import { HttpError } from '../../errors.ts';
+import { confirmSMSEnrollment, startSMSEnrollment, type StartSMSEnrollmentOutcome } from '../../factors/sms/enrollment.ts';
+import { sendLoginSMS, type LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
+import type { MethodLister } from '../../login/password-step.ts';
+import { findUserById } from '../../users/users.ts';
+import { requireSession, type SessionCookie } from '../plugins/authentication.ts';
+import { requireRecentAuthentication } from '../recent-authentication.ts';
+import { originOf } from '../request-origin.ts';
+import { CodeSchema } from './login-verify-routes.ts';
+import { errorResponses, publicSecurity, sessionSecurity } from './schemas.ts';
+import { answerCompletedEnrollment, RecoveryCodesSchema } from './two-factor-routes.ts';
+
+const SentSchema = Type.Object({
+  phoneMasked: Type.String({ description: 'The number the code went to, masked: +1 •••• ••• 4567' }),
+  expiresAt: Type.String({ format: 'date-time', description: 'When the texted code stops working' }),
+});
+
+const WEAKER_METHOD_NOTE =
+  'Text messages are the weaker second factor (SIM swaps and interception can expose the codes); the authenticator app (POST /me/2fa/totp) is the stronger choice and can be added beside SMS.';
+
+/** The answer for a text that was not sent. Never names another user or the full number (rule 30). */
+function refusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginSMSOutcome, { ok: true }>, during: 'enrollment' | 'login'): HttpError {
+  switch (outcome.reason) {
+    case 'invalid_phone':
+      return new HttpError('invalid_phone', outcome.problem);
+    case 'unavailable':
+      return new HttpError('sms_unavailable', during === 'login' ? 'Text messages are not available on this server. Use the authenticator app or a recovery code.' : undefined);
+    case 'country_not_allowed':
+      return during === 'login'
+        ? new HttpError('sms_unavailable', 'This server does not send text messages to your phone number\'s country. Use the authenticator app or a recovery code.')
+        : new HttpError('invalid_phone', `This server does not send text messages to +${outcome.countryCallingCode} numbers.`);
+    case 'cooldown':
+      return new HttpError('rate_limited', 'A code was texted a moment ago. Wait a little before asking for another.', outcome.retryAfterSeconds);
+    case 'capped':
+      return new HttpError('rate_limited', 'Too many text messages were requested. Wait a while and try again.', outcome.retryAfterSeconds);
+    case 'delivery_failed':
+      return new HttpError('sms_delivery_failed');
+    case 'not_enrolled':
+      return new HttpError('sms_unavailable', 'Text messages are not turned on for you. Use the authenticator app or a recovery code.');
+    case 'challenge_ended':
+      return new HttpError('unauthenticated');
+  }
+}
+
+export interface SMSRouteOptions {
+  deps: Deps;
+  cookie: SessionCookie;
+  listMethods: MethodLister;
+}
+
+export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { deps, cookie, listMethods } = options;
+
+  app.post(
+    '/me/2fa/sms',
+    {
+      config: { access: 'setup' },
+      schema: {
+        tags: ['2fa'],
+        summary: 'Start SMS enrollment: texts a six-digit code to the phone number',
+        description: `The number is given in international format (+ and the country code); any formatting is accepted. The code lives for 10 minutes; asking again for the same number resends (after 30 seconds, 429 with Retry-After before). Changing the phone of a user who already has a second factor needs recent authentication. ${WEAKER_METHOD_NOTE}`,
+        security: sessionSecurity,
+        body: Type.Object({ phone: Type.String({ minLength: 1, maxLength: 64, description: 'Mobile number, for example +44 7400 123456' }) }, { additionalProperties: false }),
+        response: { 202: SentSchema, ...errorResponses(400, 401, 403, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      if (!deps.delivery.sms) throw new HttpError('sms_unavailable');
+      const user = await findUserById(deps.db, session.userId);
+      if (!user) throw new HttpError('unauthenticated');
+      // A new phone is a new factor: a stolen, idle session must not move the codes (rules 12, 28).
+      if ((await listMethods(user)).length > 0) requireRecentAuthentication(deps, session);
+      const outcome = await startSMSEnrollment(deps, session, request.body.phone, originOf(request));
+      if (!outcome.ok) throw refusal(outcome, 'enrollment');
+      reply.header('cache-control', 'no-store');
+      return reply.code(202).send({ phoneMasked: outcome.phoneMasked, expiresAt: new Date(outcome.expiresAt).toISOString() });
+    },
+  );
+
+  app.post(
+    '/me/2fa/sms/confirm',
+    {
+      config: { access: 'setup' },
+      schema: {
+        tags: ['2fa'],
+        summary: 'Confirm SMS enrollment with the texted code',
+        description: 'Answers ten recovery codes, shown once. Signs out your other sessions. When this completes a login that required enrollment, also answers the new session token. Wrong, expired and used codes all answer 401 invalid_code; five wrong codes use a code up.',
+        security: sessionSecurity,
+        body: Type.Object({ code: CodeSchema }, { additionalProperties: false }),
+        response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema, token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const code = parseCode('sms', request.body.code);
+      if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
+      const outcome = await confirmSMSEnrollment(deps, session, code, originOf(request));
+      if (!outcome.ok) throw new HttpError('invalid_code');
+      return answerCompletedEnrollment(request, reply, cookie, outcome);
+    },
+  );
+
+  app.post(
+    '/login/sms',
+    {
+      config: { access: 'challenge' },
+      schema: {
+        tags: ['login'],
+        summary: 'Text the login code (again)',
+        description:
+          'Send the token from POST /login (state mfa_required). For a user whose only method is SMS, POST /login already texted the first code. A new code voids the previous one; wrong codes entered so far still count. 429 with Retry-After within 30 seconds of the last text or past the hourly limits.',
+        security: publicSecurity,
+        response: { 202: SentSchema, ...errorResponses(400, 401, 403, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      // Nothing in the request chooses where the text goes (rule 18): it takes no fields at all.
+      // (Checked here rather than by a body schema, which would also refuse a request without a body.)
+      const body = request.body as unknown;
+      if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
+        throw new HttpError('invalid_request', 'The request is not valid: POST /login/sms takes no fields; the text goes to the number on record.');
+      }
+      const outcome = await sendLoginSMS(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
+      if (!outcome.ok) throw refusal(outcome, 'login');
+      reply.header('cache-control', 'no-store');
+      return reply.code(202).send({ phoneMasked: outcome.phoneMasked, expiresAt: new Date(outcome.expiresAt).toISOString() });
+    },
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * "Disable Two Factor" on User Details (PRODUCT.md §2.5, SECURITY.md rule 20): refused while
+ * the account enforces 2FA, otherwise confirmed by the password or a current code — counted
+ * against the same budgets as the login — then every factor, recovery code and session goes.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { errorCatalog } from '../../errors.ts';
+import { disableTwoFactor } from '../../factors/disable-two-factor.ts';
+import { proveIdentity } from '../../sessions/identity-proof.ts';
+import { PasswordSchema } from '../api/schemas.ts';
+import { clearSessionCookie } from '../plugins/authentication.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import { renderBarePage, renderSignedInPage } from '../views/layout.ts';
+import { DISABLE_TWO_FACTOR_PATH, renderDisabled, renderDisableRefused, renderDisableTwoFactor } from '../views/two-factor-disable.ts';
+import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { signedInPage } from './signed-in.ts';
+
+const WRONG = 'That did not match. Check it and try again.';
+
+export async function twoFactorDisablePages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, cookie } = options;
+
+  app.get(DISABLE_TWO_FACTOR_PATH, { schema: { hide: true } }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    if (!session.hasSecondFactor) return reply.redirect('/user', 303);
+    if (session.accountEnforces2FA) return sendPage(reply, errorCatalog['2fa_enforced'].status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableRefused(session.accountName)));
+    return sendPage(reply, 200, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableTwoFactor(layoutUser.csrfToken, null)));
+  });
+
+  app.post(
+    DISABLE_TWO_FACTOR_PATH,
+    {
+      schema: { hide: true, body: formBodySchema({ password: Type.Optional(PasswordSchema), code: Type.Optional(Type.String({ maxLength: 64 })) }) },
+      attachValidation: true,
+      preHandler: verifyFormToken(app),
+    },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const again = (status: number, message: string) => sendPage(reply, status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableTwoFactor(layoutUser.csrfToken, message)));
+      if (session.accountEnforces2FA) return sendPage(reply, errorCatalog['2fa_enforced'].status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableRefused(session.accountName)));
+      if (!session.hasSecondFactor) return reply.redirect('/user', 303);
+      if (formProblem(request)?.field === null) return again(400, MALFORMED_FORM_MESSAGE);
+      const fields = readFields(request.body, ['password', 'code'] as const);
+      const proof = fields.code !== '' ? { code: fields.code } : fields.password !== '' ? { password: fields.password } : {};
+      const outcome = await proveIdentity(deps, session, proof, originOf(request), 'disable_2fa');
+      if (!outcome.ok) {
+        switch (outcome.reason) {
+          case 'locked':
+            reply.header('retry-after', String(outcome.retryAfterSeconds));
+            return again(errorCatalog.too_many_attempts.status, errorCatalog.too_many_attempts.message);
+          case 'busy':
+            reply.header('retry-after', '1');
+            return again(errorCatalog.server_busy.status, errorCatalog.server_busy.message);
+          case 'neither_or_both':
+            return again(400, 'Enter your password, or a code from your authenticator app.');
+          case 'malformed':
+            return again(400, 'A code from your authenticator app has exactly 6 digits.');
+          default:
+            return again(401, WRONG);
+        }
+      }
+      await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
+      clearSessionCookie(reply, cookie);
+      return sendPage(reply, 200, renderBarePage('Two-factor authentication is off', renderDisabled()));
+    },
+  );
+}

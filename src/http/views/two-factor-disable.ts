@@ -1,0 +1,31 @@
+/** The "Disable Two Factor" page of User Details (PRODUCT.md §2.5). */
+import { alertMessage, inputField, postForm } from './forms.ts';
+import { html, type SafeHTML } from './html.ts';
+import { codeField } from './two-factor-code-field.ts';
+
+export const DISABLE_TWO_FACTOR_PATH = '/user/two-factor/disable';
+
+export function renderDisableTwoFactor(csrfToken: string, alert: string | null): SafeHTML {
+  return html`<p class="breadcrumb"><a href="/user">User Details</a></p>
+<h1>Disable Two Factor</h1>
+<p>This removes your authenticator app and your recovery codes, and signs you out everywhere, this browser included. Your account is then protected by your password alone.</p>
+${alertMessage(alert)}
+${postForm(DISABLE_TWO_FACTOR_PATH, csrfToken, inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, maxLength: 1024, invalid: alert !== null }), 'Disable Two Factor', 'danger')}
+<details class="alternative"><summary>Use a code from your authenticator app instead</summary>
+${postForm(DISABLE_TWO_FACTOR_PATH, csrfToken, codeField({ label: 'Verification code', name: 'code', id: 'disable-code', kind: 'digits', hint: 'The 6-digit code your app shows now.' }), 'Disable with this code', 'danger')}
+</details>`;
+}
+
+/** While the account enforces 2FA there is no form at all: the page says who decides and what to do. */
+export function renderDisableRefused(accountName: string): SafeHTML {
+  return html`<p class="breadcrumb"><a href="/user">User Details</a></p>
+<h1>Disable Two Factor</h1>
+<p role="alert">The administrators of ${accountName} require two-factor authentication for everyone in the account, so you cannot turn it off.</p>
+<p>Moving to a new phone? Set it up there from User Details. Lost your phone? Log in with a recovery code, or ask an administrator of your account to send you a link to disable two-factor authentication.</p>`;
+}
+
+export function renderDisabled(): SafeHTML {
+  return html`<h1>Two-factor authentication is off</h1>
+<p role="status">Your authenticator app and recovery codes were removed and every session was signed out. We sent you an e-mail about it.</p>
+<p><a class="button primary" href="/login">Log in</a></p>`;
+}

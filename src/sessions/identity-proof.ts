@@ -1,0 +1,39 @@
+/**
+ * "Your password or a current code": the proof asked before re-authentication and before
+ * turning 2FA off (SECURITY.md rules 20 and 28). Wrong passwords spend the failed-password
+ * budget, wrong codes the second-factor budget — the same budgets as the login.
+ */
+import type { RequestOrigin } from '../audit/events.ts';
+import { checkSecondFactorCode } from '../challenges/second-factor-check.ts';
+import type { Deps } from '../deps.ts';
+import { checkUserPassword } from './reauthenticate.ts';
+
+export interface IdentityProof {
+  password?: string;
+  /** Anything the client sent as a code: a malformed one is still charged as a guess (rule 33). */
+  code?: unknown;
+}
+
+export type IdentityProofOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number }
+  | { ok: false; reason: 'neither_or_both' | 'malformed' | 'invalid_code' | 'invalid_credentials' | 'busy' };
+
+export interface ProvingUser {
+  userId: string;
+  accountId: string;
+  email: string;
+  name: string;
+}
+
+export async function proveIdentity(deps: Deps, who: ProvingUser, proof: IdentityProof, origin: RequestOrigin, stage: 'reauthenticate' | 'disable_2fa'): Promise<IdentityProofOutcome> {
+  if ((proof.password === undefined) === (proof.code === undefined)) return { ok: false, reason: 'neither_or_both' };
+  if (proof.code !== undefined) {
+    const checked = await checkSecondFactorCode(deps, who, { method: 'totp', code: proof.code, stage }, origin);
+    return checked;
+  }
+  const checked = await checkUserPassword(deps, who, proof.password!, origin, stage);
+  if (checked.ok) return checked;
+  if (checked.reason === 'locked') return { ok: false, reason: 'locked', retryAfterSeconds: Math.ceil(checked.retryAfterMs / 1000) };
+  return { ok: false, reason: checked.reason };
+}
