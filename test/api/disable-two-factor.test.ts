@@ -101,6 +101,22 @@ forEachDatabase('turning 2FA off', (context) => {
     assert.equal(again.body.error, 'link_expired');
   });
 
+  it('sends a user of an enforcing account back to setup at the next login after the link, and never lets another user\'s password use it', async () => {
+    const { api, server } = context();
+    const { admin, user } = await adminAndEnrolledUser(context());
+    const other = await inviteAndAccept(server, api, admin.token);
+    const adminEnrolled = await enrollAuthenticatorApp(server, api, admin.token);
+    assert.equal((await api.patch('/account', { enforce2fa: true }, { token: adminEnrolled.token })).status, 200);
+    const linkToken = await disableLinkFor(context(), adminEnrolled.token, user.userId, user.email);
+    const otherPassword = await server.deps.hasher.hashPassword('the other user password');
+    assert.ok(otherPassword.ok);
+    await server.deps.db.updateTable('users').set({ password_hash: otherPassword.value }).where('id', '=', other.userId).execute();
+    assert.equal((await api.post(`/2fa/disable-links/${linkToken}`, { password: 'the other user password' })).status, 401, 'only the password of the user the link was sent to works');
+    assert.equal((await api.post(`/2fa/disable-links/${linkToken}`, { password: PASSWORD })).status, 204);
+    const login = await api.post('/login', { email: user.email, password: PASSWORD });
+    assert.equal(login.body.state, 'enrollment_required');
+  });
+
   it('uses a disable link exactly once when it is posted ten times at once', async () => {
     const { api, server } = context();
     const { admin, user } = await adminAndEnrolledUser(context());

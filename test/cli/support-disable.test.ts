@@ -83,6 +83,22 @@ forEachDatabase('support disable-2fa', (context) => {
     assert.match(noReason.stderr, /--reason/);
   });
 
+  it('helps a sole admin of an enforcing account who lost their device: they log in, set 2FA up again, and enforcement stays on', async () => {
+    const { api, server } = context();
+    const admin = await signUp(api);
+    const enrolled = await enrollAuthenticatorApp(server, api, admin.token);
+    assert.equal((await api.patch('/account', { enforce2fa: true }, { token: enrolled.token })).status, 200);
+    const result = await support(server.database.url, ['disable-2fa', '--email', admin.email, '--reason', 'T-4: sole admin, phone lost', '--yes']);
+    assert.equal(result.status, 0, result.stderr);
+    const login = await logIn(api, admin.email);
+    assert.equal(login.state, 'enrollment_required');
+    assert.equal((await api.get('/account', { token: login.token })).status, 403, 'nothing but setup until a factor is confirmed');
+    const again = await enrollAuthenticatorApp(server, api, login.token);
+    const account = await api.get('/account', { token: again.token });
+    assert.equal(account.status, 200);
+    assert.equal(account.body.enforce2fa, true);
+  });
+
   it('lets a plain user of an enforcing account set 2FA up again at the next login', async () => {
     const { api, server } = context();
     const admin = await signUp(api);
