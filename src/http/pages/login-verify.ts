@@ -14,26 +14,46 @@ import { Type } from 'typebox';
 import { performSecondFactorStep } from '../../challenges/second-factor-step.ts';
 import type { Deps } from '../../deps.ts';
 import { errorCatalog } from '../../errors.ts';
+import { describeSMSFactor, sendLoginSMS } from '../../factors/sms/login-sms.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
+import { findUserById } from '../../users/users.ts';
 import { attemptedCode, CodeSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { LOGIN_VERIFY_PATH, renderLoginEnded, renderVerification, type VerificationMethod } from '../views/two-factor-verification.ts';
+import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, type VerificationFactors, type VerificationMethod } from '../views/two-factor-verification.ts';
 import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { loginPath, safeNextPath } from './safe-next.ts';
+import { smsRefusal } from './two-factor-sms.ts';
 
 const CHALLENGE = { access: 'challenge' } as const;
 
 const malformedMessages: Record<VerificationMethod, string> = {
   totp: 'Enter the six-digit code from your authenticator app.',
+  sms: 'Enter the six-digit code from the text message.',
   recovery: 'Enter a recovery code like xxxxx-xxxxx.',
 };
 
-function readQuery(request: FastifyRequest): { method: VerificationMethod; next: string | null } {
+/** The method the page shows: the one asked for if the user has it, else the app, else the text. */
+function readQuery(request: FastifyRequest, factors: VerificationFactors): { method: VerificationMethod; next: string | null } {
   const query = request.query as Record<string, unknown>;
-  return { method: query.method === 'recovery' ? 'recovery' : 'totp', next: safeNextPath(query.next) };
+  return { method: chooseMethod(query.method, factors), next: safeNextPath(query.next) };
+}
+
+function chooseMethod(asked: unknown, factors: VerificationFactors): VerificationMethod {
+  if (asked === 'recovery') return 'recovery';
+  if (asked === 'sms' && factors.phoneMasked !== null) return 'sms';
+  if (asked === 'totp' && factors.app) return 'totp';
+  return factors.app || factors.phoneMasked === null ? 'totp' : 'sms';
+}
+
+/** Which second factors the half-logged-in user has, as the login step reads them. */
+async function loadFactors(deps: Deps, listMethods: PageOptions['listMethods'], session: SessionContext): Promise<VerificationFactors> {
+  const user = await findUserById(deps.db, session.userId);
+  const methods = user ? await listMethods(user) : [];
+  const sms = methods.includes('sms') ? await describeSMSFactor(deps, session.userId) : null;
+  return { app: methods.includes('totp'), phoneMasked: sms?.phoneMasked ?? null };
 }
 
 /** Plain language for a pause whose length the budget decides. */
@@ -50,10 +70,10 @@ async function sessionEnded(deps: Pick<Deps, 'db'>, session: SessionContext): Pr
 }
 
 export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, cookie } = options;
+  const { deps, cookie, listMethods } = options;
 
-  function sendForm(reply: FastifyReply, status: number, method: VerificationMethod, next: string | null, alert: string | null): FastifyReply {
-    return sendPage(reply, status, renderVerification({ method, next, csrfToken: reply.generateCsrf(), alert }));
+  function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: VerificationMethod, next: string | null, alert: string | null): FastifyReply {
+    return sendPage(reply, status, renderVerification({ method, next, csrfToken: reply.generateCsrf(), factors, alert }));
   }
 
   function sendEnded(reply: FastifyReply, next: string | null): FastifyReply {
@@ -62,25 +82,42 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
   }
 
   app.get(LOGIN_VERIFY_PATH, { config: CHALLENGE, schema: { hide: true } }, async (request, reply) => {
-    const { method, next } = readQuery(request);
-    return sendForm(reply, 200, method, next, null);
+    const factors = await loadFactors(deps, listMethods, requireSession(request));
+    const { method, next } = readQuery(request, factors);
+    return sendForm(reply, 200, factors, method, next, null);
+  });
+
+  // "Send a text message instead" and "Send another text": POST /api/v1/login/sms for the page.
+  // The text goes to the number on record; nothing in the form chooses it (rule 18).
+  app.post(LOGIN_SMS_PATH, { config: CHALLENGE, schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) }, async (request, reply) => {
+    const session = requireSession(request);
+    const next = safeNextPath((request.query as Record<string, unknown>).next);
+    const outcome = await sendLoginSMS(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
+    reply.header('cache-control', 'no-store');
+    if (outcome.ok) return reply.redirect(loginVerifyPath('sms', next), 303);
+    if (outcome.reason === 'challenge_ended') return sendEnded(reply, next);
+    const refusal = smsRefusal(outcome, 'login');
+    if (refusal.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
+    const factors = await loadFactors(deps, listMethods, session);
+    return sendForm(reply, refusal.status, factors, chooseMethod('sms', factors), next, refusal.message);
   });
 
   app.post(
     LOGIN_VERIFY_PATH,
     {
       config: CHALLENGE,
-      schema: { hide: true, body: formBodySchema({ method: Type.Union([Type.Literal('totp'), Type.Literal('recovery')]), code: CodeSchema }) },
+      schema: { hide: true, body: formBodySchema({ method: Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery')]), code: CodeSchema }) },
       attachValidation: true,
       preHandler: verifyFormToken(app),
     },
     async (request, reply) => {
       const session = requireSession(request);
-      const { method: shownMethod, next } = readQuery(request);
+      const factors = await loadFactors(deps, listMethods, session);
+      const { method: shownMethod, next } = readQuery(request, factors);
       // As the API does: a body that fails the schema but carries a code for a known method is
       // still a guess, charged before it is refused (rule 33); anything else is just malformed.
-      const attempt = request.validationError ? attemptedCode(request, ['totp', 'recovery']) : (request.body as { method: VerificationMethod; code: string });
-      if (!attempt) return sendForm(reply, 400, shownMethod, next, MALFORMED_FORM_MESSAGE);
+      const attempt = request.validationError ? attemptedCode(request, ['totp', 'sms', 'recovery']) : (request.body as { method: VerificationMethod; code: string });
+      if (!attempt) return sendForm(reply, 400, factors, shownMethod, next, MALFORMED_FORM_MESSAGE);
       const method = attempt.method as VerificationMethod;
 
       const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code }, originOf(request));
@@ -91,17 +128,17 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       switch (outcome.reason) {
         case 'locked':
           reply.header('retry-after', String(outcome.retryAfterSeconds));
-          return sendForm(reply, errorCatalog.too_many_attempts.status, method, next, lockedMessage(outcome.retryAfterSeconds));
+          return sendForm(reply, errorCatalog.too_many_attempts.status, factors, method, next, lockedMessage(outcome.retryAfterSeconds));
         case 'challenge_ended':
           return sendEnded(reply, next);
         case 'method_unavailable':
-          return sendForm(reply, 400, 'totp', next, 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
+          return sendForm(reply, 400, factors, chooseMethod(null, factors), next, 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
       }
       // A wrong or malformed code; the fifth of this login ended it and deleted its session.
       if (await sessionEnded(deps, session)) return sendEnded(reply, next);
-      if (outcome.reason === 'malformed') return sendForm(reply, 400, method, next, malformedMessages[method]);
+      if (outcome.reason === 'malformed') return sendForm(reply, 400, factors, method, next, malformedMessages[method]);
       // Wrong, replayed and used-up codes read alike (rule 32).
-      return sendForm(reply, errorCatalog.invalid_code.status, method, next, errorCatalog.invalid_code.message);
+      return sendForm(reply, errorCatalog.invalid_code.status, factors, method, next, errorCatalog.invalid_code.message);
     },
   );
 }

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../../errors.ts';
 import { countUnusedRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
+import { describeSMSFactor } from '../../factors/sms/login-sms.ts';
 import { findUserById } from '../../users/users.ts';
 import { html } from '../views/html.ts';
 import { renderSignedInPage } from '../views/layout.ts';
@@ -26,6 +27,8 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
     const methods = await listMethods(user);
     const mustEnrol = session.state === 'enrollment_required';
     const unusedRecoveryCodes = methods.length > 0 ? await countUnusedRecoveryCodes(deps.db, user.id) : 0;
+    const phoneMasked = methods.includes('sms') ? ((await describeSMSFactor(deps, user.id))?.phoneMasked ?? null) : null;
+    const smsAvailable = deps.delivery.sms !== null;
     const main = html`<h1>User Details</h1>
 ${mustEnrol ? statusMessage('Your account administrator requires two-factor authentication. Set it up below to continue.') : ''}
 <dl class="details">
@@ -38,7 +41,7 @@ ${mustEnrol ? statusMessage('Your account administrator requires two-factor auth
 <h2 id="two-factor-heading">Two-Factor Authentication</h2>
 <p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
 <div class="two-factor-enrollment" id="two-factor-enrollment" data-methods="${methods.join(' ')}">
-${renderTwoFactorSection({ methods, unusedRecoveryCodes })}
+${renderTwoFactorSection({ methods, unusedRecoveryCodes, smsAvailable, phoneMasked })}
 </div>
 </section>`;
     return sendPage(reply, 200, renderSignedInPage('User Details', layoutUser, main));

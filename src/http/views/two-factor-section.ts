@@ -8,10 +8,15 @@ import { html, type SafeHTML } from './html.ts';
 import { APP_ENROLLMENT_PATH } from './two-factor-app.ts';
 import { DISABLE_TWO_FACTOR_PATH } from './two-factor-disable.ts';
 import { RECOVERY_CODES_PATH } from './two-factor-recovery-codes.ts';
+import { SMS_ENROLLMENT_PATH, SMS_WEAKER_NOTE } from './two-factor-sms.ts';
 
 export interface TwoFactorSection {
   methods: readonly string[];
   unusedRecoveryCodes: number;
+  /** Whether this server can send text messages at all (an SMS provider is configured). */
+  smsAvailable: boolean;
+  /** The masked number of the user's SMS factor, when SMS is on. */
+  phoneMasked: string | null;
 }
 
 function openButton(path: string, label: string, style: 'primary' | 'plain' = 'plain'): SafeHTML {
@@ -21,18 +26,33 @@ function openButton(path: string, label: string, style: 'primary' | 'plain' = 'p
 export function renderTwoFactorSection(section: TwoFactorSection): SafeHTML {
   if (section.methods.length === 0) {
     return html`<p>Add a second step to your login: after your password, you enter a code from your phone. Choose how to get the code:</p>
-<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Mobile App', 'primary')}</div>`;
+<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Mobile App', 'primary')}${section.smsAvailable ? openButton(SMS_ENROLLMENT_PATH, 'SMS Message') : ''}</div>
+${section.smsAvailable ? html`<p class="aside">${SMS_WEAKER_NOTE}</p>` : ''}`;
   }
   const hasApp = section.methods.includes('totp');
+  const hasSMS = section.methods.includes('sms');
   return html`${hasApp
     ? html`<h3>Mobile App</h3>
 <p>Your authenticator app gives you the code at login. Moving to a new phone? Set it up there; the current app keeps working until the new one is confirmed.</p>
 <div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Set up on a new phone')}</div>`
-    : ''}
+    : html`<h3>Mobile App</h3>
+<p>An authenticator app is the stronger second factor and works without phone signal. It can be added beside text messages.</p>
+<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Mobile App')}</div>`}
+${hasSMS
+    ? html`<h3>SMS Message</h3>
+<p>SMS is on: we text your login codes to <strong class="phone-masked">${section.phoneMasked ?? 'your phone'}</strong>.</p>
+<p class="aside">${SMS_WEAKER_NOTE}</p>
+${section.smsAvailable ? html`<div class="button-row">${openButton(SMS_ENROLLMENT_PATH, 'Change phone number')}</div>` : ''}`
+    : section.smsAvailable
+      ? html`<h3>SMS Message</h3>
+<p>You can also get codes by text message, as a backup.</p>
+<p class="aside">${SMS_WEAKER_NOTE}</p>
+<div class="button-row">${openButton(SMS_ENROLLMENT_PATH, 'SMS Message')}</div>`
+      : ''}
 <h3>Recovery codes</h3>
 <p>${section.unusedRecoveryCodes === 1 ? '1 unused recovery code left' : `${section.unusedRecoveryCodes} unused recovery codes left`}. Each one lets you log in once without your phone.</p>
 <div class="button-row">${openButton(RECOVERY_CODES_PATH, 'Regenerate recovery codes')}</div>
 <h3>Turn off</h3>
-<p>Turning two-factor authentication off removes your authenticator app and recovery codes and signs you out everywhere.</p>
+<p>Turning two-factor authentication off removes your authenticator app, text-message phone and recovery codes and signs you out everywhere.</p>
 <div class="button-row">${openButton(DISABLE_TWO_FACTOR_PATH, 'Disable Two Factor')}</div>`;
 }

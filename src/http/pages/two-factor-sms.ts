@@ -1,0 +1,146 @@
+/**
+ * SMS Message enrollment pages (PRODUCT.md §2.3 SMS Message): "Phone number" and "Verify", then
+ * the texted code in "Confirm", then the recovery codes with "Continue" back to User Details.
+ * Every route is at 'setup' level, like the Mobile App pages.
+ *
+ * They behave like POST /api/v1/me/2fa/sms and /sms/confirm (api/sms-routes.ts): the same
+ * domain calls (startSMSEnrollment, confirmSMSEnrollment), the same checks in the same order
+ * (no provider → refused; a user who already has a factor needs recent authentication, rules
+ * 12 and 28), and the same answers — 400 for a number that cannot be texted, 429 with
+ * Retry-After for the cooldown and the caps, 503 when the provider fails, 401 for a wrong code.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { parseCode } from '../../challenges/second-factor-check.ts';
+import { errorCatalog } from '../../errors.ts';
+import { confirmSMSEnrollment, startSMSEnrollment, type StartSMSEnrollmentOutcome } from '../../factors/sms/enrollment.ts';
+import type { LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
+import { CodeSchema } from '../api/login-verify-routes.ts';
+import { setSessionCookie } from '../plugins/authentication.ts';
+import { verifyFormToken } from '../plugins/csrf.ts';
+import { originOf } from '../request-origin.ts';
+import type { SafeHTML } from '../views/html.ts';
+import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
+import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
+import { renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { CONFIRM_SMS_ENROLLMENT_PATH, renderPhoneForm, renderSMSConfirm, SMS_ENROLLMENT_PATH, START_SMS_ENROLLMENT_PATH } from '../views/two-factor-sms.ts';
+import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
+import type { PageOptions } from './index.ts';
+import { signedInPage } from './signed-in.ts';
+import { loadMethods, needsPasswordFirst } from './two-factor-app-enrollment.ts';
+
+const SETUP = { access: 'setup' } as const;
+const CODE_MESSAGE = 'Enter the six-digit code from the text message.';
+const PHONE_MESSAGE = 'Enter your mobile number with + and the country code, for example +44 7400 123456.';
+const PASSWORD_REASON = 'You already use two-factor authentication. Enter your password again before setting up a phone for text messages.';
+
+export interface SMSRefusal {
+  status: number;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+function seconds(n: number): string {
+  return n === 1 ? '1 second' : `${n} seconds`;
+}
+
+/**
+ * A text that was not sent, in the page's words: the statuses and messages of the API's
+ * refusals (api/sms-routes.ts), with the wait spelled out. Never names the full number.
+ */
+export function smsRefusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginSMSOutcome, { ok: true }>, during: 'enrollment' | 'login'): SMSRefusal {
+  switch (outcome.reason) {
+    case 'invalid_phone':
+      return { status: errorCatalog.invalid_phone.status, message: outcome.problem };
+    case 'unavailable':
+      return { status: errorCatalog.sms_unavailable.status, message: during === 'login' ? 'Text messages are not available on this server. Use the authenticator app or a recovery code.' : errorCatalog.sms_unavailable.message };
+    case 'country_not_allowed':
+      return during === 'login'
+        ? { status: errorCatalog.sms_unavailable.status, message: "This server does not send text messages to your phone number's country. Use the authenticator app or a recovery code." }
+        : { status: errorCatalog.invalid_phone.status, message: `This server does not send text messages to +${outcome.countryCallingCode} numbers.` };
+    case 'cooldown':
+      return { status: errorCatalog.rate_limited.status, message: `A code was texted a moment ago. Wait ${seconds(outcome.retryAfterSeconds)} before asking for another.`, retryAfterSeconds: outcome.retryAfterSeconds };
+    case 'capped':
+      return { status: errorCatalog.rate_limited.status, message: 'Too many text messages were requested. Wait a while and try again.', retryAfterSeconds: outcome.retryAfterSeconds };
+    case 'delivery_failed':
+      return { status: errorCatalog.sms_delivery_failed.status, message: errorCatalog.sms_delivery_failed.message };
+    case 'not_enrolled':
+      return { status: errorCatalog.sms_unavailable.status, message: 'Text messages are not turned on for you. Use the authenticator app or a recovery code.' };
+    case 'challenge_ended':
+      return { status: errorCatalog.unauthenticated.status, message: errorCatalog.unauthenticated.message };
+  }
+}
+
+function sendSMSPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, title: string, main: SafeHTML): FastifyReply {
+  return sendPage(reply, status, renderSignedInPage(title, layoutUser, main));
+}
+
+function passwordFirst(layoutUser: LayoutUser): SafeHTML {
+  return renderPasswordConfirmation({ csrfToken: layoutUser.csrfToken, next: SMS_ENROLLMENT_PATH, reason: PASSWORD_REASON, headingLevel: 2 });
+}
+
+export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptions): Promise<void> {
+  const { deps, cookie, listMethods } = options;
+
+  app.get(SMS_ENROLLMENT_PATH, { config: SETUP, schema: { hide: true } }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    const enrollmentRequired = session.state === 'enrollment_required';
+    if (!deps.delivery.sms) {
+      return sendSMSPage(reply, errorCatalog.sms_unavailable.status, layoutUser, 'SMS Message', renderPhoneForm({ csrfToken: layoutUser.csrfToken, alert: errorCatalog.sms_unavailable.message, passwordConfirmation: null, enrollmentRequired }));
+    }
+    // Shown before the step that needs it, and checked again when the enrollment starts.
+    const stale = needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session));
+    return sendSMSPage(reply, 200, layoutUser, 'SMS Message', renderPhoneForm({ csrfToken: layoutUser.csrfToken, passwordConfirmation: stale ? passwordFirst(layoutUser) : null, enrollmentRequired }));
+  });
+
+  app.post(
+    START_SMS_ENROLLMENT_PATH,
+    { config: SETUP, schema: { hide: true, body: formBodySchema({ phone: Type.String({ minLength: 1, maxLength: 64 }) }) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const enrollmentRequired = session.state === 'enrollment_required';
+      const phoneForm = (status: number, alert: string, phone?: string, passwordConfirmation: SafeHTML | null = null) =>
+        sendSMSPage(reply, status, layoutUser, 'SMS Message', renderPhoneForm({ csrfToken: layoutUser.csrfToken, alert, passwordConfirmation, enrollmentRequired, ...(phone === undefined ? {} : { phone }) }));
+
+      const problem = formProblem(request);
+      if (problem) return phoneForm(400, problem.field === 'phone' ? PHONE_MESSAGE : MALFORMED_FORM_MESSAGE);
+      const { phone } = readFields(request.body, ['phone'] as const);
+      // The API's order: no provider, then recent authentication for a user who has a factor.
+      if (!deps.delivery.sms) return phoneForm(errorCatalog.sms_unavailable.status, errorCatalog.sms_unavailable.message);
+      if (needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session))) {
+        return phoneForm(errorCatalog.reauthentication_required.status, errorCatalog.reauthentication_required.message, undefined, passwordFirst(layoutUser));
+      }
+      const outcome = await startSMSEnrollment(deps, session, phone, originOf(request));
+      if (!outcome.ok) {
+        const refusal = smsRefusal(outcome, 'enrollment');
+        if (refusal.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
+        return phoneForm(refusal.status, refusal.message, phone);
+      }
+      reply.header('cache-control', 'no-store');
+      return sendSMSPage(reply, 200, layoutUser, 'Enter the texted code', renderSMSConfirm({ csrfToken: layoutUser.csrfToken, phoneMasked: outcome.phoneMasked, enrollmentRequired }));
+    },
+  );
+
+  app.post(
+    CONFIRM_SMS_ENROLLMENT_PATH,
+    { config: SETUP, schema: { hide: true, body: formBodySchema({ code: CodeSchema }) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const enrollmentRequired = session.state === 'enrollment_required';
+      const retry = (status: number, alert: string) =>
+        sendSMSPage(reply, status, layoutUser, 'Enter the texted code', renderSMSConfirm({ csrfToken: layoutUser.csrfToken, phoneMasked: null, alert, enrollmentRequired }));
+
+      const problem = formProblem(request);
+      if (problem) return retry(400, problem.field === 'code' ? CODE_MESSAGE : MALFORMED_FORM_MESSAGE);
+      const code = parseCode('sms', readFields(request.body, ['code'] as const).code);
+      if (code === null) return retry(400, CODE_MESSAGE);
+
+      const outcome = await confirmSMSEnrollment(deps, session, code, originOf(request));
+      if (!outcome.ok) return retry(errorCatalog.invalid_code.status, errorCatalog.invalid_code.message);
+      // The login that stopped at enrollment is complete now, under a new token (rule 9).
+      if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);
+      reply.header('cache-control', 'no-store');
+      return sendSMSPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, 'Two-factor authentication is on: your login now asks for a code we text to your phone.'));
+    },
+  );
+}
