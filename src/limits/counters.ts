@@ -33,12 +33,6 @@ export async function hitCounter(db: Database, clock: Clock, key: string, window
   return { count: Number(row.count), resetsAt: Number(row.window_started_at) + windowMs };
 }
 
-export async function readCounter(db: Database, clock: Clock, key: string, windowMs: number): Promise<CounterState> {
-  const row = await db.selectFrom('rate_limit_counters').select(['count', 'window_started_at']).where('key', '=', key).executeTakeFirst();
-  if (!row || Number(row.window_started_at) <= clock.now() - windowMs) return { count: 0, resetsAt: clock.now() };
-  return { count: Number(row.count), resetsAt: Number(row.window_started_at) + windowMs };
-}
-
 /** Takes back one hit (a request that was charged up front and turned out fine). */
 export async function undoHit(db: Database, key: string): Promise<void> {
   await db.updateTable('rate_limit_counters').set({ count: sql<number>`case when count > 0 then count - 1 else 0 end` }).where('key', '=', key).execute();

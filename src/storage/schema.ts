@@ -2,7 +2,7 @@
  * The database as Kysely sees it. Times are integer milliseconds since the epoch and flags are
  * 0/1 integers in both SQLite and PostgreSQL, so one query serves both dialects unchanged.
  */
-import type { Generated, Insertable, Kysely, Selectable } from 'kysely';
+import type { Generated, Kysely, Selectable } from 'kysely';
 
 export type Role = 'admin' | 'user';
 /** How far a session has authenticated (SECURITY.md rule 8). */
@@ -169,6 +169,4 @@ export type Database = Kysely<Schema>;
 export type Account = Selectable<AccountsTable>;
 export type User = Selectable<UsersTable>;
 export type Session = Selectable<SessionsTable>;
-export type NewUser = Insertable<UsersTable>;
 export type Factor = Selectable<FactorsTable>;
-export type { Generated };

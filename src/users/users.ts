@@ -60,16 +60,19 @@ export interface PublicUser {
   name: string;
   role: Role;
   active: boolean;
+  twoFactor: { enabled: boolean; methods: string[] };
   lastLoginAt: string | null;
 }
 
-export function toPublicUser(user: User): PublicUser {
+/** The API's shape of a user (PRODUCT.md §3), with the methods the user has confirmed. */
+export function toPublicUser(user: User, methods: readonly string[]): PublicUser {
   return {
     id: user.id,
     email: user.email,
     name: user.name,
     role: user.role,
     active: user.active === 1,
+    twoFactor: { enabled: methods.length > 0, methods: [...methods] },
     lastLoginAt: user.last_login_at === null ? null : new Date(Number(user.last_login_at)).toISOString(),
   };
 }

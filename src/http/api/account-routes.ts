@@ -83,7 +83,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const users = await Promise.all(
         page.users.map(async (user) => {
           const methods = await listMethods(user);
-          return { ...toPublicUser(user), twoFactor: { enabled: methods.length > 0, methods } };
+          return toPublicUser(user, methods);
         }),
       );
       const withoutTwoFactor = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
@@ -107,7 +107,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const session = requireSession(request);
       const outcome = await inviteUser(deps, { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName }, request.body, originOf(request));
       if (!outcome.ok) throw new HttpError('email_taken');
-      return reply.code(201).send({ user: { ...toPublicUser(outcome.user), twoFactor: { enabled: false, methods: [] } } });
+      return reply.code(201).send({ user: toPublicUser(outcome.user, []) });
     },
   );
 
@@ -129,7 +129,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, request.params.id, request.body, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason);
       const methods = await listMethods(outcome.user);
-      return { user: { ...toPublicUser(outcome.user), twoFactor: { enabled: methods.length > 0, methods } } };
+      return { user: toPublicUser(outcome.user, methods) };
     },
   );
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
+import { toPublicAccount } from '../../accounts/accounts.ts';
 import { signUpAccount } from '../../accounts/signup.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
@@ -42,7 +42,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       const outcome = await signUpAccount(deps, request.body, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason, undefined, outcome.reason === 'rate_limited' ? outcome.retryAfterSeconds : outcome.reason === 'server_busy' ? 1 : undefined);
       setSessionCookie(reply, cookie, outcome.token);
-      return reply.code(201).send({ token: outcome.token, user: { ...toPublicUser(outcome.user), twoFactor: { enabled: false, methods: [] } }, account: toPublicAccount(outcome.account) });
+      return reply.code(201).send({ token: outcome.token, user: toPublicUser(outcome.user, []), account: toPublicAccount(outcome.account) });
     },
   );
 
@@ -97,11 +97,11 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
     async (request) => {
       const session = requireSession(request);
       const user = await findUserById(deps.db, session.userId);
-      const account = await findAccountById(deps.db, session.accountId);
-      if (!user || !account) throw new HttpError('unauthenticated');
-      const methods = await listMethods(user);
-      const twoFactor = { enabled: methods.length > 0, methods };
-      return { user: { ...toPublicUser(user), twoFactor }, account: toPublicAccount(account), twoFactor };
+      if (!user) throw new HttpError('unauthenticated');
+      const publicUser = toPublicUser(user, await listMethods(user));
+      // The account comes with the session read already (no second lookup on this hot path).
+      const account = { id: session.accountId, name: session.accountName, enforce2fa: session.accountEnforces2FA };
+      return { user: publicUser, account, twoFactor: publicUser.twoFactor };
     },
   );
 }
