@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -29,6 +28,7 @@ import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
 import { errorsPlugin } from './http/plugins/errors.ts';
+import { securityHeadersPlugin } from './http/plugins/security-headers.ts';
 
 export interface AppOptions {
   /** The pino logger requests log to; none when absent (tests capture their own). */
@@ -49,25 +49,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   const cookie = sessionCookieFor(config.publicURL);
   await app.register(errorsPlugin);
   await app.register(fastifyCookie, { secret: hmacHex(deps.keys.hashing, 'cookie signing') });
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-        upgradeInsecureRequests: config.production ? [] : null,
-      },
-    },
-    hsts: config.production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    // Pages reached by a link carry a token in their URL; no page leaks its URL onward.
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginEmbedderPolicy: false,
-  });
+  await app.register(securityHeadersPlugin, { production: config.production });
   await app.register(fastifyRateLimit, { max: config.policy.requestsPerMinutePerIP, timeWindow: '1 minute' });
   await app.register(authenticationPlugin, { deps, cookie });
   await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });

@@ -12,5 +12,9 @@ const METHOD_ORDER: FactorMethod[] = ['totp', 'sms'];
 export async function listConfirmedMethods(db: Database, user: Pick<User, 'id'>): Promise<FactorMethod[]> {
   const rows = await db.selectFrom('factors').select('kind').where('user_id', '=', user.id).execute();
   const kinds = new Set(rows.map((row) => row.kind));
-  return METHOD_ORDER.filter((method) => kinds.has(method));
+  return orderedMethods({ totp: kinds.has('totp'), sms: kinds.has('sms') });
+}
+
+export function orderedMethods(confirmed: Record<FactorMethod, boolean>): FactorMethod[] {
+  return METHOD_ORDER.filter((method) => confirmed[method]);
 }

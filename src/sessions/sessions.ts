@@ -5,8 +5,10 @@
  * and writes only to refresh last_seen_at at most once a minute. Nothing is cached in memory,
  * so a revocation takes effect on the very next request on every instance.
  */
+import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
+import { orderedMethods, type FactorMethod } from '../factors/methods.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
 
 export interface SessionTimeouts {
@@ -60,20 +62,29 @@ export interface SessionContext {
   /** The level as stored; conditional upgrades compare against this one. */
   storedState: SessionState;
   hasSecondFactor: boolean;
+  /** The confirmed second-factor methods, in the order listConfirmedMethods gives. */
+  methods: FactorMethod[];
   createdAt: number;
   authenticatedAt: number;
   userId: string;
   email: string;
   name: string;
   role: Role;
+  lastLoginAt: number | null;
   accountId: string;
   accountName: string;
   accountEnforces2FA: boolean;
 }
 
-export async function validateSessionToken(db: Database, clock: Clock, timeouts: SessionTimeouts, token: string): Promise<SessionContext | null> {
-  const tokenHash = hashToken(token);
-  const row = await db
+/**
+ * The session read runs on every request, so it is compiled once per database: building and
+ * compiling the query with Kysely cost more than SQLite running it. Its one parameter is the
+ * token hash (the factor kinds are literals).
+ */
+const compiledSessionReads = new WeakMap<Database, ReturnType<typeof compileSessionRead>>();
+
+function compileSessionRead(db: Database) {
+  return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .innerJoin('accounts', 'accounts.id', 'users.account_id')
@@ -88,14 +99,34 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
       'users.name',
       'users.role',
       'users.active',
+      'users.last_login_at',
       'accounts.id as account_id',
       'accounts.name as account_name',
       'accounts.enforce_2fa',
-      // Same round trip: does the user have any confirmed factor? (index factors_user_kind)
-      (eb) => eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id')).as('has_factor'),
+      // Same round trip: which factors has the user confirmed? (index factors_user_kind)
+      (eb) => eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id').where('factors.kind', '=', sql.lit<FactorMethod>('totp'))).as('has_totp'),
+      (eb) => eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id').where('factors.kind', '=', sql.lit<FactorMethod>('sms'))).as('has_sms'),
     ])
-    .where('sessions.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+    .where('sessions.token_hash', '=', '')
+    .compile();
+}
+
+type SessionRow = ReturnType<typeof compileSessionRead> extends CompiledQuery<infer Row> ? Row : never;
+
+function sessionRead(db: Database) {
+  let compiled = compiledSessionReads.get(db);
+  if (!compiled) {
+    compiled = compileSessionRead(db);
+    if (compiled.parameters.length !== 1) throw new Error('the session read must take exactly one parameter');
+    compiledSessionReads.set(db, compiled);
+  }
+  return compiled;
+}
+
+export async function validateSessionToken(db: Database, clock: Clock, timeouts: SessionTimeouts, token: string): Promise<SessionContext | null> {
+  const tokenHash = hashToken(token);
+  const compiled = sessionRead(db);
+  const [row] = (await db.executeQuery<SessionRow>({ ...compiled, parameters: [tokenHash] })).rows;
   if (!row) return null;
   const now = clock.now();
   const expired = now - Number(row.last_seen_at) >= timeouts.sessionIdleMs || now - Number(row.created_at) >= timeouts.sessionAbsoluteMs;
@@ -106,19 +137,22 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
   if (now - Number(row.last_seen_at) >= timeouts.sessionTouchIntervalMs) {
     await db.updateTable('sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
   }
-  const hasSecondFactor = Boolean(row.has_factor);
+  const methods = orderedMethods({ totp: Boolean(row.has_totp), sms: Boolean(row.has_sms) });
+  const hasSecondFactor = methods.length > 0;
   const accountEnforces2FA = row.enforce_2fa === 1;
   return {
     tokenHash,
     state: row.state === 'complete' && accountEnforces2FA && !hasSecondFactor ? 'enrollment_required' : row.state,
     storedState: row.state,
     hasSecondFactor,
+    methods,
     createdAt: Number(row.created_at),
     authenticatedAt: Number(row.authenticated_at),
     userId: row.user_id,
     email: row.email,
     name: row.name,
     role: row.role,
+    lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
     accountId: row.account_id,
     accountName: row.account_name,
     accountEnforces2FA,

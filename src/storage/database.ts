@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -19,6 +19,31 @@ export interface Storage {
 
 const PG_INT8 = 20;
 
+/** Enough for every distinct statement the app issues; a query with a varying IN list may add more. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely's SQLite driver prepares every query afresh, and preparing costs more than running the
+ * indexed reads on the hot paths. The same SQL text gets the same prepared statement (queries
+ * on one connection run one at a time behind Kysely's mutex, so a statement is never shared by
+ * two running queries). SQLite re-prepares a cached statement itself after a schema change.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (!statement) {
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statement = sqlite.prepare(sqlText);
+        statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void): Storage {
   if (databaseURL.startsWith('sqlite:')) {
     const path = databaseURL.slice('sqlite:'.length);
@@ -28,7 +53,7 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
     sqlite.pragma('foreign_keys = ON');
     // Several processes (server and support command) may share one file.
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) }) as Database;
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }) as Database;
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({

@@ -65,7 +65,7 @@ export interface PublicUser {
 }
 
 /** The API's shape of a user (PRODUCT.md §3), with the methods the user has confirmed. */
-export function toPublicUser(user: User, methods: readonly string[]): PublicUser {
+export function toPublicUser(user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'active' | 'last_login_at'>, methods: readonly string[]): PublicUser {
   return {
     id: user.id,
     email: user.email,

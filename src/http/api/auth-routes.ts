@@ -8,7 +8,7 @@ import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { performPasswordStep, type MethodLister } from '../../login/password-step.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
-import { findUserById, toPublicUser } from '../../users/users.ts';
+import { toPublicUser } from '../../users/users.ts';
 import { clearSessionCookie, requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, PasswordSchema, publicSecurity, sessionSecurity, UserSchema } from './schemas.ts';
@@ -96,10 +96,9 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
     },
     async (request) => {
       const session = requireSession(request);
-      const user = await findUserById(deps.db, session.userId);
-      if (!user) throw new HttpError('unauthenticated');
-      const publicUser = toPublicUser(user, await listMethods(user));
-      // The account comes with the session read already (no second lookup on this hot path).
+      // Everything comes with the session read already: no further query on this hot path.
+      const user = { id: session.userId, email: session.email, name: session.name, role: session.role, active: 1, last_login_at: session.lastLoginAt };
+      const publicUser = toPublicUser(user, session.methods);
       const account = { id: session.accountId, name: session.accountName, enforce2fa: session.accountEnforces2FA };
       return { user: publicUser, account, twoFactor: publicUser.twoFactor };
     },
