@@ -58,6 +58,8 @@ export interface Config {
   databaseURL: string;
   /** 32 bytes: AES-256-GCM for secrets at rest; HMAC keys are derived from it. */
   encryptionKey: Uint8Array;
+  /** Keys replaced by ENCRYPTION_KEY, still accepted for reading what they protected (key rotation). */
+  previousEncryptionKeys: Uint8Array[];
   encryptionKeyIsDevelopmentDefault: boolean;
   smtpURL: string | null;
   sms: SMSProviderConfig;
@@ -124,6 +126,7 @@ const options = {
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
   publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms', 'http://localhost:PORT'),
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
+  previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in the README)', ''),
   encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
   smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
   smsProvider: stringOption('SMS_PROVIDER', 'outbox (development only), twilio or webhook; production without one offers no SMS factor', ''),
@@ -164,10 +167,10 @@ export function describeConfiguration(): string[] {
   return Object.values(options).map((option) => `${option.name} (default ${option.defaultText}): ${option.description}`);
 }
 
-function parseKey(text: string): Uint8Array {
+function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
   const trimmed = text.trim();
   const bytes = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
-  if (bytes.length !== 32) throw new ConfigError('ENCRYPTION_KEY must be 32 bytes, given as 64 hex digits or base64 (for example: openssl rand -base64 32)');
+  if (bytes.length !== 32) throw new ConfigError(`${name} must be 32 bytes, given as 64 hex digits or base64 (for example: openssl rand -base64 32)`);
   return new Uint8Array(bytes);
 }
 
@@ -265,6 +268,10 @@ export function loadConfig(env: Env = process.env): Config {
     publicURL,
     databaseURL,
     encryptionKey: keyText ? parseKey(keyText) : developmentKey(databaseURL),
+    previousEncryptionKeys: read(options.previousEncryptionKeys)
+      .split(',')
+      .filter((text) => text.trim() !== '')
+      .map((text) => parseKey(text, 'Each of PREVIOUS_ENCRYPTION_KEYS')),
     encryptionKeyIsDevelopmentDefault: !keyText,
     smtpURL,
     mailFrom: read(options.mailFrom),

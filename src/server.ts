@@ -48,7 +48,7 @@ export function createDeps(config: Config, storage: Storage, log: pino.Logger, c
     dialect: storage.dialect,
     clock,
     config,
-    keys: deriveKeys(config.encryptionKey),
+    keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys),
     hasher: createPasswordHasher(config.policy.passwordHashConcurrency, config.policy.passwordHashQueue),
     delivery: createDelivery(config, clock, log),
     log,

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, describeConfiguration, loadConfig } from '../config.ts';
 import { serve } from '../server.ts';
 import { migrateCommand } from './migrate.ts';
+import { rotateKeyCommand } from './rotate-key.ts';
 import { createAccountCommand } from './create-account.ts';
 import { disable2FACommand, showUserCommand } from './support.ts';
 import { UsageError } from './usage-error.ts';
@@ -21,6 +22,8 @@ Commands:
                              Turn off a user's 2FA (asks to confirm unless --yes), sign out their sessions, e-mail them
   support show-user --email <email>
                              Show a user's account, role, 2FA methods, last login and recent security events
+  rotate-key                 Re-encrypt stored secrets under ENCRYPTION_KEY after a key change
+                             (the replaced key in PREVIOUS_ENCRYPTION_KEYS)
   config                     List every configuration variable with its default
 `;
 
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       if (subcommand === 'disable-2fa') return disable2FACommand(loadConfig(), values);
       throw new UsageError(`Unknown support command "${subcommand ?? ''}".\n\n${usage}`);
     }
+    case 'rotate-key':
+      return rotateKeyCommand(loadConfig());
     case 'config':
       console.log(describeConfiguration().join('\n'));
       return 0;

@@ -4,6 +4,7 @@
  * decryptSecret throws: a corrupted secret must never decrypt to something usable.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { readingKeySets, type Keys } from './keys.ts';
 
 const VERSION = 'v1';
 
@@ -24,4 +25,20 @@ export function decryptSecret(key: Uint8Array, stored: string, associatedData: s
   decipher.setAAD(Buffer.from(associatedData, 'utf8'));
   decipher.setAuthTag(body.subarray(body.length - 16));
   return new Uint8Array(Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]));
+}
+
+/**
+ * Decrypts under the current key or, after a rotation, a replaced one (GCM authentication tells
+ * which). Throws when none of them authenticates the value.
+ */
+export function openSecret(keys: Keys, stored: string, associatedData: string): Uint8Array {
+  const keySets = readingKeySets(keys);
+  for (const [index, keySet] of keySets.entries()) {
+    try {
+      return decryptSecret(keySet.encryption, stored, associatedData);
+    } catch (error) {
+      if (index === keySets.length - 1) throw error;
+    }
+  }
+  throw new Error('unreachable: there is always a current key');
 }

@@ -6,7 +6,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
-import type { Keys } from '../../crypto/keys.ts';
+import { readingKeySets, type Keys, type KeySet } from '../../crypto/keys.ts';
 import { hmacHex } from '../../crypto/tokens.ts';
 import type { Database } from '../../storage/schema.ts';
 
@@ -31,7 +31,7 @@ export function normalizeRecoveryCode(input: string): string | null {
 }
 
 /** Bound to the user, so equal codes of two users never share a hash. */
-function hashRecoveryCode(keys: Keys, userId: string, normalized: string): string {
+function hashRecoveryCode(keys: KeySet, userId: string, normalized: string): string {
   return hmacHex(keys.hashing, `recovery-code:${userId}:${normalized}`);
 }
 
@@ -58,7 +58,8 @@ export async function useRecoveryCode(db: Database, clock: Clock, keys: Keys, us
     .updateTable('recovery_codes')
     .set({ used_at: clock.now() })
     .where('user_id', '=', userId)
-    .where('code_hash', '=', hashRecoveryCode(keys, userId, normalized))
+    // Codes issued before a key rotation stay valid while their key is a previous key.
+    .where('code_hash', 'in', readingKeySets(keys).map((keySet) => hashRecoveryCode(keySet, userId, normalized)))
     .where('used_at', 'is', null)
     .returning('id')
     .executeTakeFirst();

@@ -11,13 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestOrigin } from '../../audit/events.ts';
-import { decryptSecret, encryptSecret } from '../../crypto/encryption.ts';
+import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { finishFactorEnrollment, recordFactorEnrolled, type CompletedEnrollment } from '../enrollment-completion.ts';
 import { hashPhoneNumber, maskPhoneNumber, parsePhoneNumberInput } from './phone-number.ts';
 import { readSMSCodeState, refuseDisallowedCountry, sendSMSCode, useSMSCode, type SMSDeps, type SMSSendOutcome } from './sms-codes.ts';
 
-function enrollmentAssociatedData(userId: string, enrollmentId: string): string {
+export function smsEnrollmentAssociatedData(userId: string, enrollmentId: string): string {
   return `sms-enrollment:${userId}:${enrollmentId}`;
 }
 
@@ -50,7 +50,7 @@ export async function startSMSEnrollment(deps: SMSDeps, session: EnrollingSessio
     if (disallowed) return disallowed;
     enrollmentId = randomUUID();
     const now = clock.now();
-    const phoneEncrypted = encryptSecret(keys.encryption, new TextEncoder().encode(destination.e164), enrollmentAssociatedData(session.userId, enrollmentId));
+    const phoneEncrypted = encryptSecret(keys.encryption, new TextEncoder().encode(destination.e164), smsEnrollmentAssociatedData(session.userId, enrollmentId));
     await db
       .insertInto('sms_enrollments')
       .values({ id: enrollmentId, user_id: session.userId, phone_encrypted: phoneEncrypted, phone_hash: destination.phoneHash, created_at: now })
@@ -79,7 +79,7 @@ export async function confirmSMSEnrollment(deps: SMSDeps, session: SessionContex
     if (!(await useSMSCode(trx, clock, keys, config.policy, subject, code))) return null;
     const taken = await trx.deleteFrom('sms_enrollments').where('id', '=', pending.id).where('user_id', '=', session.userId).returning('id').executeTakeFirst();
     if (!taken) return null;
-    const e164 = new TextDecoder().decode(decryptSecret(keys.encryption, pending.phone_encrypted, enrollmentAssociatedData(session.userId, pending.id)));
+    const e164 = new TextDecoder().decode(openSecret(keys, pending.phone_encrypted, smsEnrollmentAssociatedData(session.userId, pending.id)));
     const replaced = await trx.deleteFrom('factors').where('user_id', '=', session.userId).where('kind', '=', 'sms').returning('id').execute();
     const factorId = randomUUID();
     const now = clock.now();

@@ -9,7 +9,7 @@
  */
 import type { RequestOrigin } from '../../audit/events.ts';
 import { openLoginChallenge, type ChallengePolicy, type ChallengeSession } from '../../challenges/login-challenge.ts';
-import { decryptSecret } from '../../crypto/encryption.ts';
+import { openSecret } from '../../crypto/encryption.ts';
 import type { Database } from '../../storage/schema.ts';
 import { smsFactorAssociatedData } from './enrollment.ts';
 import { maskPhoneNumber } from './phone-number.ts';
@@ -21,7 +21,7 @@ export type LoginSMSOutcome = SMSSendOutcome | { ok: false; reason: 'not_enrolle
 export async function findSMSDestination(deps: Pick<SMSDeps, 'db' | 'keys'>, userId: string): Promise<SMSDestination | null> {
   const factor = await deps.db.selectFrom('factors').select(['id', 'secret_encrypted', 'phone_hash']).where('user_id', '=', userId).where('kind', '=', 'sms').executeTakeFirst();
   if (!factor || factor.phone_hash === null) return null;
-  const e164 = new TextDecoder().decode(decryptSecret(deps.keys.encryption, factor.secret_encrypted, smsFactorAssociatedData(userId, factor.id)));
+  const e164 = new TextDecoder().decode(openSecret(deps.keys, factor.secret_encrypted, smsFactorAssociatedData(userId, factor.id)));
   return { e164, phoneHash: factor.phone_hash };
 }
 

@@ -9,15 +9,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
 import type { Keys } from '../../crypto/keys.ts';
-import { decryptSecret, encryptSecret } from '../../crypto/encryption.ts';
+import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
 import type { Database } from '../../storage/schema.ts';
 import { buildOtpauthURI, encodeBase32, findTOTPStep, generateTOTPSecret, renderQRCodeSVG } from './totp.ts';
 
-function enrollmentAssociatedData(userId: string, enrollmentId: string): string {
+export function totpEnrollmentAssociatedData(userId: string, enrollmentId: string): string {
   return `totp-enrollment:${userId}:${enrollmentId}`;
 }
 
-function factorAssociatedData(userId: string, factorId: string): string {
+export function totpFactorAssociatedData(userId: string, factorId: string): string {
   return `factor:totp:${userId}:${factorId}`;
 }
 
@@ -45,7 +45,7 @@ export async function startTOTPEnrollment(deps: EnrollmentDeps, input: { userId:
   const enrollmentId = randomUUID();
   const now = deps.clock.now();
   const expiresAt = now + input.lifetimeMs;
-  const secretEncrypted = encryptSecret(deps.keys.encryption, secret, enrollmentAssociatedData(input.userId, enrollmentId));
+  const secretEncrypted = encryptSecret(deps.keys.encryption, secret, totpEnrollmentAssociatedData(input.userId, enrollmentId));
   await deps.db
     .insertInto('totp_enrollments')
     .values({ id: enrollmentId, user_id: input.userId, secret_encrypted: secretEncrypted, created_at: now, expires_at: expiresAt })
@@ -78,7 +78,7 @@ export async function confirmTOTPEnrollment<T>(
     .where('user_id', '=', input.userId)
     .executeTakeFirst();
   if (!pending || Number(pending.expires_at) <= now) return { ok: false, reason: 'enrollment_expired' };
-  const secret = decryptSecret(deps.keys.encryption, pending.secret_encrypted, enrollmentAssociatedData(input.userId, pending.id));
+  const secret = openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(input.userId, pending.id));
   const step = findTOTPStep(secret, input.code, now);
   if (step === null) return { ok: false, reason: 'invalid_code' };
 
@@ -99,7 +99,7 @@ export async function confirmTOTPEnrollment<T>(
         id: factorId,
         user_id: input.userId,
         kind: 'totp',
-        secret_encrypted: encryptSecret(deps.keys.encryption, secret, factorAssociatedData(input.userId, factorId)),
+        secret_encrypted: encryptSecret(deps.keys.encryption, secret, totpFactorAssociatedData(input.userId, factorId)),
         last_used_step: step,
         created_at: now,
         confirmed_at: now,
@@ -119,7 +119,7 @@ export async function confirmTOTPEnrollment<T>(
 export async function verifyTOTPCode(deps: EnrollmentDeps, userId: string, code: string): Promise<boolean> {
   const factor = await deps.db.selectFrom('factors').select(['id', 'secret_encrypted', 'last_used_step']).where('user_id', '=', userId).where('kind', '=', 'totp').executeTakeFirst();
   if (!factor) return false;
-  const secret = decryptSecret(deps.keys.encryption, factor.secret_encrypted, factorAssociatedData(userId, factor.id));
+  const secret = openSecret(deps.keys, factor.secret_encrypted, totpFactorAssociatedData(userId, factor.id));
   const step = findTOTPStep(secret, code, deps.clock.now());
   if (step === null) return false;
   const burned = await deps.db

@@ -1,0 +1,26 @@
+/**
+ * `twofold rotate-key`: after ENCRYPTION_KEY has been set to a new key and the old one moved to
+ * PREVIOUS_ENCRYPTION_KEYS, re-encrypt every stored secret under the new key (README, "Rotating
+ * the encryption key"). Safe to run while servers serve, and to run again.
+ */
+import type { Config } from '../config.ts';
+import { deriveKeys } from '../crypto/keys.ts';
+import { reencryptSecrets } from '../factors/key-rotation.ts';
+import { openStorage } from '../storage/database.ts';
+import { migrateToLatest } from '../storage/migrate.ts';
+import { UsageError } from './usage-error.ts';
+
+export async function rotateKeyCommand(config: Config): Promise<number> {
+  if (config.encryptionKeyIsDevelopmentDefault) throw new UsageError('rotate-key needs ENCRYPTION_KEY set to the new key (and the old one in PREVIOUS_ENCRYPTION_KEYS)');
+  if (config.previousEncryptionKeys.length === 0) throw new UsageError('rotate-key needs the replaced key in PREVIOUS_ENCRYPTION_KEYS, or there is nothing to rotate from');
+  const storage = openStorage(config.databaseURL);
+  try {
+    await migrateToLatest(storage.db);
+    const report = await reencryptSecrets(storage.db, deriveKeys(config.encryptionKey, config.previousEncryptionKeys));
+    console.log(`Re-encrypted under the current key: ${report.factors} factors, ${report.totpEnrollments} pending app enrollments, ${report.smsEnrollments} pending phone numbers.`);
+    console.log('Keep the previous key in PREVIOUS_ENCRYPTION_KEYS while recovery codes issued before today should keep working.');
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
