@@ -12,6 +12,7 @@ import type { Deps } from './deps.ts';
 import { createPasswordHasher } from './passwords/hasher.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
+import { startSweeping } from './maintenance/sweep.ts';
 
 /** Field paths pino blanks out, whatever a log line carries. */
 export const redactedLogPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', '*.password', 'token', '*.token', 'code', '*.code'];
@@ -67,6 +68,7 @@ export async function serve(config: Config): Promise<void> {
   if (config.encryptionKeyIsDevelopmentDefault) log.warn({}, '*** ENCRYPTION_KEY is not set: using a generated development key in ./data. Set ENCRYPTION_KEY in production. ***');
   const app = await buildApp(deps, { logger: log });
   await app.listen({ port: config.port, host: config.host });
+  const stopSweeping = startSweeping(storage.db, deps.clock, config.policy, log);
   log.info({ url: config.publicURL.toString(), database: storage.dialect }, 'Twofold is ready');
 
   let stopping = false;
@@ -74,6 +76,7 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    stopSweeping();
     await app.close();
     deps.delivery.close();
     await storage.close();

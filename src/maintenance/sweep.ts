@@ -1,0 +1,111 @@
+/**
+ * Deletes rows whose only purpose has passed: expired sessions, finished logins, old links,
+ * pending enrollments and texted codes, and rate-limit windows long over. Without it those
+ * tables grow with every login forever. The security log is never swept (it is the record).
+ *
+ * Every instance sweeps on a timer; the deletes are idempotent, so instances sweeping at the
+ * same time only repeat each other's work. Each table is swept in bounded batches so a large
+ * backlog never holds a long lock or one huge transaction.
+ *
+ * Rows are kept for a day past their expiry: an expired and an unknown token answer alike, so
+ * deleting changes no answer — the day only keeps recent history for investigation.
+ */
+import type { Clock } from '../clock.ts';
+import type { Policy } from '../config.ts';
+import type { Database } from '../storage/schema.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const BATCH_SIZE = 1000;
+/** Per table and sweep; the next sweep goes on where this one stopped. */
+const MAX_BATCHES = 50;
+
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters', number>;
+
+type SweepPolicy = Pick<Policy, 'sessionIdleMs' | 'sessionAbsoluteMs'>;
+
+/** Deletes, batch by batch, the rows `select` names by primary key; returns how many went. */
+async function deleteInBatches(select: () => Promise<string[]>, remove: (keys: string[]) => Promise<void>): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < MAX_BATCHES; batch += 1) {
+    const keys = await select();
+    if (keys.length > 0) await remove(keys);
+    deleted += keys.length;
+    if (keys.length < BATCH_SIZE) break;
+  }
+  return deleted;
+}
+
+export async function sweepExpiredRows(db: Database, clock: Clock, policy: SweepPolicy): Promise<SweepReport> {
+  const now = clock.now();
+  const longAgo = now - DAY_MS;
+  return {
+    sessions: await deleteInBatches(
+      async () =>
+        (await db.selectFrom('sessions').select('token_hash').where((eb) => eb.or([eb('last_seen_at', '<', now - policy.sessionIdleMs), eb('created_at', '<', now - policy.sessionAbsoluteMs)])).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),
+      async (keys) => void (await db.deleteFrom('sessions').where('token_hash', 'in', keys).execute()),
+    ),
+    links: await deleteInBatches(
+      async () => (await db.selectFrom('links').select('token_hash').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),
+      async (keys) => void (await db.deleteFrom('links').where('token_hash', 'in', keys).execute()),
+    ),
+    login_challenges: await deleteInBatches(
+      async () => (await db.selectFrom('login_challenges').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('login_challenges').where('id', 'in', keys).execute()),
+    ),
+    totp_enrollments: await deleteInBatches(
+      async () => (await db.selectFrom('totp_enrollments').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('totp_enrollments').where('id', 'in', keys).execute()),
+    ),
+    sms_enrollments: await deleteInBatches(
+      async () => (await db.selectFrom('sms_enrollments').select('id').where('created_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('sms_enrollments').where('id', 'in', keys).execute()),
+    ),
+    sms_codes: await deleteInBatches(
+      async () => (await db.selectFrom('sms_codes').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('sms_codes').where('id', 'in', keys).execute()),
+    ),
+    // No limit window is longer than a day (config caps them), so a window started a day ago is over.
+    rate_limit_counters: await deleteInBatches(
+      async () => (await db.selectFrom('rate_limit_counters').select('key').where('window_started_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.key),
+      async (keys) => void (await db.deleteFrom('rate_limit_counters').where('key', 'in', keys).execute()),
+    ),
+  };
+}
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+export interface SweepLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Sweeps every ten minutes, starting at a random moment in the first minute so instances started
+ * together do not sweep in step. Returns the function that stops it (on shutdown).
+ */
+export function startSweeping(db: Database, clock: Clock, policy: SweepPolicy, log: SweepLog): () => void {
+  let running = false;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const report = await sweepExpiredRows(db, clock, policy);
+      if (Object.values(report).some((count) => count > 0)) log.info({ deleted: report }, 'swept expired rows');
+    } catch (error) {
+      log.warn({ error: error instanceof Error ? error.message : String(error) }, 'sweeping expired rows failed; trying again at the next sweep');
+    } finally {
+      running = false;
+    }
+  };
+  let interval: NodeJS.Timeout | undefined;
+  const first = setTimeout(() => {
+    void sweep();
+    interval = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+    interval.unref();
+  }, Math.floor(Math.random() * 60_000));
+  first.unref();
+  return () => {
+    clearTimeout(first);
+    if (interval) clearInterval(interval);
+  };
+}

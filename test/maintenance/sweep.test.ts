@@ -1,0 +1,74 @@
+/**
+ * The periodic sweep deletes what has expired — sessions, finished logins, links, pending
+ * enrollments, texted codes, old rate-limit windows — and nothing that is still live.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { sweepExpiredRows } from '../../src/maintenance/sweep.ts';
+import { logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
+import { forEachDatabase } from '../helpers/suites.ts';
+import { enrollAuthenticatorApp, passwordStep } from '../factors/two-factor-helpers.ts';
+import { uniqueMobile } from '../factors/sms-helpers.ts';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+forEachDatabase('sweeping expired rows', (context) => {
+  async function count(table: 'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters'): Promise<number> {
+    const row = await context().server.deps.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+  const sweep = () => sweepExpiredRows(context().server.deps.db, context().server.clock, context().server.config.policy);
+
+  it('deletes every kind of expired row and keeps the live ones working', async () => {
+    const { server, api } = context();
+    // Rows of every kind, all created now.
+    const admin = await signUp(api);
+    const withApp = await signUp(api);
+    const enrolled = await enrollAuthenticatorApp(server, api, withApp.token);
+    const halfway = await passwordStep(api, withApp.email);
+    assert.equal((await api.post('/login/verify', { method: 'totp', code: '000000' }, { token: halfway })).status, 401); // a login challenge
+    assert.equal((await api.post('/me/2fa/totp', undefined, { token: enrolled.token })).status, 201); // a pending app enrollment
+    assert.equal((await api.post('/me/2fa/sms', { phone: uniqueMobile() }, { token: admin.token })).status, 202); // a pending number and its code
+    assert.equal((await api.post('/password/forgot', { email: admin.email })).status, 202); // a reset link
+    await waitFor(async () => (await count('links')) > 0);
+    assert.equal((await api.post('/login', { email: admin.email, password: 'not the password' })).status, 401); // a failed-password window
+    for (const table of ['sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'rate_limit_counters'] as const) {
+      assert.ok((await count(table)) > 0, `${table} has a row to sweep`);
+    }
+
+    // Eight days on, everything above is past its absolute expiry plus the day kept for history.
+    server.clock.advance(8 * DAY);
+    const live = await logIn(api, admin.email, PASSWORD);
+    const report = await sweep();
+    for (const [table, deleted] of Object.entries(report)) assert.ok(deleted > 0, `${table}: swept ${deleted}`);
+    assert.equal(await count('sessions'), 1, 'only the session made after the clock moved is left');
+    for (const table of ['links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes'] as const) assert.equal(await count(table), 0, table);
+    assert.equal((await api.get('/me', { token: live.token })).status, 200, 'the live session still works');
+    assert.equal((await api.get('/me', { token: admin.token })).status, 401, 'the swept session stays refused');
+  });
+
+  it('keeps rows for a day past their expiry, so recent history can still be read', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    assert.equal((await api.post('/password/forgot', { email: user.email })).status, 202);
+    const resetLinks = async () => (await server.deps.db.selectFrom('links').select('token_hash').where('user_id', '=', user.userId).execute()).length;
+    await waitFor(async () => (await resetLinks()) === 1); // forgot-password answers before it writes
+    server.clock.advance(DAY + 60 * 60 * 1000); // the 24 h link expired an hour ago
+    await sweep();
+    assert.equal(await resetLinks(), 1, 'an hour-old expiry is kept');
+    server.clock.advance(DAY);
+    await sweep();
+    assert.equal(await resetLinks(), 0, 'a day and an hour later it is gone');
+  });
+
+  it('works through a backlog larger than one batch', async () => {
+    const { server } = context();
+    const old = server.clock.now() - 2 * DAY;
+    const rows = Array.from({ length: 2500 }, (_, i) => ({ key: `backlog:${i}:${Math.random()}`, window_started_at: old, count: 1 }));
+    for (let i = 0; i < rows.length; i += 500) await server.deps.db.insertInto('rate_limit_counters').values(rows.slice(i, i + 500)).execute();
+    const report = await sweep();
+    assert.ok(report.rate_limit_counters >= 2500, String(report.rate_limit_counters));
+    const left = await server.deps.db.selectFrom('rate_limit_counters').select('key').where('key', 'like', 'backlog:%').execute();
+    assert.equal(left.length, 0);
+  });
+});
