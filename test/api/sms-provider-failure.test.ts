@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
+import { FormSession } from '../helpers/browser.ts';
 import { startFakeProvider, uniqueMobile } from '../factors/sms-helpers.ts';
 
 const provider = await startFakeProvider(500);
@@ -64,5 +65,30 @@ forEachDatabase('SMS provider failure', (context) => {
     assert.equal(sent.status, 202);
     const verified = await api.post('/login/verify', { method: 'sms', code: codeIn(provider.bodies.at(-1)!) }, { token: login.body.token });
     assert.equal(verified.status, 200, verified.text);
+  });
+
+  it('tells an SMS-only user on the Verification Code page that the login text could not be sent, instead of claiming it was', async () => {
+    const { api, server } = context();
+    const admin = await signUp(api);
+    const phone = uniqueMobile();
+    provider.status = 200;
+    await api.post('/me/2fa/sms', { phone }, { token: admin.token });
+    assert.equal((await api.post('/me/2fa/sms/confirm', { code: codeIn(provider.bodies.at(-1)!) }, { token: admin.token })).status, 200);
+
+    provider.status = 500;
+    const browser = new FormSession(server);
+    const login = await browser.post('/login', { email: admin.email, password: PASSWORD });
+    assert.equal(login.status, 303);
+    assert.equal(login.location, '/login/verify?method=sms&text=unsent');
+    const page = await browser.get(login.location);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /We could not send the text message just now/);
+    assert.doesNotMatch(page.text, /We texted a six-digit code/);
+
+    provider.status = 200;
+    const sent = await browser.post('/login/sms', {}, { formPage: login.location });
+    assert.equal(sent.status, 303);
+    const after = await browser.get(sent.location!);
+    assert.match(after.text, /We texted a six-digit code to/);
   });
 }, { env: WEBHOOK });

@@ -21,7 +21,7 @@ import { attemptedCode, CodeSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, type VerificationFactors, type VerificationMethod } from '../views/two-factor-verification.ts';
+import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, TEXT_NOT_SENT_MESSAGE, type VerificationFactors, type VerificationMethod } from '../views/two-factor-verification.ts';
 import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { loginPath, safeNextPath } from './safe-next.ts';
@@ -84,7 +84,8 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
   app.get(LOGIN_VERIFY_PATH, { config: CHALLENGE, schema: { hide: true } }, async (request, reply) => {
     const factors = await loadFactors(deps, listMethods, requireSession(request));
     const { method, next } = readQuery(request, factors);
-    return sendForm(reply, 200, factors, method, next, null);
+    const textNotSent = method === 'sms' && (request.query as Record<string, unknown>).text === 'unsent';
+    return sendForm(reply, 200, factors, method, next, textNotSent ? TEXT_NOT_SENT_MESSAGE : null);
   });
 
   // "Send a text message instead" and "Send another text": POST /api/v1/login/sms for the page.

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
+import type { LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
 import type { SessionState } from '../../storage/schema.ts';
@@ -14,6 +15,7 @@ import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
 import { alertMessage, inputField, postForm } from '../views/forms.ts';
 import { html } from '../views/html.ts';
+import { loginVerifyPath } from '../views/two-factor-verification.ts';
 import { renderBarePage } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -39,8 +41,9 @@ ${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create
   );
 }
 
-function destinationAfterPassword(state: SessionState, next: string | null): string {
-  if (state === 'password_only') return next ? `/login/verify?next=${encodeURIComponent(next)}` : '/login/verify';
+function destinationAfterPassword(state: SessionState, next: string | null, loginText: LoginSMSOutcome | null): string {
+  // An SMS-only user's text went out at the password step; if it could not, the page says so.
+  if (state === 'password_only') return loginVerifyPath(loginText ? 'sms' : 'totp', next, loginText !== null && !loginText.ok);
   if (state === 'enrollment_required') return '/user';
   return next ?? '/user';
 }
@@ -78,7 +81,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
       setSessionCookie(reply, cookie, outcome.token);
-      return reply.redirect(destinationAfterPassword(outcome.state, next), 303);
+      return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.sms), 303);
     },
   );
 

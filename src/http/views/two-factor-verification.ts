@@ -16,11 +16,13 @@ export const LOGIN_VERIFY_PATH = '/login/verify';
 export const LOGIN_SMS_PATH = '/login/sms';
 
 /** The page's address for a method, carrying a safe `next` along. */
-export function loginVerifyPath(method: VerificationMethod, next: string | null): string {
+export function loginVerifyPath(method: VerificationMethod, next: string | null, textNotSent = false): string {
   const query = new URLSearchParams();
   // No method means the user's default: the app if they have it, else the text message.
   if (method !== 'totp') query.set('method', method);
   if (next) query.set('next', next);
+  // The login text could not be sent at the password step: the page says so instead of "we texted".
+  if (textNotSent) query.set('text', 'unsent');
   const text = query.toString();
   return text ? `${LOGIN_VERIFY_PATH}?${text}` : LOGIN_VERIFY_PATH;
 }
@@ -51,11 +53,15 @@ const copy: Record<VerificationMethod, { title: string; label: string; hint: str
   recovery: { title: 'Use a recovery code', label: 'Recovery code', hint: 'Like xxxxx-xxxxx; upper or lower case, with or without the hyphen.' },
 };
 
+/** For a login whose text could not be sent (see loginVerifyPath); the reason shows on resend. */
+export const TEXT_NOT_SENT_MESSAGE = 'We could not send the text message just now. Choose “Send another text” to try again, or use a recovery code.';
+
 function intro(view: VerificationView): string {
   switch (view.method) {
     case 'totp':
       return 'Open your authenticator app and enter the code it shows for Twofold.';
     case 'sms':
+      if (view.alert === TEXT_NOT_SENT_MESSAGE) return `Your code goes by text message to ${view.factors.phoneMasked ?? 'your phone'}.`;
       return `We texted a six-digit code to ${view.factors.phoneMasked ?? 'your phone'}. Enter it below.`;
     case 'recovery':
       return 'Enter one of the recovery codes you saved when you set up two-factor authentication. Each code works once.';
