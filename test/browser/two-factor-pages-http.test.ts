@@ -12,7 +12,7 @@ import { FormSession } from '../helpers/browser.ts';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, securityEvents, wrongCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, securityEvents, wrongCode } from '../factors/two-factor-helpers.ts';
 
 async function passwordStep(server: TestServer, email: string): Promise<FormSession> {
   const browser = new FormSession(server);
@@ -81,6 +81,20 @@ forEachDatabase('two-factor pages over HTTP', (context) => {
     assert.equal((await securityEvents(server, userId, 'second_factor_failed')).length, 4);
     const recovery = await browser.post('/login/verify?method=recovery', { method: 'recovery', code: 'not a code!' });
     assert.equal(recovery.status, 401, 'the fifth wrong answer ends the login');
+  });
+
+  it('sends a finished login that opens the Verification Code page again on to User Details, and still refuses a code posted there', async () => {
+    const { server, api } = context();
+    const { email, token } = await signUp(api);
+    const { secret } = await enrollAuthenticatorApp(server, api, token);
+    const browser = await passwordStep(server, email);
+    const done = await browser.post('/login/verify', { method: 'totp', code: nextStepCode(server, secret) });
+    assert.equal(done.status, 303, done.text);
+    const again = await browser.get('/login/verify');
+    assert.equal(again.status, 303);
+    assert.equal(again.location, '/user');
+    const posted = await browser.post('/login/verify', { method: 'totp', code: '123456', _csrf: 'x' });
+    assert.equal(posted.status, 403, 'a complete session has no code to give');
   });
 
   it('refuses every new form posted without its CSRF token', async () => {

@@ -115,8 +115,10 @@ export const authenticationPlugin = fp(async function authenticationPlugin(app: 
     if (!session) return refuse(request, reply, 'unauthenticated');
     if (access === 'any-session') return;
     if (access === 'challenge') {
-      if (session.state !== 'password_only') return refuse(request, reply, 'forbidden');
-      return;
+      if (session.state === 'password_only') return;
+      // A page of a login already finished (the back button, a bookmark): go on to User Details.
+      if (!isAPIRequest(request) && request.method === 'GET') return reply.header('cache-control', 'no-store').redirect('/user', 303);
+      return refuse(request, reply, 'forbidden');
     }
     if (session.state === 'password_only') return refuse(request, reply, 'mfa_required');
     if (access === 'setup') return;
