@@ -2,9 +2,11 @@
  * What confirming any second factor does, the same for the authenticator app and for text
  * messages (PRODUCT.md §2.3, §2.7; SECURITY.md rules 9, 15, 16, 21):
  * - inside the transaction that stores the factor: a fresh set of recovery codes, the admin's
- *   outstanding disable links voided, the `factor_enrolled` security event;
- * - after it: the user's other sessions signed out, a login that stopped at enrollment
- *   completed under a new token, and the user e-mailed.
+ *   outstanding disable links voided, the user's other sessions signed out, the
+ *   `factor_enrolled` security event — so a crash can never leave a new factor beside the
+ *   sessions it was meant to end;
+ * - after it: a login that stopped at enrollment completed under a new token, and the user
+ *   e-mailed.
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
@@ -30,13 +32,15 @@ type CompletionDeps = Pick<Deps, 'db' | 'clock' | 'keys' | 'delivery' | 'log'>;
 export async function recordFactorEnrolled(
   trx: Database,
   deps: Pick<Deps, 'clock' | 'keys'>,
-  session: Pick<SessionContext, 'userId' | 'accountId'>,
+  session: Pick<SessionContext, 'userId' | 'accountId' | 'tokenHash'>,
   input: { method: FactorMethod; replaced: boolean },
   origin: RequestOrigin,
 ): Promise<string[]> {
   const recoveryCodes = await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
   // A user who has a working factor again no longer needs the admin's disable link (rule 21).
   await voidLinks(trx, deps.clock, 'disable_2fa', session.userId);
+  // Whoever else holds a session of this user (perhaps the reason for a new factor) is out (rule 15).
+  await revokeUserSessions(trx, session.userId, session.tokenHash);
   await recordSecurityEvent(trx, deps.clock, {
     type: 'factor_enrolled',
     accountId: session.accountId,
@@ -56,8 +60,6 @@ export async function finishFactorEnrollment(
   origin: RequestOrigin,
 ): Promise<CompletedEnrollment> {
   const { db, clock } = deps;
-  // Whoever else holds a session of this user (perhaps the reason for a new factor) is out.
-  await revokeUserSessions(db, session.userId, session.tokenHash);
   let newToken: string | null = null;
   // Only a login that stopped at enrollment changes level here. A complete session that the
   // guard treats as enrollment-only (enforcement turned on later) keeps its token.
