@@ -43,7 +43,11 @@ ${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create
 
 function destinationAfterPassword(state: SessionState, next: string | null, loginText: LoginSMSOutcome | null): string {
   // An SMS-only user's text went out at the password step; if it could not, the page says so.
-  if (state === 'password_only') return loginVerifyPath(loginText ? 'sms' : 'totp', next, loginText !== null && !loginText.ok);
+  if (state === 'password_only') {
+    const textNotSent = loginText !== null && !loginText.ok;
+    // 'totp' names no method: the page shows the user's default (the app, else the text message).
+    return loginVerifyPath(textNotSent ? 'sms' : 'totp', next, textNotSent);
+  }
   if (state === 'enrollment_required') return '/user';
   return next ?? '/user';
 }
