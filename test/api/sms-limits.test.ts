@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { PASSWORD, signUp } from '../helpers/fixtures.ts';
+import { logIn, PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { securityEvents } from '../factors/two-factor-helpers.ts';
 import { enrollSMS, textsTo, uniqueMobile } from '../factors/sms-helpers.ts';
@@ -33,7 +33,9 @@ forEachDatabase('SMS send caps', (context) => {
     assert.ok(reasons.every((detail) => detail.reason === 'phone_limit' && detail.phone === `+44 •••• ••• ${phone.slice(-4)}`));
 
     server.clock.advance(HOUR);
-    const later = await api.post('/me/2fa/sms', { phone }, { token: accounts[0]!.token });
+    // A fresh login: setting up a factor needs a recent one (rule 12).
+    const fresh = await logIn(api, accounts[0]!.email);
+    const later = await api.post('/me/2fa/sms', { phone }, { token: fresh.token });
     assert.equal(later.status, 202, 'the cap lifts after the hour');
   });
 
