@@ -7,7 +7,8 @@
  * counters. Each attempt is charged BEFORE its code is checked, with one atomic increment that
  * returns the new count, so a burst of concurrent guesses can evaluate at most the budget. The
  * lock is its own counter row, set by one conditional upsert: exactly one request observes
- * "locked now", and only that one writes the security log and e-mails the user.
+ * "locked now", and only that one writes the security log and e-mails the user. It stays in the
+ * database even when REDIS_URL is set: rule 1 asks for storage that survives restarts.
  */
 import { sql } from 'kysely';
 import type { RequestOrigin } from '../audit/events.ts';
@@ -59,6 +60,14 @@ export async function chargeSecondFactorAttempt(deps: BudgetDeps, userId: string
     // Not evaluated, so not a wrong code: give the charge back.
     await undoHit(deps.db, key);
     return { ok: false, retryAfterSeconds: retryAfterSeconds(deps.clock, state) };
+  }
+  // The attempt that sets the lock clears the count (recordWrongSecondFactorCode), so an attempt
+  // that read "not locked" above and was charged after that clear got a low count: looking at
+  // the lock again refuses it. Without this a burst evaluated more codes than the budget.
+  const lockedMeanwhile = await secondFactorLockRetryAfter(deps, userId);
+  if (lockedMeanwhile !== null) {
+    await undoHit(deps.db, key);
+    return { ok: false, retryAfterSeconds: lockedMeanwhile };
   }
   return { ok: true, count: state.count };
 }

@@ -34,7 +34,7 @@ export async function startSMSEnrollment(deps: SMSDeps, session: EnrollingSessio
   if (!deps.delivery.sms) return { ok: false, reason: 'unavailable' };
   const parsed = parsePhoneNumberInput(phoneInput);
   if (!parsed.ok) return { ok: false, reason: 'invalid_phone', problem: parsed.problem };
-  const { db, clock, keys } = deps;
+  const { db, keys } = deps;
   const destination = { e164: parsed.phone.e164, phoneHash: hashPhoneNumber(keys, parsed.phone.e164) };
   const requester = { accountId: session.accountId, origin };
 
@@ -48,18 +48,39 @@ export async function startSMSEnrollment(deps: SMSDeps, session: EnrollingSessio
     // Nothing is written for a number that may not be texted at all.
     const disallowed = await refuseDisallowedCountry(deps, { purpose: 'enrollment', subjectId: pending?.id ?? '', userId: session.userId }, requester, destination);
     if (disallowed) return disallowed;
-    enrollmentId = randomUUID();
-    const now = clock.now();
-    const phoneEncrypted = encryptSecret(keys.encryption, new TextEncoder().encode(destination.e164), smsEnrollmentAssociatedData(session.userId, enrollmentId));
-    await db
-      .insertInto('sms_enrollments')
-      .values({ id: enrollmentId, user_id: session.userId, phone_encrypted: phoneEncrypted, phone_hash: destination.phoneHash, created_at: now })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ id: enrollmentId!, phone_encrypted: phoneEncrypted, phone_hash: destination.phoneHash, created_at: now }))
-      .execute();
-    // The previous number's code names an enrollment that no longer exists; drop it (rule 13).
-    await db.deleteFrom('sms_codes').where('user_id', '=', session.userId).where('purpose', '=', 'enrollment').where('subject_id', '!=', enrollmentId).execute();
+    enrollmentId = await storeSMSEnrollment(deps, session.userId, destination, pending?.id ?? null);
   }
   return sendSMSCode(deps, { purpose: 'enrollment', subjectId: enrollmentId, userId: session.userId }, destination, requester);
+}
+
+/**
+ * Stores `destination` as the user's pending number under a new enrollment id, replacing
+ * `expectedId` (the enrollment the caller read, or null), and answers the enrollment to text.
+ * The replacement is a compare-and-swap on that id: of concurrent starts for one number, one
+ * creates the enrollment and the others join it, so they cannot each text a code under an
+ * enrollment of their own past the resend cooldown (rule 18).
+ */
+async function storeSMSEnrollment(deps: SMSDeps, userId: string, destination: { e164: string; phoneHash: string }, expectedId: string | null): Promise<string> {
+  const { db, clock, keys } = deps;
+  const id = randomUUID();
+  const phoneEncrypted = encryptSecret(keys.encryption, new TextEncoder().encode(destination.e164), smsEnrollmentAssociatedData(userId, id));
+  const row = { id, phone_encrypted: phoneEncrypted, phone_hash: destination.phoneHash, created_at: clock.now() };
+  const swapped = await db
+    .insertInto('sms_enrollments')
+    .values({ ...row, user_id: userId })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet(row).where('sms_enrollments.id', '=', expectedId ?? ''))
+    .returning('id')
+    .executeTakeFirst();
+  if (!swapped) {
+    const current = await db.selectFrom('sms_enrollments').select(['id', 'phone_hash']).where('user_id', '=', userId).executeTakeFirst();
+    // The same number, started a moment ago: join it; sendSMSCode's conditional claim lets one request text it.
+    if (current && current.phone_hash === destination.phoneHash) return current.id;
+    // Another number: the newest request replaces it, as when they come one after another.
+    await db.insertInto('sms_enrollments').values({ ...row, user_id: userId }).onConflict((oc) => oc.column('user_id').doUpdateSet(row)).execute();
+  }
+  // The previous number's code names an enrollment that no longer exists; drop it (rule 13).
+  await db.deleteFrom('sms_codes').where('user_id', '=', userId).where('purpose', '=', 'enrollment').where('subject_id', '!=', id).execute();
+  return id;
 }
 
 export type SMSEnrollmentConfirmation = CompletedEnrollment | { ok: false; reason: 'invalid_code' };
