@@ -13,6 +13,7 @@ import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { inviteUser } from '../../users/invitations.ts';
 import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
+import { listConfirmedMethodsOfUsers } from '../../factors/methods.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, sessionSecurity, UserSchema } from './schemas.ts';
@@ -80,12 +81,8 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const session = requireSession(request);
       const page = await listAccountUsers(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50 });
       if (!page.ok) throw new HttpError('invalid_request', 'The request is not valid: querystring.cursor is not a cursor this server gave out.');
-      const users = await Promise.all(
-        page.users.map(async (user) => {
-          const methods = await listMethods(user);
-          return toPublicUser(user, methods);
-        }),
-      );
+      const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
+      const users = page.users.map((user) => toPublicUser(user, methods.get(user.id) ?? []));
       const withoutTwoFactor = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
       return { users, nextCursor: page.nextCursor, withoutTwoFactor };
     },

@@ -20,6 +20,7 @@ import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { describeMethods, describeRole, formatTime, signedInPage } from './signed-in.ts';
+import { listConfirmedMethodsOfUsers } from '../../factors/methods.ts';
 import { userAdminPath } from './user-admin.ts';
 
 const USERS_PER_PAGE = 50;
@@ -76,13 +77,14 @@ ${postForm('/settings/users', csrfToken, [
 }
 
 export async function settingsPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, listMethods } = options;
+  const { deps } = options;
   const invitationDays = Math.round(deps.config.policy.invitationLinkMs / 86_400_000);
 
   async function sendUsersPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, cursor: string | null, invite: InviteState, search = ''): Promise<FastifyReply> {
     const page = await listAccountUsers(deps.db, session.accountId, { cursor, emailPrefix: search || null, limit: USERS_PER_PAGE });
     if (!page.ok) throw new HttpError('invalid_request', 'This page of users does not exist. Start again from the first page.');
-    const rows = await Promise.all(page.users.map(async (user) => ({ user, methods: await listMethods(user) })));
+    const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
+    const rows = page.users.map((user) => ({ user, methods: methods.get(user.id) ?? [] }));
     // While enforcement is on, admins need to see who it is still waiting for.
     const waiting = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
     const nextHref = page.nextCursor ? `/settings/users?cursor=${encodeURIComponent(page.nextCursor)}${search ? `&email=${encodeURIComponent(search)}` : ''}` : null;
