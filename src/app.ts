@@ -27,8 +27,9 @@ import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
-import { errorsPlugin } from './http/plugins/errors.ts';
+import { answerClientError, answerFrameworkError, errorsPlugin } from './http/plugins/errors.ts';
 import { securityHeadersPlugin } from './http/plugins/security-headers.ts';
+import { useStrictJSONParser } from './http/plugins/strict-json.ts';
 
 export interface AppOptions {
   /** The pino logger requests log to; none when absent (tests capture their own). */
@@ -44,8 +45,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // A few hundred parameters at most: many-parameter floods are refused, not parsed.
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Refusals raised before routing or by Node's parser answer in the {error, message} shape too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
 
+  useStrictJSONParser(app);
   const cookie = sessionCookieFor(config.publicURL);
   await app.register(errorsPlugin);
   await app.register(fastifyCookie, { secret: hmacHex(deps.keys.hashing, 'cookie signing') });

@@ -28,6 +28,7 @@ export const errorCatalog = {
   enrollment_expired: { status: 410, message: 'This setup code has expired. Scan the new QR code.' },
   link_expired: { status: 410, message: 'This link has expired or was already used. Ask for a new one.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  headers_too_large: { status: 431, message: 'The request headers or URL are too large.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (application/json) or a form.' },
   too_many_attempts: { status: 429, message: 'Too many attempts. Wait a while and try again.' },
   rate_limited: { status: 429, message: 'Too many requests. Wait a while and try again.' },

@@ -34,6 +34,7 @@ export async function requireIdentityProof(deps: Deps, request: FastifyRequest, 
     case 'neither_or_both':
       throw new HttpError('invalid_request', 'The request is not valid: send either password or code.');
     case 'malformed':
+      if (request.validationError) throw request.validationError;
       throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
     case 'busy':
       throw new HttpError('server_busy', undefined, 1);

@@ -20,10 +20,15 @@ export const CodeSchema = Type.String({ minLength: 1, maxLength: 64, description
 export function attemptedCode(request: FastifyRequest, methods: readonly string[], impliedMethod?: string): { method: string; code: unknown } | null {
   const body = request.body as unknown;
   if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'code')) return null;
-  const { method = impliedMethod, code } = body as { method?: unknown; code?: unknown };
+  const { method = impliedMethod } = body as { method?: unknown };
   if (typeof method !== 'string' || !methods.includes(method)) return null;
-  return { method, code };
+  // Never the code itself: a body the schema refused (an unknown field beside the right code,
+  // say) is charged and refused, never evaluated (rule 34). The marker is no string, so the
+  // check counts it as a malformed guess.
+  return { method, code: REFUSED_BY_SCHEMA };
 }
+
+const REFUSED_BY_SCHEMA = Object.freeze({ refusedBySchema: true });
 
 export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
@@ -64,6 +69,7 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
           case 'method_unavailable':
             throw new HttpError('invalid_request', 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
           case 'malformed':
+            if (request.validationError) throw request.validationError;
             throw new HttpError('invalid_request', input.method === 'recovery' ? 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.' : 'The request is not valid: body.code must be exactly 6 digits.');
           case 'invalid_code':
             throw new HttpError('invalid_code');

@@ -8,7 +8,14 @@ export const ErrorSchema = Type.Object(
 
 export const EmailSchema = Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Email address' });
 export const PasswordSchema = Type.String({ minLength: 1, maxLength: 1024, description: 'Password (8 to 128 characters when setting one)' });
-export const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+/**
+ * Not blank, and no control characters: PostgreSQL text cannot hold NUL (the insert would fail
+ * as a 500), and no name needs a tab, a newline or an escape sequence.
+ */
+export const NAME_PATTERN = '^(?=.*\\S)[^\\u0000-\\u001F\\u007F]+$';
+export const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: NAME_PATTERN, description: 'Not blank; no control characters' });
+/** Enrollment ids are UUIDs; anything else (a NUL, which PostgreSQL text refuses) is a 400, not a 500. */
+export const EnrollmentIdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const TokenParamSchema = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
 
 export const UserSchema = Type.Object({

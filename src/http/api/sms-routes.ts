@@ -13,7 +13,7 @@ import { sendLoginSMS, type LoginSMSOutcome } from '../../factors/sms/login-sms.
 import type { MethodLister } from '../../login/password-step.ts';
 import { findUserById } from '../../users/users.ts';
 import { requireSession, type SessionCookie } from '../plugins/authentication.ts';
-import { requireRecentAuthentication } from '../recent-authentication.ts';
+import { enrollmentNeedsReauthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { errorResponses, publicSecurity, sessionSecurity } from './schemas.ts';
@@ -59,7 +59,7 @@ export interface SMSRouteOptions {
 
 export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
 
   app.post(
     '/me/2fa/sms',
@@ -68,7 +68,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
       schema: {
         tags: ['2fa'],
         summary: 'Start SMS enrollment: texts a six-digit code to the phone number',
-        description: `The number is given in international format (+ and the country code); any formatting is accepted. The code lives for 10 minutes; asking again for the same number resends (after 30 seconds, 429 with Retry-After before). Changing the phone of a user who already has a second factor needs recent authentication. ${WEAKER_METHOD_NOTE}`,
+        description: `The number is given in international format (+ and the country code); any formatting is accepted. The code lives for 10 minutes; asking again for the same number resends (after 30 seconds, 429 with Retry-After before). Needs recent authentication (POST /me/reauthenticate), except for the setup an enforcing account requires at login. ${WEAKER_METHOD_NOTE}`,
         security: sessionSecurity,
         body: Type.Object({ phone: Type.String({ minLength: 1, maxLength: 64, description: 'Mobile number, for example +44 7400 123456' }) }, { additionalProperties: false }),
         response: { 202: SentSchema, ...errorResponses(400, 401, 403, 429, 503) },
@@ -79,8 +79,8 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
       if (!deps.delivery.sms) throw new HttpError('sms_unavailable');
       const user = await findUserById(deps.db, session.userId);
       if (!user) throw new HttpError('unauthenticated');
-      // A new phone is a new factor: a stolen, idle session must not move the codes (rules 12, 28).
-      if ((await listMethods(user)).length > 0) requireRecentAuthentication(deps, session);
+      // A new phone is a new factor: a stolen, idle session must not add or move the codes (rules 12, 28).
+      if (enrollmentNeedsReauthentication(deps, session)) throw new HttpError('reauthentication_required');
       const outcome = await startSMSEnrollment(deps, session, request.body.phone, originOf(request));
       if (!outcome.ok) throw refusal(outcome, 'enrollment');
       reply.header('cache-control', 'no-store');

@@ -16,11 +16,11 @@ import type { MethodLister } from '../../login/password-step.ts';
 import { markReauthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { findUserById } from '../../users/users.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
-import { requireRecentAuthentication } from '../recent-authentication.ts';
+import { enrollmentNeedsReauthentication, requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { CodeSchema } from './login-verify-routes.ts';
-import { errorResponses, sessionSecurity } from './schemas.ts';
+import { EnrollmentIdSchema, errorResponses, sessionSecurity } from './schemas.ts';
 
 export const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
 
@@ -59,7 +59,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
         tags: ['2fa'],
         summary: 'Start (or rotate) authenticator-app enrollment',
         description:
-          'Answers a new pending secret as an otpauth:// URI, the base32 secret and a QR code (SVG). It lives for 5 minutes; starting again voids it. Replacing an existing factor needs recent authentication. The current factor keeps working until the new one is confirmed.',
+          'Answers a new pending secret as an otpauth:// URI, the base32 secret and a QR code (SVG). It lives for 5 minutes; starting again voids it. Needs recent authentication (POST /me/reauthenticate), except for the setup an enforcing account requires at login. The current factor keeps working until the new one is confirmed.',
         security: sessionSecurity,
         response: {
           201: Type.Object({ enrollmentId: Type.String(), otpauthUri: Type.String(), secret: Type.String(), qrSvg: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
@@ -69,9 +69,8 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
     },
     async (request, reply) => {
       const session = requireSession(request);
-      // Replacing a factor weakens the account if the session was stolen (rules 12, 28);
-      // a first enrollment right after the password step is recent by construction.
-      if ((await loadMethods(session)).length > 0) requireRecentAuthentication(deps, session);
+      // A factor planted or replaced by a stolen session takes the account over (rules 12, 28).
+      if (enrollmentNeedsReauthentication(deps, session)) throw new HttpError('reauthentication_required');
       const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
       // The secret travels only in this body, never cached (rule 14).
       reply.header('cache-control', 'no-store');
@@ -88,7 +87,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
         summary: 'Confirm authenticator-app enrollment with a code from the app',
         description: 'Answers ten recovery codes, shown once. Signs out your other sessions. When this completes a login that required enrollment, also answers the new session token.',
         security: sessionSecurity,
-        body: Type.Object({ enrollmentId: Type.String({ minLength: 1, maxLength: 64 }), code: CodeSchema }, { additionalProperties: false }),
+        body: Type.Object({ enrollmentId: EnrollmentIdSchema, code: CodeSchema }, { additionalProperties: false }),
         response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema, token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403, 410) },
       },
     },

@@ -1,16 +1,16 @@
 /**
  * Starting (or rotating) an authenticator-app enrollment from a page, with the same check in
- * the same order as POST /api/v1/me/2fa/totp: a user who already has a factor needs recent
- * authentication (SECURITY.md rules 12, 28), a first enrollment does not — right after the
- * password step it is recent by construction, and an enrollment-only session could not
- * re-enter its password anyway. The enrollment itself is startTOTPEnrollment's alone.
+ * the same order as POST /api/v1/me/2fa/totp: a session needs recent authentication
+ * (SECURITY.md rules 12, 28) unless it is the enrollment-only state enforcement imposes, which
+ * could not re-enter its password anyway. The enrollment itself is startTOTPEnrollment's alone.
  */
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { startTOTPEnrollment, type StartedEnrollment } from '../../factors/totp/authenticator-app.ts';
 import type { MethodLister } from '../../login/password-step.ts';
-import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
+import type { SessionContext } from '../../sessions/sessions.ts';
+import { enrollmentNeedsReauthentication } from '../recent-authentication.ts';
 import { findUserById } from '../../users/users.ts';
 import type { EnrollmentDisplay, MobileOS } from '../views/two-factor-app.ts';
 
@@ -28,14 +28,14 @@ export async function loadMethods(deps: Pick<Deps, 'db'>, listMethods: MethodLis
 }
 
 /** True when starting an enrollment now would be refused until the password is entered again. */
-export function needsPasswordFirst(deps: Pick<Deps, 'clock' | 'config'>, session: SessionContext, methods: readonly string[]): boolean {
-  return methods.length > 0 && !isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
+export function needsPasswordFirst(deps: Pick<Deps, 'clock' | 'config'>, session: SessionContext): boolean {
+  return enrollmentNeedsReauthentication(deps, session);
 }
 
 export type AppEnrollmentStart = { ok: true; enrollment: EnrollmentDisplay } | { ok: false; reason: 'reauthentication_required' };
 
 export async function beginAppEnrollment(deps: Deps, listMethods: MethodLister, session: SessionContext): Promise<AppEnrollmentStart> {
-  if (needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session))) return { ok: false, reason: 'reauthentication_required' };
+  if (needsPasswordFirst(deps, session)) return { ok: false, reason: 'reauthentication_required' };
   const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
   return { ok: true, enrollment: presentEnrollment(started, deps.clock.now()) };
 }

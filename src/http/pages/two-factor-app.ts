@@ -15,6 +15,7 @@ import { errorCatalog } from '../../errors.ts';
 import { parseCode } from '../../challenges/second-factor-check.ts';
 import { confirmAuthenticatorApp } from '../../factors/totp/enrollment.ts';
 import { CodeSchema } from '../api/login-verify-routes.ts';
+import { EnrollmentIdSchema } from '../api/schemas.ts';
 import { setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
@@ -37,7 +38,7 @@ import { renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { beginAppEnrollment, loadMethods, MobileOSSchema, needsPasswordFirst, readMobileOS } from './two-factor-app-enrollment.ts';
+import { beginAppEnrollment, MobileOSSchema, needsPasswordFirst, readMobileOS } from './two-factor-app-enrollment.ts';
 
 const SETUP = { access: 'setup' } as const;
 const CODE_MESSAGE = 'Enter the six-digit code your authenticator app shows.';
@@ -63,7 +64,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       const { session, layoutUser } = signedInPage(request, reply);
       const os = readMobileOS((request.query as { os?: string }).os);
       // Shown before the step that needs it, and checked again when the enrollment starts.
-      const stale = os !== null && needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session));
+      const stale = os !== null && needsPasswordFirst(deps, session);
       return sendAppPage(reply, 200, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, passwordConfirmation: stale ? passwordFirst(layoutUser, os) : null }));
     },
   );
@@ -100,7 +101,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
     CONFIRM_ENROLLMENT_PATH,
     {
       config: SETUP,
-      schema: { hide: true, body: formBodySchema({ enrollmentId: Type.String({ minLength: 1, maxLength: 64 }), code: CodeSchema, os: Type.Optional(MobileOSSchema) }) },
+      schema: { hide: true, body: formBodySchema({ enrollmentId: EnrollmentIdSchema, code: CodeSchema, os: Type.Optional(MobileOSSchema) }) },
       attachValidation: true,
       preHandler: verifyFormToken(app),
     },

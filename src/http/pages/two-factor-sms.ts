@@ -27,7 +27,7 @@ import { CONFIRM_SMS_ENROLLMENT_PATH, renderPhoneForm, renderSMSConfirm, SMS_ENR
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { loadMethods, needsPasswordFirst } from './two-factor-app-enrollment.ts';
+import { needsPasswordFirst } from './two-factor-app-enrollment.ts';
 
 const SETUP = { access: 'setup' } as const;
 const CODE_MESSAGE = 'Enter the six-digit code from the text message.';
@@ -80,7 +80,7 @@ function passwordFirst(layoutUser: LayoutUser): SafeHTML {
 }
 
 export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
 
   app.get(SMS_ENROLLMENT_PATH, { config: SETUP, schema: { hide: true } }, async (request, reply) => {
     const { session, layoutUser } = signedInPage(request, reply);
@@ -89,7 +89,7 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
       return sendSMSPage(reply, errorCatalog.sms_unavailable.status, layoutUser, 'SMS Message', renderPhoneForm({ csrfToken: layoutUser.csrfToken, alert: errorCatalog.sms_unavailable.message, passwordConfirmation: null, enrollmentRequired }));
     }
     // Shown before the step that needs it, and checked again when the enrollment starts.
-    const stale = needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session));
+    const stale = needsPasswordFirst(deps, session);
     return sendSMSPage(reply, 200, layoutUser, 'SMS Message', renderPhoneForm({ csrfToken: layoutUser.csrfToken, passwordConfirmation: stale ? passwordFirst(layoutUser) : null, enrollmentRequired }));
   });
 
@@ -107,7 +107,7 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
       const { phone } = readFields(request.body, ['phone'] as const);
       // The API's order: no provider, then recent authentication for a user who has a factor.
       if (!deps.delivery.sms) return phoneForm(errorCatalog.sms_unavailable.status, errorCatalog.sms_unavailable.message);
-      if (needsPasswordFirst(deps, session, await loadMethods(deps, listMethods, session))) {
+      if (needsPasswordFirst(deps, session)) {
         return phoneForm(errorCatalog.reauthentication_required.status, errorCatalog.reauthentication_required.message, undefined, passwordFirst(layoutUser));
       }
       const outcome = await startSMSEnrollment(deps, session, phone, originOf(request));

@@ -63,7 +63,8 @@ export function clearSessionCookie(reply: FastifyReply, cookie: SessionCookie): 
   reply.clearCookie(cookie.name, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookie.secure });
 }
 
-function readBearer(request: FastifyRequest): string | null {
+/** The bearer token of an `Authorization: Bearer` header; any other Authorization header is none. */
+export function readBearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return null;
   const match = /^Bearer ([A-Za-z0-9_-]{1,128})$/.exec(header.trim());

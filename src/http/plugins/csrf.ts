@@ -13,6 +13,7 @@ import fp from 'fastify-plugin';
 import fastifyCsrf from '@fastify/csrf-protection';
 import { HttpError } from '../../errors.ts';
 import { isAPIRequest } from '../request-origin.ts';
+import { readBearer } from './authentication.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -30,8 +31,9 @@ function needsOriginCheck(request: FastifyRequest, cookieName: string): boolean 
   if (SAFE_METHODS.has(request.method)) return false;
   if (!isAPIRequest(request)) return true;
   const hasCookie = request.cookies[cookieName] !== undefined;
-  const hasBearer = typeof request.headers.authorization === 'string';
-  return hasCookie && !hasBearer;
+  // Only a bearer token that the guard will use instead of the cookie exempts the request:
+  // browsers attach other Authorization headers (HTTP Basic behind a proxy) to forged requests.
+  return hasCookie && readBearer(request) === null;
 }
 
 export const csrfPlugin = fp(async function csrfPlugin(app: FastifyInstance, options: { origins: Set<string>; cookieName: string; secureCookies: boolean }) {

@@ -4,9 +4,12 @@
  * what is wrong; anything else is logged and answered as a plain 500 without internals.
  * Pages get the same information as a small HTML page.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { errorCatalog, HttpError, type ErrorCode } from '../../errors.ts';
+import { NAME_PATTERN } from '../api/schemas.ts';
 import { isAPIRequest } from '../request-origin.ts';
 import { renderErrorPage } from '../views/error-page.ts';
 
@@ -22,6 +25,7 @@ function describeClientError(error: FastifyError): Answer | null {
     const where = error.validationContext ?? 'request';
     const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where;
     let detail = first?.message ?? 'is not valid';
+    if (first?.keyword === 'pattern' && (first.params as { pattern?: string }).pattern === NAME_PATTERN) detail = 'must not be blank or contain control characters';
     if (first?.keyword === 'additionalProperties') detail = `has an unknown field "${String((first.params as { additionalProperty?: string }).additionalProperty)}"`;
     return { code: 'invalid_request', message: `The request is not valid: ${path} ${detail}.` };
   }
@@ -52,7 +56,35 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, answer: 
   if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
   reply.header('cache-control', 'no-store');
   if (isAPIRequest(request)) return reply.code(status).type('application/json; charset=utf-8').send({ error: answer.code, message: answer.message });
-  return reply.code(status).type('text/html; charset=utf-8').send(renderErrorPage(status, answer.message, request.session !== null));
+  // (?? null: requests Fastify refuses before routing are not decorated with a session.)
+  return reply.code(status).type('text/html; charset=utf-8').send(renderErrorPage(status, answer.message, (request.session ?? null) !== null));
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL that does not decode, or a path parameter longer than
+ * maxParamLength, is refused before routing and would otherwise skip the error handler and
+ * answer in Fastify's own shape, with its internal code and the raw path echoed back.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // No route takes a parameter that long (ids and tokens are at most 128 characters): nothing is named.
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') sendError(request, reply, { code: 'not_found', message: errorCatalog.not_found.message });
+  else sendError(request, reply, { code: 'invalid_request', message: 'The request is not valid: the URL cannot be decoded.' });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser cannot read (headers or URL over
+ * the size limit, a malformed request line) get the {error, message} shape too, then the
+ * connection closes, as Node's own handler does.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode = error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'invalid_request';
+  const status = errorCatalog[code].status;
+  const body = JSON.stringify({ error: code, message: code === 'invalid_request' ? 'The request could not be read.' : errorCatalog[code].message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 export const errorsPlugin = fp(async function errorsPlugin(app: FastifyInstance) {
@@ -73,4 +105,10 @@ export const errorsPlugin = fp(async function errorsPlugin(app: FastifyInstance)
   });
 
   app.setNotFoundHandler((request, reply) => sendError(request, reply, { code: 'not_found', message: errorCatalog.not_found.message }));
+
+  // No path or query value needs a NUL, and PostgreSQL text cannot hold one: a NUL reaching a
+  // query there fails as a 500 (ids, e-mail and user filters, page parameters alike).
+  app.addHook('onRequest', async (request) => {
+    if (/%00|\0/i.test(request.url)) throw new HttpError('invalid_request', 'The request is not valid: the URL contains a NUL character.');
+  });
 });
