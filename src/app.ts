@@ -28,6 +28,7 @@ import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
 import { answerClientError, answerFrameworkError, errorsPlugin } from './http/plugins/errors.ts';
+import { metricsRoute, requestTimingPlugin } from './http/plugins/metrics.ts';
 import { securityHeadersPlugin } from './http/plugins/security-headers.ts';
 import { useStrictJSONParser } from './http/plugins/strict-json.ts';
 
@@ -53,9 +54,24 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   useStrictJSONParser(app);
   const cookie = sessionCookieFor(config.publicURL);
   await app.register(errorsPlugin);
+  await app.register(requestTimingPlugin, { metrics: deps.metrics, token: config.metricsToken });
   await app.register(fastifyCookie, { secret: hmacHex(deps.keys.hashing, 'cookie signing') });
   await app.register(securityHeadersPlugin, { production: config.production });
-  await app.register(fastifyRateLimit, { max: config.policy.requestsPerMinutePerIP, timeWindow: '1 minute' });
+  // The coarse flood guard. With REDIS_URL it counts in Redis, shared by every instance. Unlike the
+  // security limits (login, sign-up, texts), which fail closed with 503 limits_unavailable, it lets
+  // requests through while Redis does not answer: signed-in users keep working through an outage.
+  // /healthz stays outside it.
+  await app.register(fastifyRateLimit, {
+    max: config.policy.requestsPerMinutePerIP,
+    timeWindow: '1 minute',
+    skipOnError: true,
+    // A client that already went away has no address any more; its request must not become a 500.
+    keyGenerator: (request) => request.ip ?? 'gone',
+    allowList: (request) => request.url === '/healthz',
+    ...(deps.limits.floodGuardStore ? { store: deps.limits.floodGuardStore() } : {}),
+  });
+  app.addHook('onReady', async () => deps.limits.ready());
+  app.addHook('onClose', async () => deps.limits.close());
   await app.register(authenticationPlugin, { deps, cookie });
   await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });
 
@@ -104,6 +120,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   );
 
   await app.register(healthRoutes, { deps });
+  await app.register(metricsRoute, { metrics: deps.metrics, token: config.metricsToken });
   await app.register(async (assets) => {
     markRoutesPublic(assets);
     await assets.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/assets/', decorateReply: false, maxAge: '1h' });

@@ -70,6 +70,10 @@ export interface Config {
   trustedProxies: string[];
   issuer: string;
   logLevel: string;
+  /** Where the per-IP limits and SMS caps count when set; null counts them in the database. */
+  redis: { url: string; keyPrefix: string } | null;
+  /** Bearer token that opens GET /metrics; null keeps /metrics off (404). */
+  metricsToken: string | null;
   policy: Policy;
 }
 
@@ -143,6 +147,9 @@ const options = {
   trustedProxies: stringOption('TRUSTED_PROXIES', 'Comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty believes none', ''),
   issuer: stringOption('TOTP_ISSUER', 'Issuer name shown in authenticator apps', 'Twofold'),
   logLevel: stringOption('LOG_LEVEL', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info'),
+  redisURL: stringOption('REDIS_URL', 'redis://[user:password@]host:port[/db] (or rediss://): per-IP limits, SMS caps and the flood guard count there, shared by every instance; unset counts them in the database (the flood guard then per instance). If Redis stops answering, limited requests get 503 until it is back', ''),
+  metricsToken: stringOption('METRICS_TOKEN', 'Turns on Prometheus metrics at GET /metrics, read with "Authorization: Bearer <token>" (at least 16 characters); unset answers 404', ''),
+  redisKeyPrefix: stringOption('REDIS_KEY_PREFIX', 'Put before every Redis key, so deployments sharing one Redis do not share counters', 'twofold:'),
   sessionIdleMinutes: integerOption('SESSION_IDLE_MINUTES', 'A session unused this long expires', 12 * 60, 1, 60 * 24 * 30),
   sessionAbsoluteHours: integerOption('SESSION_ABSOLUTE_HOURS', 'A session expires this long after login, used or not', 7 * 24, 1, 24 * 90),
   recentAuthMinutes: integerOption('RECENT_AUTH_MINUTES', 'Sensitive actions need a login or password re-entry this recent', 15, 1, 24 * 60),
@@ -152,7 +159,7 @@ const options = {
   signupsPerIPPerHour: integerOption('SIGNUPS_PER_IP_PER_HOUR', 'Sign-ups accepted from one IP per hour', 100, 1, 1_000_000),
   passwordHashConcurrency: integerOption('PASSWORD_HASH_CONCURRENCY', 'Password hashes computed at once (bounded so session checks never queue behind them)', 2, 1, 64),
   passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
-  requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance (security limits are separate and shared)', 1200, 1, 100_000_000),
+  requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance or shared through REDIS_URL (security limits are separate and shared)', 1200, 1, 100_000_000),
   totpEnrollmentMinutes: integerOption('TOTP_ENROLLMENT_MINUTES', 'Lifetime of a pending authenticator-app secret (the rotating QR code)', 5, 1, 60),
   smsCodeMinutes: integerOption('SMS_CODE_MINUTES', 'Lifetime of a code sent by text message', 10, 1, 60),
   smsResendSeconds: integerOption('SMS_RESEND_SECONDS', 'Wait before another text can be sent for the same enrollment or login', 30, 1, 3600),
@@ -237,6 +244,20 @@ function readSMSProvider(read: <T>(option: Option<T>) => T, production: boolean)
   }
 }
 
+function readRedis(read: <T>(option: Option<T>) => T): Config['redis'] {
+  const url = read(options.redisURL);
+  if (!url) return null;
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new ConfigError('REDIS_URL must start with redis:// or rediss:// and name a host');
+  return { url, keyPrefix: read(options.redisKeyPrefix) };
+}
+
+function readMetricsToken(read: <T>(option: Option<T>) => T): string | null {
+  const token = read(options.metricsToken);
+  if (!token) return null;
+  if (token.length < 16 || /\s/.test(token)) throw new ConfigError('METRICS_TOKEN must be at least 16 characters without spaces (for example: openssl rand -hex 24)');
+  return token;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = <T>(option: Option<T>): T => option.read(env[option.name], env);
   const production = read(options.nodeEnv) === 'production';
@@ -279,6 +300,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: parseTrustedProxies(read(options.trustedProxies)),
     issuer: read(options.issuer),
     logLevel: read(options.logLevel),
+    redis: readRedis(read),
+    metricsToken: readMetricsToken(read),
     policy: {
       sessionIdleMs: read(options.sessionIdleMinutes) * MINUTE,
       sessionAbsoluteMs: read(options.sessionAbsoluteHours) * HOUR,

@@ -33,6 +33,7 @@ export const errorCatalog = {
   too_many_attempts: { status: 429, message: 'Too many attempts. Wait a while and try again.' },
   rate_limited: { status: 429, message: 'Too many requests. Wait a while and try again.' },
   server_busy: { status: 503, message: 'The server is busy. Try again in a moment.' },
+  limits_unavailable: { status: 503, message: 'Rate limits are unavailable; try again shortly.' },
   sms_delivery_failed: { status: 503, message: 'We could not send the text message; try again.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -9,6 +9,9 @@ import type { Config } from './config.ts';
 import { deriveKeys } from './crypto/keys.ts';
 import { createDelivery } from './delivery/delivery.ts';
 import type { Deps } from './deps.ts';
+import { databaseLimitCounters } from './limits/limit-counters.ts';
+import { redisLimitCounters } from './limits/redis-counters.ts';
+import { createMetrics } from './metrics/metrics.ts';
 import { createPasswordHasher } from './passwords/hasher.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
@@ -52,6 +55,8 @@ export function createDeps(config: Config, storage: Storage, log: pino.Logger, c
     keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys),
     hasher: createPasswordHasher(config.policy.passwordHashConcurrency, config.policy.passwordHashQueue),
     delivery: createDelivery(config, clock, log),
+    limits: config.redis ? redisLimitCounters(config.redis, clock, log) : databaseLimitCounters(storage.db, clock),
+    metrics: createMetrics({ withDefaults: config.metricsToken !== null }),
     log,
   };
 }

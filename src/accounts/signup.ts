@@ -8,7 +8,7 @@ import { createAccountWithAdmin } from './accounts.ts';
 import type { RequestOrigin } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { hitCounter, retryAfterSeconds } from '../limits/counters.ts';
+import { retryAfterSeconds } from '../limits/counters.ts';
 import { isAcceptablePassword } from '../passwords/policy.ts';
 import { createSession } from '../sessions/sessions.ts';
 import type { Account, User } from '../storage/schema.ts';
@@ -28,7 +28,7 @@ export type SignupResult =
 export async function signUpAccount(deps: Deps, input: SignupRequest, origin: RequestOrigin & { ip: string }): Promise<SignupResult> {
   if (!deps.config.signupEnabled) return { ok: false, reason: 'signup_disabled' };
   if (!isAcceptablePassword(deps.config.policy, input.password)) return { ok: false, reason: 'weak_password' };
-  const byIP = await hitCounter(deps.db, deps.clock, `signup-ip:${hmacHex(deps.keys.hashing, origin.ip)}`, 3_600_000);
+  const byIP = await deps.limits.hit(`signup-ip:${hmacHex(deps.keys.hashing, origin.ip)}`, 3_600_000);
   if (byIP.count > deps.config.policy.signupsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(deps.clock, byIP) };
   const hashed = await deps.hasher.hashPassword(input.password);
   if (!hashed.ok) return { ok: false, reason: 'server_busy' };

@@ -15,7 +15,7 @@ import { chargeSecondFactorAttempt, recordWrongSecondFactorCode, resetSecondFact
 
 export type CodeMethod = 'totp' | 'sms' | 'recovery';
 
-type CheckDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
+type CheckDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log' | 'metrics'>;
 
 /** Surrounding ASCII spaces and tabs may be trimmed (rule 33); nothing else is forgiven. */
 function trimSpaces(text: string): string {
@@ -49,14 +49,20 @@ export interface CodeCheckInput {
 
 export async function checkSecondFactorCode(deps: CheckDeps, owner: CodeOwner, input: CodeCheckInput, origin: RequestOrigin): Promise<CodeCheckOutcome> {
   const charge = await chargeSecondFactorAttempt(deps, owner.userId);
-  if (!charge.ok) return { ok: false, reason: 'locked', retryAfterSeconds: charge.retryAfterSeconds };
+  if (!charge.ok) {
+    deps.metrics.secondFactor(input.method, 'locked');
+    return { ok: false, reason: 'locked', retryAfterSeconds: charge.retryAfterSeconds };
+  }
   const code = parseCode(input.method, input.code);
   const right = code !== null && (await evaluateCode(deps, owner, input, code, origin));
   if (!right) {
-    await recordWrongSecondFactorCode(deps, owner, charge.count, { method: input.method, stage: input.stage }, origin);
+    const { lockedNow } = await recordWrongSecondFactorCode(deps, owner, charge.count, { method: input.method, stage: input.stage }, origin);
+    deps.metrics.secondFactor(input.method, code === null ? 'malformed' : 'wrong');
+    if (lockedNow) deps.metrics.lockout('second_factor');
     return { ok: false, reason: code === null ? 'malformed' : 'invalid_code' };
   }
   await resetSecondFactorBudget(deps, owner.userId);
+  deps.metrics.secondFactor(input.method, 'success');
   return { ok: true };
 }
 

@@ -26,7 +26,7 @@ export type SecondFactorStepOutcome =
   | { ok: false; reason: 'challenge_ended' }
   | { ok: false; reason: 'method_unavailable' | 'malformed' | 'invalid_code' };
 
-type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
+type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log' | 'metrics'>;
 
 export async function performSecondFactorStep(deps: StepDeps, session: SessionContext, input: { method: LoginMethod; code: unknown }, origin: RequestOrigin): Promise<SecondFactorStepOutcome> {
   const { db, clock, config } = deps;
@@ -39,6 +39,7 @@ export async function performSecondFactorStep(deps: StepDeps, session: SessionCo
     // A completed login's session is being (or was) swapped for a new token by the winner;
     // only a login that is over ends its session here.
     if (challenge.reason === 'over') await revokeSession(db, session.tokenHash);
+    deps.metrics.secondFactor(input.method, 'expired');
     return { ok: false, reason: 'challenge_ended' };
   }
   const owner = { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name };
@@ -52,7 +53,10 @@ export async function performSecondFactorStep(deps: StepDeps, session: SessionCo
       return checked;
     }
     // Five wrong codes end the login: a new password step is needed (PRODUCT.md §4).
-    if (await recordWrongAnswer(db, clock, config.policy, challenge.challengeId)) await revokeSession(db, session.tokenHash);
+    if (await recordWrongAnswer(db, clock, config.policy, challenge.challengeId)) {
+      await revokeSession(db, session.tokenHash);
+      deps.metrics.lockout('login_challenge');
+    }
     return checked;
   }
 

@@ -34,6 +34,7 @@ export async function sendDisableLink(deps: Deps, admin: LinkRequester, targetUs
   const target = await findAccountUser(deps.db, admin.accountId, targetUserId);
   if (!target || target.active !== 1) return { ok: false, reason: 'not_found' };
   if ((await listConfirmedMethods(deps.db, target)).length === 0) return { ok: false, reason: 'two_factor_not_enabled' };
+  // Per user, a security limit: in the database, not deps.limits, so it survives a Redis restart.
   const key = `disable-link:${hmacHex(deps.keys.hashing, target.id)}`;
   const sent = await hitCounter(deps.db, deps.clock, key, 3_600_000);
   if (sent.count > LINKS_PER_USER_PER_HOUR) {

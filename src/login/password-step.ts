@@ -32,7 +32,7 @@ export function failedPasswordIPKey(deps: Pick<Deps, 'keys'>, ip: string): strin
   return `pw-ip:${hmacHex(deps.keys.hashing, ip)}`;
 }
 
-type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher' | 'delivery' | 'log'>;
+type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher' | 'delivery' | 'log' | 'limits' | 'metrics'>;
 
 /** The second-factor methods a user has confirmed; the factor modules fill this in. */
 export type MethodLister = (user: User) => Promise<string[]>;
@@ -47,13 +47,17 @@ export async function performPasswordStep(
   const policy = config.policy;
   const emailKey = failedPasswordEmailKey(deps, input.email);
   const ipKey = failedPasswordIPKey(deps, origin.ip);
+  // The per-IP count is in deps.limits (Redis when configured), charged first: if that store does
+  // not answer, the request ends in 503 having changed nothing. The per-email count is a security
+  // budget and stays in the database, which survives restarts (SECURITY.md rule 1).
+  const byIP = await deps.limits.hit(ipKey, policy.failedPasswordWindowMs);
   const byEmail = await hitCounter(db, clock, emailKey, policy.failedPasswordWindowMs);
-  const byIP = await hitCounter(db, clock, ipKey, policy.failedPasswordWindowMs);
   const locked = lockedUntil(byEmail, policy.failedPasswordsPerEmail) ?? lockedUntil(byIP, policy.failedPasswordsPerIP);
   if (locked !== null) {
     // A refused attempt was never evaluated, so it does not extend the lock.
     await undoHit(db, emailKey);
-    await undoHit(db, ipKey);
+    await deps.limits.undo(ipKey);
+    deps.metrics.loginPassword('locked');
     return { ok: false, reason: 'locked', retryAfterMs: Math.max(1000, locked - clock.now()) };
   }
 
@@ -62,23 +66,26 @@ export async function performPasswordStep(
   const verified = usable ? await deps.hasher.verifyPassword(user.password_hash!, input.password) : await deps.hasher.verifyAgainstDummy(input.password);
   if (!verified.ok) {
     await undoHit(db, emailKey);
-    await undoHit(db, ipKey);
+    await deps.limits.undo(ipKey);
+    deps.metrics.loginPassword('busy');
     return { ok: false, reason: 'busy' };
   }
   if (!usable || !verified.value) {
     if (user) {
       await recordSecurityEvent(db, clock, { type: 'login_failed', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin, detail: { reason: usable ? 'wrong_password' : 'inactive_user' } });
     }
+    deps.metrics.loginPassword('refused');
     return { ok: false, reason: 'invalid_credentials' };
   }
 
   await clearCounter(db, emailKey);
-  await undoHit(db, ipKey);
+  await deps.limits.undo(ipKey);
   const methods = await listMethods(user);
   const account = await db.selectFrom('accounts').select('enforce_2fa').where('id', '=', user.account_id).executeTakeFirstOrThrow();
   const state: SessionState = methods.length > 0 ? 'password_only' : account.enforce_2fa === 1 ? 'enrollment_required' : 'complete';
   // Always a fresh token: a token planted before login is never adopted (rule 9).
   const session = await createSession(db, clock, { userId: user.id, state, ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  deps.metrics.loginPassword(state === 'password_only' ? 'second_factor_required' : state);
   if (state === 'complete') {
     await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, 'password', origin);
   }

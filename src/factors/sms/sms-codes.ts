@@ -10,9 +10,10 @@
  *
  * Sending is where the money goes (SMS pumping): before a text leaves, the country must be on
  * the operator's allow-list and three shared counters — per number, per account, per IP — take
- * the send atomically in the database, so no burst of parallel requests and no number of
- * instances can send more than the caps. Every refusal is written to the security log and the
- * log; every send is logged. Neither ever holds the code or the full number.
+ * the send atomically in deps.limits (the database, or Redis when configured), so no burst of
+ * parallel requests and no number of instances can send more than the caps. Every refusal is
+ * written to the security log and the log; every send is logged. Neither ever holds the code or
+ * the full number.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -23,11 +24,12 @@ import type { Policy } from '../../config.ts';
 import type { Keys } from '../../crypto/keys.ts';
 import { constantTimeEqual, hmacHex } from '../../crypto/tokens.ts';
 import type { Deps } from '../../deps.ts';
-import { hitCounter, retryAfterSeconds, undoHit, type CounterState } from '../../limits/counters.ts';
+import { retryAfterSeconds } from '../../limits/counters.ts';
+import { hitEach } from '../../limits/limit-counters.ts';
 import type { Database, SMSCodePurpose } from '../../storage/schema.ts';
 import { countryCallingCodeOf, isCountryAllowed, maskPhoneNumber } from './phone-number.ts';
 
-export type SMSDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
+export type SMSDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log' | 'limits' | 'metrics'>;
 
 /** What a code is for: one enrollment or one login challenge of one user. */
 export interface SMSCodeSubject {
@@ -130,8 +132,7 @@ function capsFor(deps: SMSDeps, destination: SMSDestination, accountId: string, 
  */
 async function takeSendFromCaps(deps: SMSDeps, caps: Cap[]): Promise<{ ok: true } | { ok: false; reason: Cap['reason']; retryAfterSeconds: number }> {
   const window = deps.config.policy.smsCapWindowMs;
-  const states: CounterState[] = [];
-  for (const cap of caps) states.push(await hitCounter(deps.db, deps.clock, cap.key, window));
+  const states = await hitEach(deps.limits, caps.map((cap) => cap.key), window);
   const overIndex = caps.findIndex((cap, index) => states[index]!.count > cap.limit);
   if (overIndex === -1) return { ok: true };
   await giveBackSend(deps, caps);
@@ -143,7 +144,7 @@ async function takeSendFromCaps(deps: SMSDeps, caps: Cap[]): Promise<{ ok: true 
 }
 
 async function giveBackSend(deps: SMSDeps, caps: Cap[]): Promise<void> {
-  for (const cap of caps) await undoHit(deps.db, cap.key);
+  for (const cap of caps) await deps.limits.undo(cap.key);
 }
 
 export interface SMSRequester {
@@ -154,6 +155,7 @@ export interface SMSRequester {
 async function recordRefusal(deps: SMSDeps, subject: SMSCodeSubject, requester: SMSRequester, destination: SMSDestination, reason: SMSRefusalReason): Promise<void> {
   const detail = { reason, purpose: subject.purpose, phone: maskPhoneNumber(destination.e164) };
   deps.log.warn({ sms: 'refused', ...detail, userId: subject.userId, accountId: requester.accountId }, 'text message refused');
+  deps.metrics.smsRefused(reason);
   await recordSecurityEvent(deps.db, deps.clock, { type: 'sms_refused', accountId: requester.accountId, actor: { kind: 'user', userId: subject.userId }, subjectUserId: subject.userId, origin: requester.origin, detail });
 }
 
@@ -231,8 +233,10 @@ export async function sendSMSCode(deps: SMSDeps, subject: SMSCodeSubject, destin
     // costs no send either; any other failure (a timeout) may have sent it and keeps its count.
     await db.updateTable('sms_codes').set({ sent_at: 0 }).where('id', '=', codeId).execute();
     if (retryable) await giveBackSend(deps, caps);
+    deps.metrics.smsSend('failed');
     return { ok: false, reason: 'delivery_failed' };
   }
   deps.log.info(logFields, 'text message sent');
+  deps.metrics.smsSend('sent');
   return { ok: true, phoneMasked: maskPhoneNumber(destination.e164), expiresAt };
 }

@@ -1,0 +1,69 @@
+/**
+ * The counter store behind the per-IP limits (failed passwords per IP, sign-ups per IP) and the
+ * SMS send caps (per number, per account, per IP): the database by default, Redis when
+ * REDIS_URL is set (see redis-counters.ts). Both are shared by every instance and count first,
+ * then let the caller check (SECURITY.md rule 1), so a concurrent burst across instances cannot
+ * all read "below the limit".
+ *
+ * The per-user and per-email security budgets (wrong second-factor codes, failed passwords per
+ * email, disable links per user) do not use this store: they stay in the database, because rule 1
+ * asks for shared storage that survives restarts and Twofold's Redis keeps nothing on disk.
+ */
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { Clock } from '../clock.ts';
+import { HttpError } from '../errors.ts';
+import type { Database } from '../storage/schema.ts';
+import { clearCounter, hitCounter, undoHit, type CounterState } from './counters.ts';
+
+export interface LimitCounters {
+  readonly backend: 'database' | 'redis';
+  /** Adds one and returns the count including this hit; throws LimitsUnavailableError when the store does not answer. */
+  hit(key: string, windowMs: number): Promise<CounterState>;
+  /** Takes back one hit. Best effort: a give-back that fails leaves the charge, which errs on the safe side. */
+  undo(key: string): Promise<void>;
+  clear(key: string): Promise<void>;
+  /** Resolves once the store can answer (or has tried long enough to say it cannot). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+  /** A shared store for @fastify/rate-limit; absent means its own per-instance memory. */
+  floodGuardStore?(): FastifyRateLimitStoreCtor;
+}
+
+/** Seconds a client is asked to wait when the limits cannot be checked. */
+export const LIMITS_UNAVAILABLE_RETRY_SECONDS = 5;
+
+/**
+ * The limits could not be checked, so the request is refused (fail closed) rather than let
+ * through unlimited: 503 `limits_unavailable` with Retry-After, from any route.
+ */
+export class LimitsUnavailableError extends HttpError {
+  constructor(readonly reason: string) {
+    super('limits_unavailable', undefined, LIMITS_UNAVAILABLE_RETRY_SECONDS);
+  }
+}
+
+export function databaseLimitCounters(db: Database, clock: Clock): LimitCounters {
+  return {
+    backend: 'database',
+    hit: (key, windowMs) => hitCounter(db, clock, key, windowMs),
+    undo: (key) => undoHit(db, key),
+    clear: (key) => clearCounter(db, key),
+    ready: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Hits every key or none: if a later hit fails, the earlier ones are given back before the
+ * error goes on, so a request refused because the store went away has charged nothing.
+ */
+export async function hitEach(counters: LimitCounters, keys: readonly string[], windowMs: number): Promise<CounterState[]> {
+  const states: CounterState[] = [];
+  try {
+    for (const key of keys) states.push(await counters.hit(key, windowMs));
+  } catch (error) {
+    for (const key of keys.slice(0, states.length)) await counters.undo(key);
+    throw error;
+  }
+  return states;
+}
