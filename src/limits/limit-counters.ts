@@ -24,6 +24,8 @@ export interface LimitCounters {
   clear(key: string): Promise<void>;
   /** Resolves once the store can answer (or has tried long enough to say it cannot). */
   ready(): Promise<void>;
+  /** Whether the store answers now (for /readyz); never throws. */
+  answers(): Promise<boolean>;
   close(): Promise<void>;
   /** A shared store for @fastify/rate-limit; absent means its own per-instance memory. */
   floodGuardStore?(): FastifyRateLimitStoreCtor;
@@ -49,6 +51,8 @@ export function databaseLimitCounters(db: Database, clock: Clock): LimitCounters
     undo: (key) => undoHit(db, key),
     clear: (key) => clearCounter(db, key),
     ready: async () => undefined,
+    // The database is what /readyz checks anyway.
+    answers: async () => true,
     close: async () => undefined,
   };
 }

@@ -140,6 +140,13 @@ export function redisLimitCounters(settings: RedisSettings, clock: Clock, log: R
       });
       if (!connectedOrGaveUp) log.warn({ redis: 'unreachable' }, 'Redis for rate limits is not reachable yet; limited requests answer 503 until it is');
     },
+    async answers() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
     async close() {
       closing = true;
       redis.disconnect();

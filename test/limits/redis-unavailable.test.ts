@@ -78,6 +78,9 @@ describe('limits when Redis goes away', { skip: redisServerSkipReason() }, () =>
 
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200, '/healthz still answers');
+    const readiness = await fetch(`${server.url}/readyz`);
+    assert.equal(readiness.status, 503, '/readyz says the instance cannot serve logins');
+    assert.equal(((await readiness.json()) as { error: string }).error, 'limits_unavailable');
     assert.deepEqual(
       { users: await countRows(server, 'users'), sessions: await countRows(server, 'sessions'), events: await countRows(server, 'security_events'), counters: await countRows(server, 'rate_limit_counters') },
       before,
@@ -92,6 +95,7 @@ describe('limits when Redis goes away', { skip: redisServerSkipReason() }, () =>
     assert.equal((await api.post('/signup', { accountName: 'Back', name: 'Bea', email: newEmail, password: PASSWORD })).status, 201, 'sign-up works again');
     assert.equal((await api.post('/me/2fa/sms', { phone }, { token: admin.token })).status, 202, 'texts go again');
     assert.equal(textsTo(server, phone).length, 1);
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready again');
   });
 
   it('answers 503 limits_unavailable instead of waiting when Redis hangs without closing the connection', async () => {
