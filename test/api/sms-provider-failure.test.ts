@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { PASSWORD, signUp } from '../helpers/fixtures.ts';
+import { PASSWORD, signUp, type SignedUp } from '../helpers/fixtures.ts';
+import type { APIClient } from '../helpers/http.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { FormSession } from '../helpers/browser.ts';
 import { startFakeProvider, uniqueMobile } from '../factors/sms-helpers.ts';
@@ -17,6 +18,15 @@ const WEBHOOK = { SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: provider.url, SMS_WE
 
 function codeIn(body: string): string {
   return /\b(\d{6})\b/.exec((JSON.parse(body) as { body: string }).body)![1]!;
+}
+
+/** A new admin whose only factor is SMS, enrolled while the provider answers 200. */
+async function signUpWithSMSThroughProvider(api: APIClient): Promise<SignedUp> {
+  const admin = await signUp(api);
+  provider.status = 200;
+  await api.post('/me/2fa/sms', { phone: uniqueMobile() }, { token: admin.token });
+  assert.equal((await api.post('/me/2fa/sms/confirm', { code: codeIn(provider.bodies.at(-1)!) }, { token: admin.token })).status, 200);
+  return admin;
 }
 
 forEachDatabase('SMS provider failure', (context) => {
@@ -47,11 +57,7 @@ forEachDatabase('SMS provider failure', (context) => {
 
   it('answers a failed login resend with 503, and the password step still answers 200', async () => {
     const { api } = context();
-    const admin = await signUp(api);
-    const phone = uniqueMobile();
-    provider.status = 200;
-    await api.post('/me/2fa/sms', { phone }, { token: admin.token });
-    assert.equal((await api.post('/me/2fa/sms/confirm', { code: codeIn(provider.bodies.at(-1)!) }, { token: admin.token })).status, 200);
+    const admin = await signUpWithSMSThroughProvider(api);
 
     provider.status = 500;
     const login = await api.post('/login', { email: admin.email, password: PASSWORD });
@@ -69,11 +75,7 @@ forEachDatabase('SMS provider failure', (context) => {
 
   it('tells an SMS-only user on the Verification Code page that the login text could not be sent, instead of claiming it was', async () => {
     const { api, server } = context();
-    const admin = await signUp(api);
-    const phone = uniqueMobile();
-    provider.status = 200;
-    await api.post('/me/2fa/sms', { phone }, { token: admin.token });
-    assert.equal((await api.post('/me/2fa/sms/confirm', { code: codeIn(provider.bodies.at(-1)!) }, { token: admin.token })).status, 200);
+    const admin = await signUpWithSMSThroughProvider(api);
 
     provider.status = 500;
     const browser = new FormSession(server);

@@ -16,7 +16,6 @@ import type { Deps } from '../../deps.ts';
 import { errorCatalog } from '../../errors.ts';
 import { describeSMSFactor, sendLoginSMS } from '../../factors/sms/login-sms.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
-import { findUserById } from '../../users/users.ts';
 import { attemptedCode, CodeSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
@@ -48,12 +47,10 @@ function chooseMethod(asked: unknown, factors: VerificationFactors): Verificatio
   return factors.app || factors.phoneMasked === null ? 'totp' : 'sms';
 }
 
-/** Which second factors the half-logged-in user has, as the login step reads them. */
-async function loadFactors(deps: Deps, listMethods: PageOptions['listMethods'], session: SessionContext): Promise<VerificationFactors> {
-  const user = await findUserById(deps.db, session.userId);
-  const methods = user ? await listMethods(user) : [];
-  const sms = methods.includes('sms') ? await describeSMSFactor(deps, session.userId) : null;
-  return { app: methods.includes('totp'), phoneMasked: sms?.phoneMasked ?? null };
+/** Which second factors the half-logged-in user has; the session read already carries the methods. */
+async function loadFactors(deps: Deps, session: SessionContext): Promise<VerificationFactors> {
+  const sms = session.methods.includes('sms') ? await describeSMSFactor(deps, session.userId) : null;
+  return { app: session.methods.includes('totp'), phoneMasked: sms?.phoneMasked ?? null };
 }
 
 /** Plain language for a pause whose length the budget decides. */
@@ -70,7 +67,7 @@ async function sessionEnded(deps: Pick<Deps, 'db'>, session: SessionContext): Pr
 }
 
 export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
 
   function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: VerificationMethod, next: string | null, alert: string | null): FastifyReply {
     return sendPage(reply, status, renderVerification({ method, next, csrfToken: reply.generateCsrf(), factors, alert }));
@@ -82,7 +79,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
   }
 
   app.get(LOGIN_VERIFY_PATH, { config: CHALLENGE, schema: { hide: true } }, async (request, reply) => {
-    const factors = await loadFactors(deps, listMethods, requireSession(request));
+    const factors = await loadFactors(deps, requireSession(request));
     const { method, next } = readQuery(request, factors);
     const textNotSent = method === 'sms' && (request.query as Record<string, unknown>).text === 'unsent';
     return sendForm(reply, 200, factors, method, next, textNotSent ? TEXT_NOT_SENT_MESSAGE : null);
@@ -99,7 +96,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     if (outcome.reason === 'challenge_ended') return sendEnded(reply, next);
     const refusal = smsRefusal(outcome, 'login');
     if (refusal.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
-    const factors = await loadFactors(deps, listMethods, session);
+    const factors = await loadFactors(deps, session);
     return sendForm(reply, refusal.status, factors, chooseMethod('sms', factors), next, refusal.message);
   });
 
@@ -113,7 +110,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     },
     async (request, reply) => {
       const session = requireSession(request);
-      const factors = await loadFactors(deps, listMethods, session);
+      const factors = await loadFactors(deps, session);
       const { method: shownMethod, next } = readQuery(request, factors);
       // As the API does: a body that fails the schema but carries a code for a known method is
       // still a guess, charged before it is refused (rule 33); anything else is just malformed.
