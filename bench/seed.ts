@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config.ts';
 import { encryptSecret } from '../src/crypto/encryption.ts';
 import { deriveKeys } from '../src/crypto/keys.ts';
 import { generateToken, hashToken } from '../src/crypto/tokens.ts';
-import { totpFactorAssociatedData } from '../src/factors/totp/authenticator-app.ts';
+import { totpFactorAssociatedData } from '../src/factors/totp/pending-enrollment.ts';
 import { generateTOTPSecret } from '../src/factors/totp/totp.ts';
 import { createPasswordHasher } from '../src/passwords/hasher.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
@@ -128,20 +128,21 @@ interface SessionRow {
   created_at: number;
   last_seen_at: number;
   authenticated_at: number;
+  auth_methods: string;
   ip: string;
   user_agent: string;
 }
 
 function sessionFor(index: number, state: SessionState, now: number): { token: string; row: SessionRow } {
   const token = generateToken();
-  return { token, row: { token_hash: hashToken(token), user_id: userId(index), state, created_at: now, last_seen_at: now, authenticated_at: now, ip: '127.0.0.1', user_agent: 'twofold-bench' } };
+  return { token, row: { token_hash: hashToken(token), user_id: userId(index), state, created_at: now, last_seen_at: now, authenticated_at: now, auth_methods: state === 'complete' ? 'password,totp' : 'password', ip: '127.0.0.1', user_agent: 'twofold-bench' } };
 }
 
 async function insertTOTPFactors(db: Database, encryptionKey: Uint8Array, indices: number[], now: number): Promise<Uint8Array[]> {
   const secrets = indices.map(() => generateTOTPSecret());
   const rows = indices.map((index, k) => {
     const id = randomUUID();
-    // Same associated data as src/factors/totp/authenticator-app.ts binds a factor with; if
+    // Same associated data as src/factors/totp/pending-enrollment.ts binds a factor with; if
     // it drifts, every second step of the benchmark fails loudly (errors column).
     return { id, user_id: userId(index), kind: 'totp' as const, secret_encrypted: encryptSecret(encryptionKey, secrets[k]!, totpFactorAssociatedData(userId(index), id)), last_used_step: null, created_at: now, confirmed_at: now };
   });

@@ -13,7 +13,6 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUI from '@fastify/swagger-ui';
 import type { Deps } from './deps.ts';
 import { hmacHex } from './crypto/tokens.ts';
-import { listConfirmedMethods } from './factors/methods.ts';
 import { accountRoutes } from './http/api/account-routes.ts';
 import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
@@ -103,16 +102,15 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  const listMethods = (user: Parameters<typeof listConfirmedMethods>[1]) => listConfirmedMethods(deps.db, user);
   await app.register(
     async (api) => {
-      await api.register(authRoutes, { deps, cookie, listMethods });
+      await api.register(authRoutes, { deps, cookie });
       await api.register(loginVerifyRoutes, { deps, cookie });
-      await api.register(twoFactorRoutes, { deps, cookie, listMethods });
-      await api.register(smsRoutes, { deps, cookie, listMethods });
+      await api.register(twoFactorRoutes, { deps, cookie });
+      await api.register(smsRoutes, { deps, cookie });
       await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
-      await api.register(accountRoutes, { deps, listMethods });
+      await api.register(accountRoutes, { deps });
       await api.register(securityLogRoutes, { deps });
       if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
     },
@@ -127,7 +125,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   await app.register(async (pages) => {
     await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
-    await pages.register(pageRoutes, { deps, cookie, listMethods });
+    await pages.register(pageRoutes, { deps, cookie });
   });
   return app;
 }

@@ -10,6 +10,7 @@ import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { retryAfterSeconds } from '../limits/counters.ts';
 import { isAcceptablePassword } from '../passwords/policy.ts';
+import { LOGIN_STATES, PASSWORD_METHOD } from '../login/flow.ts';
 import { createSession } from '../sessions/sessions.ts';
 import type { Account, User } from '../storage/schema.ts';
 
@@ -34,6 +35,6 @@ export async function signUpAccount(deps: Deps, input: SignupRequest, origin: Re
   if (!hashed.ok) return { ok: false, reason: 'server_busy' };
   const created = await createAccountWithAdmin(deps.db, deps.clock, { accountName: input.accountName, name: input.name, email: input.email, passwordHash: hashed.value });
   if (!created.ok) return { ok: false, reason: 'email_taken' };
-  const session = await createSession(deps.db, deps.clock, { userId: created.user.id, state: 'complete', ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  const session = await createSession(deps.db, deps.clock, { userId: created.user.id, state: LOGIN_STATES.complete, authMethods: [PASSWORD_METHOD], ip: origin.ip, userAgent: origin.userAgent ?? '' });
   return { ok: true, token: session.token, user: created.user, account: created.account };
 }

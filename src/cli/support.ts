@@ -10,7 +10,7 @@ import { createDelivery } from '../delivery/delivery.ts';
 import { disableTwoFactor } from '../factors/disable-two-factor.ts';
 import { listSecurityEvents } from '../audit/listing.ts';
 import type { Config } from '../config.ts';
-import { listConfirmedMethods } from '../factors/methods.ts';
+import { listConfirmedMethods } from '../factors/registry.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { findUserByEmail } from '../users/users.ts';

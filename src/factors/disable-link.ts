@@ -9,12 +9,12 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import type { Deps } from '../deps.ts';
-import { hitCounter, retryAfterSeconds, undoHit } from '../limits/counters.ts';
+import { chargeWithinLimit } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink, peekLink } from '../links/links.ts';
-import { checkUserPassword, type PasswordCheckOutcome } from '../sessions/reauthenticate.ts';
+import { checkUserPassword, type PasswordCheckOutcome } from '../passwords/password-check.ts';
 import { findAccountUser, findUserById } from '../users/users.ts';
 import { disableTwoFactor } from './disable-two-factor.ts';
-import { listConfirmedMethods } from './methods.ts';
+import { listConfirmedMethods } from './registry.ts';
 
 /** Links one user can be sent per hour: enough to resend, too few to flood their inbox. */
 const LINKS_PER_USER_PER_HOUR = 3;
@@ -36,11 +36,8 @@ export async function sendDisableLink(deps: Deps, admin: LinkRequester, targetUs
   if ((await listConfirmedMethods(deps.db, target)).length === 0) return { ok: false, reason: 'two_factor_not_enabled' };
   // Per user, a security limit: in the database, not deps.limits, so it survives a Redis restart.
   const key = `disable-link:${hmacHex(deps.keys.hashing, target.id)}`;
-  const sent = await hitCounter(deps.db, deps.clock, key, 3_600_000);
-  if (sent.count > LINKS_PER_USER_PER_HOUR) {
-    await undoHit(deps.db, key);
-    return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(deps.clock, sent) };
-  }
+  const sent = await chargeWithinLimit(deps.db, deps.clock, key, 3_600_000, LINKS_PER_USER_PER_HOUR);
+  if (!sent.ok) return { ok: false, reason: 'rate_limited', retryAfterSeconds: sent.retryAfterSeconds };
   const token = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueLink(trx, deps.clock, 'disable_2fa', target.id, deps.config.policy.disableLinkMs);
     await recordSecurityEvent(trx, deps.clock, { type: 'disable_link_sent', accountId: admin.accountId, actor: { kind: 'user', userId: admin.userId }, subjectUserId: target.id, origin });
@@ -62,7 +59,7 @@ export type UseLinkOutcome = { ok: true } | { ok: false; reason: 'link_expired' 
  * mistyped password does not burn the link; the consume is one conditional write, so two
  * concurrent posts cannot both disable. No session is created (rule 22).
  */
-export async function useDisableLink(deps: Deps, token: string, password: string, origin: RequestOrigin): Promise<UseLinkOutcome> {
+export async function consumeDisableLink(deps: Deps, token: string, password: string, origin: RequestOrigin): Promise<UseLinkOutcome> {
   const link = await peekLink(deps.db, deps.clock, 'disable_2fa', token);
   if (!link) return { ok: false, reason: 'link_expired' };
   const user = await findUserById(deps.db, link.userId);

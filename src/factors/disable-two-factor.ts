@@ -13,7 +13,7 @@ import type { Deps } from '../deps.ts';
 import { voidLinks } from '../links/links.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
-import { listConfirmedMethods, type FactorMethod } from './methods.ts';
+import { findSecondFactor, listConfirmedMethods, SECOND_FACTORS } from './registry.ts';
 
 export interface DisableSubject {
   userId: string;
@@ -28,19 +28,15 @@ export type DisablePath =
   | { kind: 'support'; reason: string };
 
 /** Deletes every second-factor record of the user; returns the methods that were on. */
-export async function removeEverySecondFactor(db: Database, clock: Clock, userId: string): Promise<FactorMethod[]> {
+export async function removeEverySecondFactor(db: Database, clock: Clock, userId: string): Promise<string[]> {
   const methods = await listConfirmedMethods(db, { id: userId });
-  await db.deleteFrom('factors').where('user_id', '=', userId).execute();
-  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-  await db.deleteFrom('totp_enrollments').where('user_id', '=', userId).execute();
-  // Pending phones and every texted code, for enrollment or login, stop working (rule 24).
-  await db.deleteFrom('sms_codes').where('user_id', '=', userId).execute();
-  await db.deleteFrom('sms_enrollments').where('user_id', '=', userId).execute();
+  // Every kind removes its own records, pending enrollments and codes in flight too (rule 24).
+  for (const factor of SECOND_FACTORS) await factor.remove(db, userId);
   await voidLinks(db, clock, 'disable_2fa', userId);
   return methods;
 }
 
-function eventFor(path: DisablePath, subject: DisableSubject, methods: FactorMethod[], origin: RequestOrigin): SecurityEventInput {
+function eventFor(path: DisablePath, subject: DisableSubject, methods: string[], origin: RequestOrigin): SecurityEventInput {
   const base = { accountId: subject.accountId, subjectUserId: subject.userId, origin };
   switch (path.kind) {
     case 'self':
@@ -68,7 +64,7 @@ export async function disableTwoFactor(
   path: DisablePath,
   origin: RequestOrigin,
   claim?: (trx: Database) => Promise<boolean>,
-): Promise<{ methods: FactorMethod[]; notified: Promise<void> } | null> {
+): Promise<{ methods: string[]; notified: Promise<void> } | null> {
   const methods = await deps.db.transaction().execute(async (trx) => {
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
@@ -91,12 +87,12 @@ export async function disableTwoFactor(
  * Removes one method of a user who has two, keeping the other (and the recovery codes).
  * Sessions stay: the user still has two-factor authentication.
  */
-export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: DisableSubject, method: FactorMethod, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
+export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const methods = await listConfirmedMethods(trx, { id: subject.userId });
     if (!methods.includes(method)) return { ok: false, reason: 'not_enrolled' } as const;
     if (methods.length < 2) return { ok: false, reason: 'last_method' } as const;
-    await trx.deleteFrom('factors').where('user_id', '=', subject.userId).where('kind', '=', method).execute();
+    await findSecondFactor(method)!.remove(trx, subject.userId);
     await recordSecurityEvent(trx, deps.clock, { type: 'factor_removed', accountId: subject.accountId, actor: { kind: 'user', userId: subject.userId }, subjectUserId: subject.userId, origin, detail: { methods: method, all: false } });
     return { ok: true } as const;
   });

@@ -10,7 +10,7 @@
  * already under the current key. Running the command twice is harmless.
  */
 import type { Database } from '../storage/schema.ts';
-import { totpEnrollmentAssociatedData, totpFactorAssociatedData } from './totp/authenticator-app.ts';
+import { totpEnrollmentAssociatedData, totpFactorAssociatedData } from './totp/pending-enrollment.ts';
 import { smsEnrollmentAssociatedData, smsFactorAssociatedData } from './sms/enrollment.ts';
 import { hashPhoneNumber } from './sms/phone-number.ts';
 import { encryptSecret, openSecret } from '../crypto/encryption.ts';

@@ -45,3 +45,17 @@ export async function clearCounter(db: Database, key: string): Promise<void> {
 export function retryAfterSeconds(clock: Clock, state: CounterState): number {
   return Math.max(1, Math.ceil((state.resetsAt - clock.now()) / 1000));
 }
+
+export type LimitedCharge = { ok: true; state: CounterState } | { ok: false; state: CounterState; retryAfterSeconds: number };
+
+/**
+ * Charges one hit before the thing counted is evaluated (rule 1: count first, then check). A hit
+ * past `limit` is refused and given back at once: it was never evaluated, so it neither counts as
+ * a failure nor extends the window.
+ */
+export async function chargeWithinLimit(db: Database, clock: Clock, key: string, windowMs: number, limit: number): Promise<LimitedCharge> {
+  const state = await hitCounter(db, clock, key, windowMs);
+  if (state.count <= limit) return { ok: true, state };
+  await undoHit(db, key);
+  return { ok: false, state, retryAfterSeconds: retryAfterSeconds(clock, state) };
+}

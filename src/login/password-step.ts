@@ -6,40 +6,31 @@
  * is charged to the email's and the IP's counters before the password is checked, so a
  * concurrent burst cannot test more passwords than the limit; a success gives the charge back.
  */
-import { recordCompletedLogin } from './completed-login.ts';
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
-import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { sendLoginSMS, type LoginSMSOutcome } from '../factors/sms/login-sms.ts';
-import { clearCounter, hitCounter, undoHit, type CounterState } from '../limits/counters.ts';
+import type { BeginOutcome } from '../factors/factor.ts';
+import { listConfirmedMethods } from '../factors/registry.ts';
+import { chargeWithinLimit, clearCounter, retryAfterSeconds, undoHit } from '../limits/counters.ts';
+import { failedPasswordEmailKey, failedPasswordIPKey } from '../passwords/password-check.ts';
 import { createSession } from '../sessions/sessions.ts';
-import type { SessionState, User } from '../storage/schema.ts';
-import { findUserByEmail, normalizeEmail } from '../users/users.ts';
+import type { User } from '../users/users.ts';
+import { findUserByEmail } from '../users/users.ts';
+import { recordCompletedLogin } from './completed-login.ts';
+import { LOGIN_STATES, PASSWORD_METHOD, stateAfterPassword, type LoginState } from './flow.ts';
+import { beginOnlyMethod } from './login-text.ts';
 
 export type PasswordStepOutcome =
-  /** `sms`: what became of the login text, when the user's only factor is SMS (for the page to say). */
-  | { ok: true; user: User; state: SessionState; token: string; methods: string[]; sms: LoginSMSOutcome | null }
+  /** `begun`: what became of beginning the user's only method (texting the code), for the page to say. */
+  | { ok: true; user: User; state: LoginState; token: string; methods: string[]; begun: BeginOutcome | null }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'locked'; retryAfterMs: number }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number }
   | { ok: false; reason: 'busy' };
-
-export function failedPasswordEmailKey(deps: Pick<Deps, 'keys'>, email: string): string {
-  return `pw-email:${hmacHex(deps.keys.hashing, normalizeEmail(email))}`;
-}
-
-export function failedPasswordIPKey(deps: Pick<Deps, 'keys'>, ip: string): string {
-  return `pw-ip:${hmacHex(deps.keys.hashing, ip)}`;
-}
 
 type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher' | 'delivery' | 'log' | 'limits' | 'metrics'>;
 
-/** The second-factor methods a user has confirmed; the factor modules fill this in. */
-export type MethodLister = (user: User) => Promise<string[]>;
-
 export async function performPasswordStep(
   deps: StepDeps,
-  listMethods: MethodLister,
   input: { email: string; password: string },
   origin: RequestOrigin & { ip: string },
 ): Promise<PasswordStepOutcome> {
@@ -50,15 +41,14 @@ export async function performPasswordStep(
   // The per-IP count is in deps.limits (Redis when configured), charged first: if that store does
   // not answer, the request ends in 503 having changed nothing. The per-email count is a security
   // budget and stays in the database, which survives restarts (SECURITY.md rule 1).
+  // A refused attempt was never evaluated, so it does not extend either lock.
   const byIP = await deps.limits.hit(ipKey, policy.failedPasswordWindowMs);
-  const byEmail = await hitCounter(db, clock, emailKey, policy.failedPasswordWindowMs);
-  const locked = lockedUntil(byEmail, policy.failedPasswordsPerEmail) ?? lockedUntil(byIP, policy.failedPasswordsPerIP);
-  if (locked !== null) {
-    // A refused attempt was never evaluated, so it does not extend the lock.
-    await undoHit(db, emailKey);
+  const byEmail = await chargeWithinLimit(db, clock, emailKey, policy.failedPasswordWindowMs, policy.failedPasswordsPerEmail);
+  if (!byEmail.ok || byIP.count > policy.failedPasswordsPerIP) {
+    if (byEmail.ok) await undoHit(db, emailKey);
     await deps.limits.undo(ipKey);
     deps.metrics.loginPassword('locked');
-    return { ok: false, reason: 'locked', retryAfterMs: Math.max(1000, locked - clock.now()) };
+    return { ok: false, reason: 'locked', retryAfterSeconds: byEmail.ok ? retryAfterSeconds(clock, byIP) : byEmail.retryAfterSeconds };
   }
 
   const user = await findUserByEmail(db, input.email);
@@ -80,26 +70,15 @@ export async function performPasswordStep(
 
   await clearCounter(db, emailKey);
   await deps.limits.undo(ipKey);
-  const methods = await listMethods(user);
+  const methods = await listConfirmedMethods(db, user);
   const account = await db.selectFrom('accounts').select('enforce_2fa').where('id', '=', user.account_id).executeTakeFirstOrThrow();
-  const state: SessionState = methods.length > 0 ? 'password_only' : account.enforce_2fa === 1 ? 'enrollment_required' : 'complete';
+  const state = stateAfterPassword(methods, account.enforce_2fa === 1);
   // Always a fresh token: a token planted before login is never adopted (rule 9).
-  const session = await createSession(db, clock, { userId: user.id, state, ip: origin.ip, userAgent: origin.userAgent ?? '' });
-  deps.metrics.loginPassword(state === 'password_only' ? 'second_factor_required' : state);
-  if (state === 'complete') {
-    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, 'password', origin);
+  const session = await createSession(db, clock, { userId: user.id, state, authMethods: [PASSWORD_METHOD], ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  deps.metrics.loginPassword(state === LOGIN_STATES.passwordOnly ? 'second_factor_required' : state);
+  if (state === LOGIN_STATES.complete) {
+    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, PASSWORD_METHOD, origin);
   }
-  // A user whose only factor is SMS needs the text now: there is nothing else to enter
-  // (PRODUCT.md §2.2). Whatever becomes of it, the password step's answer is the same; the
-  // user can ask again (POST /login/sms) or use a recovery code.
-  let sms: LoginSMSOutcome | null = null;
-  if (state === 'password_only' && methods.length === 1 && methods[0] === 'sms') {
-    const created = await db.selectFrom('sessions').select('created_at').where('token_hash', '=', session.tokenHash).executeTakeFirstOrThrow();
-    sms = await sendLoginSMS(deps, { tokenHash: session.tokenHash, userId: user.id, accountId: user.account_id, createdAt: Number(created.created_at) }, origin);
-  }
-  return { ok: true, user, state, token: session.token, methods, sms };
-}
-
-function lockedUntil(state: CounterState, limit: number): number | null {
-  return state.count > limit ? state.resetsAt : null;
+  const begun = state === LOGIN_STATES.passwordOnly ? await beginOnlyMethod(deps, { tokenHash: session.tokenHash, userId: user.id, accountId: user.account_id, createdAt: session.createdAt }, methods, origin) : null;
+  return { ok: true, user, state, token: session.token, methods, begun };
 }

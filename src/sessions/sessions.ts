@@ -8,7 +8,6 @@
 import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
-import { orderedMethods, type FactorMethod } from '../factors/methods.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
 
 export interface SessionTimeouts {
@@ -20,6 +19,8 @@ export interface SessionTimeouts {
 export interface NewSessionInput {
   userId: string;
   state: SessionState;
+  /** How the user authenticated so far (`amr`): 'password' at the password step. */
+  authMethods: readonly string[];
   ip: string;
   userAgent: string;
 }
@@ -27,6 +28,7 @@ export interface NewSessionInput {
 export interface IssuedSession {
   token: string;
   tokenHash: string;
+  createdAt: number;
 }
 
 export async function createSession(db: Database, clock: Clock, input: NewSessionInput): Promise<IssuedSession> {
@@ -42,11 +44,12 @@ export async function createSession(db: Database, clock: Clock, input: NewSessio
       created_at: now,
       last_seen_at: now,
       authenticated_at: now,
+      auth_methods: input.authMethods.join(','),
       ip: input.ip,
       user_agent: input.userAgent.slice(0, 512),
     })
     .execute();
-  return { token, tokenHash };
+  return { token, tokenHash, createdAt: now };
 }
 
 /** What a request knows once its token checks out. */
@@ -62,9 +65,16 @@ export interface SessionContext {
   /** The level as stored; conditional upgrades compare against this one. */
   storedState: SessionState;
   hasSecondFactor: boolean;
-  /** The confirmed second-factor methods, in the order listConfirmedMethods gives. */
-  methods: FactorMethod[];
+  /** The confirmed second-factor methods, in the registry's order (the caller passes it). */
+  methods: string[];
+  /**
+   * How this session authenticated, in order (`amr`): 'password', then the second factor's kind
+   * ('totp', 'sms', 'recovery') once the login completed with one. OpenID Connect's amr/acr and
+   * trusted browsers read it.
+   */
+  authMethods: string[];
   createdAt: number;
+  /** When the session last authenticated: its password step, second factor or a re-entry. */
   authenticatedAt: number;
   userId: string;
   email: string;
@@ -79,7 +89,8 @@ export interface SessionContext {
 /**
  * The session read runs on every request, so it is compiled once per database: building and
  * compiling the query with Kysely cost more than SQLite running it. Its one parameter is the
- * token hash (the factor kinds are literals).
+ * token hash. It names no factor kind: the kinds the user has confirmed come back as one list
+ * (`string_agg`, in SQLite since 3.44 and in PostgreSQL), and the caller orders them by the registry.
  */
 const compiledSessionReads = new WeakMap<Database, ReturnType<typeof compileSessionRead>>();
 
@@ -94,6 +105,7 @@ function compileSessionRead(db: Database) {
       'sessions.created_at',
       'sessions.last_seen_at',
       'sessions.authenticated_at',
+      'sessions.auth_methods',
       'users.id as user_id',
       'users.email',
       'users.name',
@@ -104,8 +116,7 @@ function compileSessionRead(db: Database) {
       'accounts.name as account_name',
       'accounts.enforce_2fa',
       // Same round trip: which factors has the user confirmed? (index factors_user_kind)
-      (eb) => eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id').where('factors.kind', '=', sql.lit<FactorMethod>('totp'))).as('has_totp'),
-      (eb) => eb.exists(eb.selectFrom('factors').select('factors.id').whereRef('factors.user_id', '=', 'users.id').where('factors.kind', '=', sql.lit<FactorMethod>('sms'))).as('has_sms'),
+      (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
     ])
     .where('sessions.token_hash', '=', '')
     .compile();
@@ -123,7 +134,8 @@ function sessionRead(db: Database) {
   return compiled;
 }
 
-export async function validateSessionToken(db: Database, clock: Clock, timeouts: SessionTimeouts, token: string): Promise<SessionContext | null> {
+/** `methodOrder`: the factor registry's methods, in the order answers list them. */
+export async function validateSessionToken(db: Database, clock: Clock, timeouts: SessionTimeouts, token: string, methodOrder: readonly string[]): Promise<SessionContext | null> {
   const tokenHash = hashToken(token);
   const compiled = sessionRead(db);
   const [row] = (await db.executeQuery<SessionRow>({ ...compiled, parameters: [tokenHash] })).rows;
@@ -137,7 +149,8 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
   if (now - Number(row.last_seen_at) >= timeouts.sessionTouchIntervalMs) {
     await db.updateTable('sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
   }
-  const methods = orderedMethods({ totp: Boolean(row.has_totp), sms: Boolean(row.has_sms) });
+  const confirmed = new Set(row.factor_kinds === null ? [] : row.factor_kinds.split(','));
+  const methods = methodOrder.filter((kind) => confirmed.has(kind));
   const hasSecondFactor = methods.length > 0;
   const accountEnforces2FA = row.enforce_2fa === 1;
   return {
@@ -146,6 +159,7 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
     storedState: row.state,
     hasSecondFactor,
     methods,
+    authMethods: row.auth_methods.split(','),
     createdAt: Number(row.created_at),
     authenticatedAt: Number(row.authenticated_at),
     userId: row.user_id,
@@ -164,18 +178,18 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
  * conditional update on the old hash and expected state: two concurrent upgrades of the same
  * session cannot both succeed, and the old token stops working at once.
  */
-export async function upgradeSession(db: Database, clock: Clock, tokenHash: string, from: SessionState, to: SessionState): Promise<IssuedSession | null> {
+export async function upgradeSession(db: Database, clock: Clock, tokenHash: string, change: { from: SessionState; to: SessionState; authMethods: readonly string[] }): Promise<IssuedSession | null> {
   const token = generateToken();
   const newHash = hashToken(token);
   const now = clock.now();
   const updated = await db
     .updateTable('sessions')
-    .set({ token_hash: newHash, state: to, authenticated_at: now, last_seen_at: now })
+    .set({ token_hash: newHash, state: change.to, auth_methods: change.authMethods.join(','), authenticated_at: now, last_seen_at: now })
     .where('token_hash', '=', tokenHash)
-    .where('state', '=', from)
+    .where('state', '=', change.from)
     .returning('token_hash')
     .executeTakeFirst();
-  return updated ? { token, tokenHash: newHash } : null;
+  return updated ? { token, tokenHash: newHash, createdAt: now } : null;
 }
 
 /** A password (or code) re-entry: the session counts as recently authenticated again. */

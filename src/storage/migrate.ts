@@ -11,11 +11,13 @@ import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type Migra
 import * as foundation from './migrations/001_foundation.ts';
 import * as twoFactor from './migrations/002_two_factor.ts';
 import * as sms from './migrations/003_sms.ts';
+import * as sessionMethods from './migrations/004_session_methods.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
   '002_two_factor': twoFactor,
   '003_sms': sms,
+  '004_session_methods': sessionMethods,
 };
 
 /** Every migration, in the order they apply. */

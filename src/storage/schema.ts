@@ -38,6 +38,8 @@ export interface SessionsTable {
   last_seen_at: number;
   /** Last password (or code) entry, for the recent-authentication rule. */
   authenticated_at: number;
+  /** How the session authenticated, comma-separated in order ('password,totp'): its amr. */
+  auth_methods: string;
   ip: string;
   user_agent: string;
 }
@@ -72,12 +74,11 @@ export interface RateLimitCountersTable {
   count: number;
 }
 
-export type FactorKind = 'totp' | 'sms';
-
 export interface FactorsTable {
   id: string;
   user_id: string;
-  kind: FactorKind;
+  /** A kind from the factor registry (src/factors/registry.ts). */
+  kind: string;
   /** AES-256-GCM envelope; associated data binds it to user and factor id. */
   secret_encrypted: string;
   /** Highest accepted TOTP time step (replay guard); null before the first use. */

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { decryptSecret } from '../../src/crypto/encryption.ts';
 import { deriveKeys } from '../../src/crypto/keys.ts';
 import { smsFactorAssociatedData } from '../../src/factors/sms/enrollment.ts';
-import { totpEnrollmentAssociatedData, totpFactorAssociatedData } from '../../src/factors/totp/authenticator-app.ts';
+import { totpEnrollmentAssociatedData, totpFactorAssociatedData } from '../../src/factors/totp/pending-enrollment.ts';
 import { createTestDatabase, databaseTargets, type TestDatabase } from '../helpers/databases.ts';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { apiClient } from '../helpers/http.ts';

@@ -71,7 +71,7 @@ export interface RoundFacts {
 
 const keys = deriveKeys(new Uint8Array(Buffer.from(TEST_ENCRYPTION_KEY, 'base64')));
 
-/** Same associated data as the server's factor rows (src/factors/totp/authenticator-app.ts). */
+/** Same associated data as the server's factor rows (src/factors/totp/pending-enrollment.ts). */
 function factorSecret(userId: string, factorId: string, stored: string): string {
   return encodeBase32(decryptSecret(keys.encryption, stored, `factor:totp:${userId}:${factorId}`));
 }

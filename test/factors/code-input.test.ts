@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCode } from '../../src/challenges/second-factor-check.ts';
+import { parseCode } from '../../src/factors/code-check.ts';
 import { normalizeRecoveryCode } from '../../src/factors/recovery-codes/recovery-codes.ts';
 
 describe('code input', () => {

@@ -53,7 +53,7 @@ export type RecoveryCodeOutcome = { ok: true; remaining: number } | { ok: false 
  * Spends one recovery code: one conditional update on (user, hash, unused), so of concurrent
  * submissions of one code exactly one succeeds (rule 6).
  */
-export async function useRecoveryCode(db: Database, clock: Clock, keys: Keys, userId: string, normalized: string): Promise<RecoveryCodeOutcome> {
+export async function consumeRecoveryCode(db: Database, clock: Clock, keys: Keys, userId: string, normalized: string): Promise<RecoveryCodeOutcome> {
   const spent = await db
     .updateTable('recovery_codes')
     .set({ used_at: clock.now() })

@@ -12,10 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestOrigin } from '../../audit/events.ts';
 import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
-import type { SessionContext } from '../../sessions/sessions.ts';
-import { finishFactorEnrollment, recordFactorEnrolled, type CompletedEnrollment } from '../enrollment-completion.ts';
+import { recordFactorEnrolled, type StoredFactor } from '../enrollment-completion.ts';
 import { hashPhoneNumber, maskPhoneNumber, parsePhoneNumberInput } from './phone-number.ts';
-import { readSMSCodeState, refuseDisallowedCountry, sendSMSCode, useSMSCode, type SMSDeps, type SMSSendOutcome } from './sms-codes.ts';
+import { readSMSCodeState, refuseDisallowedCountry, sendSMSCode, consumeSMSCode, type SMSDeps, type SMSSendOutcome } from './sms-codes.ts';
 
 export function smsEnrollmentAssociatedData(userId: string, enrollmentId: string): string {
   return `sms-enrollment:${userId}:${enrollmentId}`;
@@ -28,7 +27,8 @@ export function smsFactorAssociatedData(userId: string, factorId: string): strin
 
 export type StartSMSEnrollmentOutcome = SMSSendOutcome | { ok: false; reason: 'invalid_phone'; problem: string };
 
-type EnrollingSession = Pick<SessionContext, 'userId' | 'accountId'>;
+/** The session enrolling; its token hash is the one session the enrollment keeps signed in. */
+type EnrollingSession = { userId: string; accountId: string; tokenHash: string };
 
 export async function startSMSEnrollment(deps: SMSDeps, session: EnrollingSession, phoneInput: string, origin: RequestOrigin): Promise<StartSMSEnrollmentOutcome> {
   if (!deps.delivery.sms) return { ok: false, reason: 'unavailable' };
@@ -83,21 +83,22 @@ async function storeSMSEnrollment(deps: SMSDeps, userId: string, destination: { 
   return id;
 }
 
-export type SMSEnrollmentConfirmation = CompletedEnrollment | { ok: false; reason: 'invalid_code' };
+export type SMSConfirmation = StoredFactor | { ok: false; reason: 'invalid_code' };
 
 /**
- * Wrong, expired, used-up, replaced and missing codes all answer `invalid_code` (rule 32). The
- * code is taken inside the transaction that stores the factor, so of concurrent confirmations
- * exactly one stores it (rule 6).
+ * Confirms the pending phone with its texted code and stores it as the user's SMS factor; the
+ * login's enrollment step finishes it (`completeEnrollment`). Wrong, expired, used-up, replaced
+ * and missing codes all answer `invalid_code` (rule 32). The code is taken inside the
+ * transaction that stores the factor, so of concurrent confirmations exactly one stores it (rule 6).
  */
-export async function confirmSMSEnrollment(deps: SMSDeps, session: SessionContext, code: string, origin: RequestOrigin): Promise<SMSEnrollmentConfirmation> {
+export async function confirmSMSEnrollment(deps: SMSDeps, session: EnrollingSession, code: string, origin: RequestOrigin): Promise<SMSConfirmation> {
   const { db, clock, keys, config } = deps;
   const pending = await db.selectFrom('sms_enrollments').select(['id', 'phone_encrypted', 'phone_hash']).where('user_id', '=', session.userId).executeTakeFirst();
   if (!pending) return { ok: false, reason: 'invalid_code' };
   const subject = { purpose: 'enrollment' as const, subjectId: pending.id, userId: session.userId };
 
   const stored = await db.transaction().execute(async (trx) => {
-    if (!(await useSMSCode(trx, clock, keys, config.policy, subject, code))) return null;
+    if (!(await consumeSMSCode(trx, clock, keys, config.policy, subject, code))) return null;
     const taken = await trx.deleteFrom('sms_enrollments').where('id', '=', pending.id).where('user_id', '=', session.userId).returning('id').executeTakeFirst();
     if (!taken) return null;
     const e164 = new TextDecoder().decode(openSecret(keys, pending.phone_encrypted, smsEnrollmentAssociatedData(session.userId, pending.id)));
@@ -121,5 +122,5 @@ export async function confirmSMSEnrollment(deps: SMSDeps, session: SessionContex
     return { e164, replaced: replaced.length > 0, recoveryCodes };
   });
   if (!stored) return { ok: false, reason: 'invalid_code' };
-  return finishFactorEnrollment(deps, session, { factor: { method: 'sms', phoneMasked: maskPhoneNumber(stored.e164) }, replaced: stored.replaced, recoveryCodes: stored.recoveryCodes }, origin);
+  return { ok: true, factor: { method: 'sms', phoneMasked: maskPhoneNumber(stored.e164) }, replaced: stored.replaced, recoveryCodes: stored.recoveryCodes };
 }

@@ -75,7 +75,7 @@ export function smsMessageBody(issuer: string, code: string): string {
  * concurrent submissions of one code exactly one succeeds (rule 6), and a code replaced by a
  * resend in the meantime (new id) is not accepted.
  */
-export async function useSMSCode(db: Database, clock: Clock, keys: Keys, policy: Pick<Policy, 'smsCodeAttempts'>, subject: SMSCodeSubject, code: string): Promise<boolean> {
+export async function consumeSMSCode(db: Database, clock: Clock, keys: Keys, policy: Pick<Policy, 'smsCodeAttempts'>, subject: SMSCodeSubject, code: string): Promise<boolean> {
   const now = clock.now();
   const row = await db
     .selectFrom('sms_codes')

@@ -29,23 +29,9 @@ export function generateTOTPSecret(): Uint8Array {
   return new Uint8Array(randomBytes(20));
 }
 
-const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32, upper case, without '=' padding (the Key URI format asks for none). */
+/** RFC 4648 base32, upper case, without '=' padding (the Key URI format asks for none): otpauth's own. */
 export function encodeBase32(bytes: Uint8Array): string {
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
-  return out;
+  return toOTPSecret(bytes).base32;
 }
 
 function toOTPSecret(secret: Uint8Array): OTPAuth.Secret {

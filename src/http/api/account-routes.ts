@@ -5,7 +5,6 @@ import { Type } from 'typebox';
 import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import type { MethodLister } from '../../login/password-step.ts';
 import { setAccountEnforcement } from '../../enforcement/account-enforcement.ts';
 import { changeUser } from '../../users/administration.ts';
 import { findUserById } from '../../users/users.ts';
@@ -13,14 +12,14 @@ import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { inviteUser } from '../../users/invitations.ts';
 import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
-import { listConfirmedMethodsOfUsers } from '../../factors/methods.ts';
+import { listConfirmedMethods, listConfirmedMethodsOfUsers } from '../../factors/registry.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, sessionSecurity, UserSchema } from './schemas.ts';
 
-export async function accountRoutes(parent: FastifyInstance, options: { deps: Deps; listMethods: MethodLister }): Promise<void> {
+export async function accountRoutes(parent: FastifyInstance, options: { deps: Deps }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { deps, listMethods } = options;
+  const { deps } = options;
 
   app.get(
     '/account',
@@ -49,7 +48,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       requireRecentAuthentication(deps, session);
       const user = await findUserById(deps.db, session.userId);
       if (!user) throw new HttpError('unauthenticated');
-      const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listMethods(user) };
+      const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listConfirmedMethods(deps.db, user) };
       const outcome = await setAccountEnforcement(deps, actor, request.body.enforce2fa, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason);
       const account = await findAccountById(deps.db, session.accountId);
@@ -125,7 +124,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const session = requireSession(request);
       const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, request.params.id, request.body, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason);
-      const methods = await listMethods(outcome.user);
+      const methods = await listConfirmedMethods(deps.db, outcome.user);
       return { user: toPublicUser(outcome.user, methods) };
     },
   );

@@ -6,7 +6,7 @@ import { toPublicAccount } from '../../accounts/accounts.ts';
 import { signUpAccount } from '../../accounts/signup.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { performPasswordStep, type MethodLister } from '../../login/password-step.ts';
+import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
 import { toPublicUser } from '../../users/users.ts';
 import { clearSessionCookie, requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
@@ -19,12 +19,11 @@ const loginStateNames = { complete: 'authenticated', password_only: 'mfa_require
 export interface AuthRouteOptions {
   deps: Deps;
   cookie: SessionCookie;
-  listMethods: MethodLister;
 }
 
 export async function authRoutes(parent: FastifyInstance, options: AuthRouteOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
 
   app.post(
     '/signup',
@@ -62,9 +61,9 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       },
     },
     async (request, reply) => {
-      const outcome = await performPasswordStep(deps, listMethods, request.body, originOf(request));
+      const outcome = await performPasswordStep(deps, request.body, originOf(request));
       if (!outcome.ok) {
-        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, Math.ceil(outcome.retryAfterMs / 1000));
+        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
         if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
         throw new HttpError('invalid_credentials');
       }

@@ -7,13 +7,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { sendDisableLink, useDisableLink } from '../../factors/disable-link.ts';
+import { sendDisableLink, consumeDisableLink } from '../../factors/disable-link.ts';
 import { disableTwoFactor, removeOneMethod } from '../../factors/disable-two-factor.ts';
 import { clearSessionCookie, requireSession, type SessionCookie } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { errorResponses, PasswordSchema, publicSecurity, sessionSecurity, TokenParamSchema } from './schemas.ts';
+import { METHOD_KINDS } from '../../factors/registry.ts';
 
 export async function disableRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
@@ -52,7 +53,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
         tags: ['2fa'],
         summary: 'Remove one of two methods and keep the other, with your password or a current code',
         security: sessionSecurity,
-        params: Type.Object({ method: Type.Union([Type.Literal('totp'), Type.Literal('sms')]) }, { additionalProperties: false }),
+        params: Type.Object({ method: Type.Union(METHOD_KINDS.map((kind) => Type.Literal(kind))) }, { additionalProperties: false }),
         body: IdentityProofSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 409, 429, 503) },
       },
@@ -60,7 +61,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
     async (request, reply) => {
       const session = requireSession(request);
       const params = request.params as { method?: unknown };
-      if (params.method !== 'totp' && params.method !== 'sms') throw new HttpError('invalid_request', 'The request is not valid: the method must be totp or sms.');
+      if (typeof params.method !== 'string' || !METHOD_KINDS.includes(params.method)) throw new HttpError('invalid_request', `The request is not valid: the method must be ${METHOD_KINDS.join(' or ')}.`);
       await requireIdentityProof(deps, request, 'disable_2fa');
       const outcome = await removeOneMethod(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, params.method, originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason === 'last_method' ? 'last_method' : 'two_factor_not_enabled', outcome.reason === 'not_enrolled' ? 'That method is not on for you.' : undefined);
@@ -108,9 +109,9 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
       },
     },
     async (request, reply) => {
-      const outcome = await useDisableLink(deps, request.params.token, request.body.password, originOf(request));
+      const outcome = await consumeDisableLink(deps, request.params.token, request.body.password, originOf(request));
       if (!outcome.ok) {
-        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, Math.ceil(outcome.retryAfterMs / 1000));
+        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
         if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
         throw new HttpError(outcome.reason);
       }

@@ -1,13 +1,14 @@
-/** The API side of proving identity (src/sessions/identity-proof.ts): schema and HTTP answers. */
+/** The API side of proving identity (src/login/identity-proof.ts): schema and HTTP answers. */
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { proveIdentity, type IdentityProof } from '../../sessions/identity-proof.ts';
+import { proveIdentity, type IdentityProof } from '../../login/identity-proof.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { attemptedCode, CodeSchema } from './login-verify-routes.ts';
 import { PasswordSchema } from './schemas.ts';
+import { IDENTITY_PROOF_KIND } from '../../factors/registry.ts';
 
 /** Body schema: exactly one of password or code (checked in proveIdentity). */
 export const IdentityProofSchema = Type.Object({ password: Type.Optional(PasswordSchema), code: Type.Optional(CodeSchema) }, { additionalProperties: false });
@@ -20,7 +21,7 @@ export async function requireIdentityProof(deps: Deps, request: FastifyRequest, 
   const session = requireSession(request);
   let body: IdentityProof;
   if (request.validationError) {
-    const attempt = attemptedCode(request, ['totp'], 'totp');
+    const attempt = attemptedCode(request, [IDENTITY_PROOF_KIND], IDENTITY_PROOF_KIND);
     if (!attempt) throw request.validationError;
     body = { code: attempt.code };
   } else {

@@ -2,14 +2,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { performSecondFactorStep, type LoginMethod } from '../../challenges/second-factor-step.ts';
+import { findSecondFactor, SECOND_FACTOR_KINDS } from '../../factors/registry.ts';
+import { performSecondFactorStep, type SecondStepInput } from '../../login/second-step.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { errorResponses, publicSecurity } from './schemas.ts';
 
-export const LoginMethodSchema = Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery')], { description: 'totp: authenticator app; sms: text message; recovery: a recovery code' });
+export const LoginMethodSchema = Type.Union(SECOND_FACTOR_KINDS.map((kind) => Type.Literal(kind)), { description: 'totp: authenticator app; sms: text message; recovery: a recovery code' });
 /** Shape is checked in the handler (after trimming spaces) so that a malformed code still counts as a guess. */
 export const CodeSchema = Type.String({ minLength: 1, maxLength: 64, description: 'Six ASCII digits (totp, sms), or a recovery code xxxxx-xxxxx' });
 
@@ -51,11 +52,11 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
     },
     async (request, reply) => {
       const session = requireSession(request);
-      let input: { method: LoginMethod; code: unknown };
+      let input: SecondStepInput;
       if (request.validationError) {
-        const attempt = attemptedCode(request, ['totp', 'sms', 'recovery']);
+        const attempt = attemptedCode(request, SECOND_FACTOR_KINDS);
         if (!attempt) throw request.validationError;
-        input = { method: attempt.method as LoginMethod, code: attempt.code };
+        input = attempt;
       } else {
         input = request.body;
       }
@@ -70,7 +71,7 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
             throw new HttpError('invalid_request', 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
           case 'malformed':
             if (request.validationError) throw request.validationError;
-            throw new HttpError('invalid_request', input.method === 'recovery' ? 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.' : 'The request is not valid: body.code must be exactly 6 digits.');
+            throw new HttpError('invalid_request', `The request is not valid: body.code must be ${findSecondFactor(input.method)!.codeFormat}.`);
           case 'invalid_code':
             throw new HttpError('invalid_code');
         }

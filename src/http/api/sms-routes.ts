@@ -5,12 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { parseCode } from '../../challenges/second-factor-check.ts';
+import { parseSixDigitCode } from '../../factors/factor.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { confirmSMSEnrollment, startSMSEnrollment, type StartSMSEnrollmentOutcome } from '../../factors/sms/enrollment.ts';
-import { sendLoginSMS, type LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
-import type { MethodLister } from '../../login/password-step.ts';
+import { completeEnrollment } from '../../login/enrollment-step.ts';
+import { sendLoginText, type LoginTextOutcome } from '../../login/login-text.ts';
 import { findUserById } from '../../users/users.ts';
 import { requireSession, type SessionCookie } from '../plugins/authentication.ts';
 import { enrollmentNeedsReauthentication } from '../recent-authentication.ts';
@@ -28,7 +28,7 @@ const WEAKER_METHOD_NOTE =
   'Text messages are the weaker second factor (SIM swaps and interception can expose the codes); the authenticator app (POST /me/2fa/totp) is the stronger choice and can be added beside SMS.';
 
 /** The answer for a text that was not sent. Never names another user or the full number (rule 30). */
-function refusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginSMSOutcome, { ok: true }>, during: 'enrollment' | 'login'): HttpError {
+function refusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginTextOutcome, { ok: true }>, during: 'enrollment' | 'login'): HttpError {
   switch (outcome.reason) {
     case 'invalid_phone':
       return new HttpError('invalid_phone', outcome.problem);
@@ -54,7 +54,6 @@ function refusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginSMSOutcome, {
 export interface SMSRouteOptions {
   deps: Deps;
   cookie: SessionCookie;
-  listMethods: MethodLister;
 }
 
 export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOptions): Promise<void> {
@@ -103,9 +102,9 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
     },
     async (request, reply) => {
       const session = requireSession(request);
-      const code = parseCode('sms', request.body.code);
+      const code = parseSixDigitCode(request.body.code);
       if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
-      const outcome = await confirmSMSEnrollment(deps, session, code, originOf(request));
+      const outcome = await completeEnrollment(deps, session, confirmSMSEnrollment(deps, session, code, originOf(request)), originOf(request));
       if (!outcome.ok) throw new HttpError('invalid_code');
       return answerCompletedEnrollment(request, reply, cookie, outcome);
     },
@@ -132,7 +131,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
       if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
         throw new HttpError('invalid_request', 'The request is not valid: POST /login/sms takes no fields; the text goes to the number on record.');
       }
-      const outcome = await sendLoginSMS(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
+      const outcome = await sendLoginText(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
       if (!outcome.ok) throw refusal(outcome, 'login');
       reply.header('cache-control', 'no-store');
       return reply.code(202).send({ phoneMasked: outcome.phoneMasked, expiresAt: new Date(outcome.expiresAt).toISOString() });

@@ -6,21 +6,20 @@ import { regenerateRecoveryCodes } from '../../factors/recovery-codes/regenerate
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { parseCode } from '../../challenges/second-factor-check.ts';
+import { parseSixDigitCode } from '../../factors/factor.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { startTOTPEnrollment } from '../../factors/totp/authenticator-app.ts';
-import type { CompletedEnrollment } from '../../factors/enrollment-completion.ts';
-import { confirmAuthenticatorApp } from '../../factors/totp/enrollment.ts';
-import type { MethodLister } from '../../login/password-step.ts';
+import { startTOTPEnrollment } from '../../factors/totp/pending-enrollment.ts';
+import { completeEnrollment, type CompletedEnrollment } from '../../login/enrollment-step.ts';
+import { confirmAuthenticatorApp } from '../../factors/totp/pending-enrollment.ts';
 import { markReauthenticated, type SessionContext } from '../../sessions/sessions.ts';
-import { findUserById } from '../../users/users.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { enrollmentNeedsReauthentication, requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { EnrollmentIdSchema, errorResponses, sessionSecurity } from './schemas.ts';
+import { listConfirmedMethods } from '../../factors/registry.ts';
 
 export const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
 
@@ -38,17 +37,14 @@ export function answerCompletedEnrollment(request: FastifyRequest, reply: Fastif
 export interface TwoFactorRouteOptions {
   deps: Deps;
   cookie: SessionCookie;
-  listMethods: MethodLister;
 }
 
 export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFactorRouteOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
 
   async function loadMethods(session: SessionContext): Promise<string[]> {
-    const user = await findUserById(deps.db, session.userId);
-    if (!user) throw new HttpError('unauthenticated');
-    return listMethods(user);
+    return listConfirmedMethods(deps.db, { id: session.userId });
   }
 
   app.post(
@@ -93,9 +89,9 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
     },
     async (request, reply) => {
       const session = requireSession(request);
-      const code = parseCode('totp', request.body.code);
+      const code = parseSixDigitCode(request.body.code);
       if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
-      const outcome = await confirmAuthenticatorApp(deps, session, { enrollmentId: request.body.enrollmentId, code }, originOf(request));
+      const outcome = await completeEnrollment(deps, session, confirmAuthenticatorApp(deps, session, { enrollmentId: request.body.enrollmentId, code }, originOf(request)), originOf(request));
       if (!outcome.ok) throw new HttpError(outcome.reason);
       return answerCompletedEnrollment(request, reply, cookie, outcome);
     },

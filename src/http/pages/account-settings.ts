@@ -23,6 +23,7 @@ import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
+import { listConfirmedMethods } from '../../factors/registry.ts';
 
 const ACCOUNT_PATH = '/settings/account';
 const ENFORCE_LABEL = 'Enforce Two-Factor Authentication (2FA)';
@@ -56,7 +57,7 @@ function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enfor
 const ADMIN_2FA_REQUIRED_ALERT = html`${errorCatalog.admin_2fa_required.message} <a href="/user">Set up two-factor authentication for yourself first</a>.`;
 
 export async function accountSettingsPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, listMethods } = options;
+  const { deps } = options;
   const recent = (session: SessionContext) => isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
 
   async function sendAccountPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, extra: Pick<AccountPageState, 'notice' | 'alert'> = {}): Promise<FastifyReply> {
@@ -92,7 +93,7 @@ ${renderSecuritySection(layoutUser.csrfToken, { account, recentlyAuthenticated: 
       const enforce = (request.body as { enforce2fa?: string }).enforce2fa === 'on';
       const user = await findUserById(deps.db, session.userId);
       if (!user) throw new HttpError('unauthenticated');
-      const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listMethods(user) };
+      const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listConfirmedMethods(deps.db, user) };
       const outcome = await setAccountEnforcement(deps, actor, enforce, originOf(request));
       if (!outcome.ok) return sendAccountPage(reply, errorCatalog.admin_2fa_required.status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
       return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce) });

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
-import { useDisableLink } from '../../factors/disable-link.ts';
+import { consumeDisableLink } from '../../factors/disable-link.ts';
 import { peekLink } from '../../links/links.ts';
 import { PasswordSchema, TokenParamSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
@@ -68,7 +68,7 @@ export async function disableLinkPages(app: FastifyInstance, options: PageOption
       const token = tokenOf(request);
       if (formProblem(request)) return sendPage(reply, 400, renderForm(reply.generateCsrf(), token, 'Enter your password.'));
       const { password } = readFields(request.body, ['password'] as const);
-      const outcome = await useDisableLink(deps, token, password, originOf(request));
+      const outcome = await consumeDisableLink(deps, token, password, originOf(request));
       if (outcome.ok) return sendPage(reply, 200, renderDone());
       if (outcome.reason === 'link_expired') return expired(reply);
       const refusal = refusePassword(reply, outcome, 'That password is not right.');

@@ -1,7 +1,6 @@
 /** Server-rendered pages. Each page group registers its routes here. */
 import type { FastifyInstance } from 'fastify';
 import type { Deps } from '../../deps.ts';
-import type { MethodLister } from '../../login/password-step.ts';
 import type { SessionCookie } from '../plugins/authentication.ts';
 import { accountSettingsPages } from './account-settings.ts';
 import { disableLinkPages } from './disable-link.ts';
@@ -23,7 +22,6 @@ import { userPages } from './user.ts';
 export interface PageOptions {
   deps: Deps;
   cookie: SessionCookie;
-  listMethods: MethodLister;
 }
 
 export async function pageRoutes(app: FastifyInstance, options: PageOptions): Promise<void> {

@@ -10,13 +10,13 @@
  * token (rule 9), set as the cookie before the browser moves on.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
-import { performSecondFactorStep } from '../../challenges/second-factor-step.ts';
+import { performSecondFactorStep } from '../../login/second-step.ts';
 import type { Deps } from '../../deps.ts';
 import { errorCatalog } from '../../errors.ts';
-import { describeSMSFactor, sendLoginSMS } from '../../factors/sms/login-sms.ts';
+import { findSecondFactor, METHOD_KINDS, SECOND_FACTOR_KINDS } from '../../factors/registry.ts';
+import { sendLoginText } from '../../login/login-text.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
-import { attemptedCode, CodeSchema } from '../api/login-verify-routes.ts';
+import { attemptedCode, CodeSchema, LoginMethodSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
@@ -28,12 +28,6 @@ import { smsRefusal } from './two-factor-sms.ts';
 
 const CHALLENGE = { access: 'challenge' } as const;
 
-const malformedMessages: Record<VerificationMethod, string> = {
-  totp: 'Enter the six-digit code from your authenticator app.',
-  sms: 'Enter the six-digit code from the text message.',
-  recovery: 'Enter a recovery code like xxxxx-xxxxx.',
-};
-
 /** The method the page shows: the one asked for if the user has it, else the app, else the text. */
 function readQuery(request: FastifyRequest, factors: VerificationFactors): { method: VerificationMethod; next: string | null } {
   const query = request.query as Record<string, unknown>;
@@ -41,16 +35,17 @@ function readQuery(request: FastifyRequest, factors: VerificationFactors): { met
 }
 
 function chooseMethod(asked: unknown, factors: VerificationFactors): VerificationMethod {
-  if (asked === 'recovery') return 'recovery';
-  if (asked === 'sms' && factors.phoneMasked !== null) return 'sms';
-  if (asked === 'totp' && factors.app) return 'totp';
-  return factors.app || factors.phoneMasked === null ? 'totp' : 'sms';
+  const askedFactor = typeof asked === 'string' ? findSecondFactor(asked) : null;
+  if (askedFactor && (askedFactor.role === 'fallback' || factors.methods.includes(askedFactor.kind))) return askedFactor.kind as VerificationMethod;
+  // The user's first method in the registry's order (the app first); with none, the first method the page knows.
+  return (factors.methods[0] ?? METHOD_KINDS[0]) as VerificationMethod;
 }
 
-/** Which second factors the half-logged-in user has; the session read already carries the methods. */
+/** Which second factors the half-logged-in user has, as their kinds describe them; the session read carries the methods. */
 async function loadFactors(deps: Deps, session: SessionContext): Promise<VerificationFactors> {
-  const sms = session.methods.includes('sms') ? await describeSMSFactor(deps, session.userId) : null;
-  return { app: session.methods.includes('totp'), phoneMasked: sms?.phoneMasked ?? null };
+  const described = await Promise.all(session.methods.map((kind) => findSecondFactor(kind)!.describe(deps, session.userId)));
+  const byKind = new Map(described.flatMap((description) => (description ? [[description.kind, description] as const] : [])));
+  return { methods: session.methods, app: byKind.has('totp'), phoneMasked: byKind.get('sms')?.detail ?? null };
 }
 
 /** Plain language for a pause whose length the budget decides. */
@@ -58,12 +53,6 @@ function lockedMessage(retryAfterSeconds: number): string {
   if (retryAfterSeconds < 60) return 'Too many attempts at once. Wait a moment and try again.';
   const minutes = Math.ceil(retryAfterSeconds / 60);
   return `Too many wrong codes. For your security, codes are not accepted for ${minutes === 1 ? '1 minute' : `${minutes} minutes`}. Try again later.`;
-}
-
-/** Whether the session still exists: the fifth wrong code ends the login and deletes it. */
-async function sessionEnded(deps: Pick<Deps, 'db'>, session: SessionContext): Promise<boolean> {
-  const row = await deps.db.selectFrom('sessions').select('token_hash').where('token_hash', '=', session.tokenHash).executeTakeFirst();
-  return row === undefined;
 }
 
 export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
@@ -90,7 +79,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
   app.post(LOGIN_SMS_PATH, { config: CHALLENGE, schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) }, async (request, reply) => {
     const session = requireSession(request);
     const next = safeNextPath((request.query as Record<string, unknown>).next);
-    const outcome = await sendLoginSMS(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
+    const outcome = await sendLoginText(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
     reply.header('cache-control', 'no-store');
     if (outcome.ok) return reply.redirect(loginVerifyPath('sms', next), 303);
     if (outcome.reason === 'challenge_ended') return sendEnded(reply, next);
@@ -104,7 +93,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     LOGIN_VERIFY_PATH,
     {
       config: CHALLENGE,
-      schema: { hide: true, body: formBodySchema({ method: Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery')]), code: CodeSchema }) },
+      schema: { hide: true, body: formBodySchema({ method: LoginMethodSchema, code: CodeSchema }) },
       attachValidation: true,
       preHandler: verifyFormToken(app),
     },
@@ -114,7 +103,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       const { method: shownMethod, next } = readQuery(request, factors);
       // As the API does: a body that fails the schema but carries a code for a known method is
       // still a guess, charged before it is refused (rule 33); anything else is just malformed.
-      const attempt = request.validationError ? attemptedCode(request, ['totp', 'sms', 'recovery']) : (request.body as { method: VerificationMethod; code: string });
+      const attempt = request.validationError ? attemptedCode(request, SECOND_FACTOR_KINDS) : (request.body as { method: VerificationMethod; code: string });
       if (!attempt) return sendForm(reply, 400, factors, shownMethod, next, MALFORMED_FORM_MESSAGE);
       const method = attempt.method as VerificationMethod;
 
@@ -133,8 +122,8 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
           return sendForm(reply, 400, factors, chooseMethod(null, factors), next, 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
       }
       // A wrong or malformed code; the fifth of this login ended it and deleted its session.
-      if (await sessionEnded(deps, session)) return sendEnded(reply, next);
-      if (outcome.reason === 'malformed') return sendForm(reply, 400, factors, method, next, malformedMessages[method]);
+      if (outcome.loginEnded) return sendEnded(reply, next);
+      if (outcome.reason === 'malformed') return sendForm(reply, 400, factors, method, next, findSecondFactor(method)!.codePrompt);
       // Wrong, replayed and used-up codes read alike (rule 32).
       return sendForm(reply, errorCatalog.invalid_code.status, factors, method, next, errorCatalog.invalid_code.message);
     },

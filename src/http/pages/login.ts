@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
-import type { LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
+import type { BeginOutcome } from '../../factors/factor.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
 import type { SessionState } from '../../storage/schema.ts';
@@ -41,10 +41,10 @@ ${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create
   );
 }
 
-function destinationAfterPassword(state: SessionState, next: string | null, loginText: LoginSMSOutcome | null): string {
+function destinationAfterPassword(state: SessionState, next: string | null, begun: BeginOutcome | null): string {
   // An SMS-only user's text went out at the password step; if it could not, the page says so.
   if (state === 'password_only') {
-    const textNotSent = loginText !== null && !loginText.ok;
+    const textNotSent = begun !== null && !begun.ok;
     // 'totp' names no method: the page shows the user's default (the app, else the text message).
     return loginVerifyPath(textNotSent ? 'sms' : 'totp', next, textNotSent);
   }
@@ -53,7 +53,7 @@ function destinationAfterPassword(state: SessionState, next: string | null, logi
 }
 
 export async function loginPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
   const signupEnabled = deps.config.signupEnabled;
 
   app.get('/login', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
@@ -77,7 +77,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       const problem = formProblem(request);
       if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE);
 
-      const outcome = await performPasswordStep(deps, listMethods, values, originOf(request));
+      const outcome = await performPasswordStep(deps, values, originOf(request));
       if (!outcome.ok) {
         const refusal = refusePassword(reply, outcome, errorCatalog.invalid_credentials.message);
         return again(refusal.status, refusal.message);
@@ -85,7 +85,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
       setSessionCookie(reply, cookie, outcome.token);
-      return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.sms), 303);
+      return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.begun), 303);
     },
   );
 

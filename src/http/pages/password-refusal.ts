@@ -6,7 +6,7 @@
 import type { FastifyReply } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
 
-export type PasswordRefusalReason = { reason: 'invalid_credentials' } | { reason: 'locked'; retryAfterMs: number } | { reason: 'busy' };
+export type PasswordRefusalReason = { reason: 'invalid_credentials' } | { reason: 'locked'; retryAfterSeconds: number } | { reason: 'busy' };
 
 export interface PasswordRefusal {
   status: number;
@@ -15,7 +15,7 @@ export interface PasswordRefusal {
 
 export function refusePassword(reply: FastifyReply, refusal: PasswordRefusalReason, wrongPasswordMessage: string): PasswordRefusal {
   if (refusal.reason === 'locked') {
-    reply.header('retry-after', String(Math.ceil(refusal.retryAfterMs / 1000)));
+    reply.header('retry-after', String(refusal.retryAfterSeconds));
     return errorCatalog.too_many_attempts;
   }
   if (refusal.reason === 'busy') {

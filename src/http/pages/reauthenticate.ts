@@ -2,11 +2,11 @@
  * Re-entering the password before a sensitive action (PRODUCT.md §4 "recent authentication",
  * SECURITY.md rule 28). Pages embed the form (views/password-confirmation.ts) where their
  * action would be; it posts here, and a right password sends the browser back to that page.
- * Wrong passwords spend the login's per-email budget (sessions/reauthenticate.ts), so the
+ * Wrong passwords spend the login's per-email budget (login/reauthenticate.ts), so the
  * answers mirror the login page's: 401, then 429 with Retry-After.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { reauthenticateWithPassword } from '../../sessions/reauthenticate.ts';
+import { reauthenticateWithPassword } from '../../login/reauthenticate.ts';
 import { PasswordSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';

@@ -20,7 +20,7 @@ import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { describeMethods, describeRole, formatTime, signedInPage } from './signed-in.ts';
-import { listConfirmedMethodsOfUsers } from '../../factors/methods.ts';
+import { listConfirmedMethodsOfUsers } from '../../factors/registry.ts';
 import { userAdminPath } from './user-admin.ts';
 
 const USERS_PER_PAGE = 50;

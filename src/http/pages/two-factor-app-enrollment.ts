@@ -6,13 +6,11 @@
  */
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
-import { startTOTPEnrollment, type StartedEnrollment } from '../../factors/totp/authenticator-app.ts';
-import type { MethodLister } from '../../login/password-step.ts';
+import { startTOTPEnrollment, type StartedEnrollment } from '../../factors/totp/pending-enrollment.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { enrollmentNeedsReauthentication } from '../recent-authentication.ts';
-import { findUserById } from '../../users/users.ts';
 import type { EnrollmentDisplay, MobileOS } from '../views/two-factor-app.ts';
+import { listConfirmedMethods } from '../../factors/registry.ts';
 
 export const MobileOSSchema = Type.Union([Type.Literal('iphone'), Type.Literal('android')]);
 
@@ -21,10 +19,8 @@ export function readMobileOS(value: unknown): MobileOS | null {
 }
 
 /** The user's confirmed methods, read as the API reads them. */
-export async function loadMethods(deps: Pick<Deps, 'db'>, listMethods: MethodLister, session: SessionContext): Promise<string[]> {
-  const user = await findUserById(deps.db, session.userId);
-  if (!user) throw new HttpError('unauthenticated');
-  return listMethods(user);
+export async function loadMethods(deps: Pick<Deps, 'db'>, session: SessionContext): Promise<string[]> {
+  return listConfirmedMethods(deps.db, { id: session.userId });
 }
 
 /** True when starting an enrollment now would be refused until the password is entered again. */
@@ -34,7 +30,7 @@ export function needsPasswordFirst(deps: Pick<Deps, 'clock' | 'config'>, session
 
 export type AppEnrollmentStart = { ok: true; enrollment: EnrollmentDisplay } | { ok: false; reason: 'reauthentication_required' };
 
-export async function beginAppEnrollment(deps: Deps, listMethods: MethodLister, session: SessionContext): Promise<AppEnrollmentStart> {
+export async function beginAppEnrollment(deps: Deps, session: SessionContext): Promise<AppEnrollmentStart> {
   if (needsPasswordFirst(deps, session)) return { ok: false, reason: 'reauthentication_required' };
   const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
   return { ok: true, enrollment: presentEnrollment(started, deps.clock.now()) };

@@ -12,8 +12,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { errorCatalog } from '../../errors.ts';
-import { parseCode } from '../../challenges/second-factor-check.ts';
-import { confirmAuthenticatorApp } from '../../factors/totp/enrollment.ts';
+import { parseSixDigitCode } from '../../factors/factor.ts';
+import { confirmAuthenticatorApp } from '../../factors/totp/pending-enrollment.ts';
+import { completeEnrollment } from '../../login/enrollment-step.ts';
 import { CodeSchema } from '../api/login-verify-routes.ts';
 import { EnrollmentIdSchema } from '../api/schemas.ts';
 import { setSessionCookie } from '../plugins/authentication.ts';
@@ -55,7 +56,7 @@ function sendAppPage(reply: FastifyReply, status: number, layoutUser: LayoutUser
 }
 
 export async function twoFactorAppPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, cookie, listMethods } = options;
+  const { deps, cookie } = options;
 
   app.get(
     APP_ENROLLMENT_PATH,
@@ -76,7 +77,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       const { session, layoutUser } = signedInPage(request, reply);
       if (formProblem(request)) return sendAppPage(reply, 400, layoutUser, 'Mobile App', renderChooseOS({ os: null, csrfToken: layoutUser.csrfToken, alert: 'Choose iPhone or Android.', passwordConfirmation: null }));
       const os = readMobileOS(readFields(request.body, ['os'] as const).os);
-      const started = await beginAppEnrollment(deps, listMethods, session);
+      const started = await beginAppEnrollment(deps, session);
       if (!started.ok) {
         const alert = errorCatalog.reauthentication_required.message;
         return sendAppPage(reply, 403, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert, passwordConfirmation: passwordFirst(layoutUser, os) }));
@@ -90,7 +91,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
   // voids the previous enrollment in the same write (rule 13), so the old QR code stops working.
   app.post(ROTATE_ENROLLMENT_PATH, { config: SETUP, schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) }, async (request, reply) => {
     const { session } = signedInPage(request, reply);
-    const started = await beginAppEnrollment(deps, listMethods, session);
+    const started = await beginAppEnrollment(deps, session);
     // The secret travels only in this body, never cached (rule 14).
     reply.header('cache-control', 'no-store');
     if (!started.ok) return reply.code(403).send({ error: 'reauthentication_required', message: errorCatalog.reauthentication_required.message });
@@ -114,15 +115,15 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
 
       const problem = formProblem(request);
       if (problem) return problem.field === 'code' ? retry(400, CODE_MESSAGE) : sendAppPage(reply, 400, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert: MALFORMED_FORM_MESSAGE, passwordConfirmation: null }));
-      const code = parseCode('totp', values.code);
+      const code = parseSixDigitCode(values.code);
       if (code === null) return retry(400, CODE_MESSAGE);
 
-      const outcome = await confirmAuthenticatorApp(deps, session, { enrollmentId: values.enrollmentId, code }, originOf(request));
+      const outcome = await completeEnrollment(deps, session, confirmAuthenticatorApp(deps, session, { enrollmentId: values.enrollmentId, code }, originOf(request)), originOf(request));
       if (!outcome.ok && outcome.reason === 'invalid_code') return retry(401, errorCatalog.invalid_code.message);
       if (!outcome.ok) {
         // Replaced or timed out (the page without JavaScript, or a confirmation racing a
         // rotation): say so, and show a fresh QR code straight away.
-        const started = await beginAppEnrollment(deps, listMethods, session);
+        const started = await beginAppEnrollment(deps, session);
         if (!started.ok) return sendAppPage(reply, 410, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert: EXPIRED_QR_MESSAGE, passwordConfirmation: passwordFirst(layoutUser, os) }));
         const main = renderEnrollment({ os, csrfToken: layoutUser.csrfToken, enrollment: started.enrollment, alert: EXPIRED_QR_MESSAGE, enrollmentRequired: session.state === 'enrollment_required' });
         return sendAppPage(reply, 410, layoutUser, 'Scan the QR code', main, true);

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { errorCatalog } from '../../errors.ts';
 import { disableTwoFactor } from '../../factors/disable-two-factor.ts';
-import { proveIdentity } from '../../sessions/identity-proof.ts';
+import { proveIdentity } from '../../login/identity-proof.ts';
 import { PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';

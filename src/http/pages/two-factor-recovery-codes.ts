@@ -24,7 +24,7 @@ import { loadMethods } from './two-factor-app-enrollment.ts';
 const NOT_ENABLED_MESSAGE = 'Turn on two-factor authentication before making recovery codes.';
 
 export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, listMethods } = options;
+  const { deps } = options;
   const recent = (session: SessionContext) => isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
 
   function sendRegeneratePage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, alert: string | null): FastifyReply {
@@ -42,7 +42,7 @@ export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: 
 
   app.get(RECOVERY_CODES_PATH, { schema: { hide: true } }, async (request, reply) => {
     const { session, layoutUser } = signedInPage(request, reply);
-    if ((await loadMethods(deps, listMethods, session)).length === 0) return sendNotEnabled(reply, layoutUser);
+    if ((await loadMethods(deps, session)).length === 0) return sendNotEnabled(reply, layoutUser);
     return sendRegeneratePage(reply, 200, session, layoutUser, null);
   });
 
@@ -50,7 +50,7 @@ export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: 
     const { session, layoutUser } = signedInPage(request, reply);
     // Checked on the POST itself: the form having been shown proves nothing about this request.
     if (!recent(session)) return sendRegeneratePage(reply, errorCatalog.reauthentication_required.status, session, layoutUser, errorCatalog.reauthentication_required.message);
-    if ((await loadMethods(deps, listMethods, session)).length === 0) return sendNotEnabled(reply, layoutUser);
+    if ((await loadMethods(deps, session)).length === 0) return sendNotEnabled(reply, layoutUser);
     const codes = await regenerateRecoveryCodes(deps, session, originOf(request));
     reply.header('cache-control', 'no-store');
     return sendPage(reply, 200, renderSignedInPage('Recovery codes', layoutUser, renderRecoveryCodes(codes, 'New recovery codes are ready. Your previous codes no longer work.')));

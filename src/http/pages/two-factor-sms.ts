@@ -11,10 +11,11 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { parseCode } from '../../challenges/second-factor-check.ts';
+import { parseSixDigitCode } from '../../factors/factor.ts';
 import { errorCatalog } from '../../errors.ts';
 import { confirmSMSEnrollment, startSMSEnrollment, type StartSMSEnrollmentOutcome } from '../../factors/sms/enrollment.ts';
-import type { LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
+import { completeEnrollment } from '../../login/enrollment-step.ts';
+import type { LoginTextOutcome } from '../../login/login-text.ts';
 import { CodeSchema } from '../api/login-verify-routes.ts';
 import { setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
@@ -48,7 +49,7 @@ function seconds(n: number): string {
  * A text that was not sent, in the page's words: the statuses and messages of the API's
  * refusals (api/sms-routes.ts), with the wait spelled out. Never names the full number.
  */
-export function smsRefusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginSMSOutcome, { ok: true }>, during: 'enrollment' | 'login'): SMSRefusal {
+export function smsRefusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginTextOutcome, { ok: true }>, during: 'enrollment' | 'login'): SMSRefusal {
   switch (outcome.reason) {
     case 'invalid_phone':
       return { status: errorCatalog.invalid_phone.status, message: outcome.problem };
@@ -132,10 +133,10 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
 
       const problem = formProblem(request);
       if (problem) return retry(400, problem.field === 'code' ? CODE_MESSAGE : MALFORMED_FORM_MESSAGE);
-      const code = parseCode('sms', readFields(request.body, ['code'] as const).code);
+      const code = parseSixDigitCode(readFields(request.body, ['code'] as const).code);
       if (code === null) return retry(400, CODE_MESSAGE);
 
-      const outcome = await confirmSMSEnrollment(deps, session, code, originOf(request));
+      const outcome = await completeEnrollment(deps, session, confirmSMSEnrollment(deps, session, code, originOf(request)), originOf(request));
       if (!outcome.ok) return retry(errorCatalog.invalid_code.status, errorCatalog.invalid_code.message);
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
       if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);

@@ -24,6 +24,7 @@ import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { describeMethods, describeRole, formatTime, signedInPage } from './signed-in.ts';
+import { listConfirmedMethods } from '../../factors/registry.ts';
 
 const ParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
@@ -103,12 +104,12 @@ function describeDeactivation(before: User, after: User): string {
 }
 
 export async function userAdminPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, listMethods } = options;
+  const { deps } = options;
 
   async function sendUserPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, user: User, messages: Messages = {}): Promise<FastifyReply> {
     const session = requireSession(reply.request);
     const recent = isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
-    const main = renderUserAdmin(layoutUser.csrfToken, user, await listMethods(user), messages, recent);
+    const main = renderUserAdmin(layoutUser.csrfToken, user, await listConfirmedMethods(deps.db, user), messages, recent);
     return sendPage(reply, status, renderSignedInPage(user.name, layoutUser, main));
   }
 

@@ -7,7 +7,6 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../../errors.ts';
 import { countUnusedRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
-import { describeSMSFactor } from '../../factors/sms/login-sms.ts';
 import { findUserById } from '../../users/users.ts';
 import { html } from '../views/html.ts';
 import { renderSignedInPage } from '../views/layout.ts';
@@ -16,18 +15,19 @@ import { renderTwoFactorSection } from '../views/two-factor-section.ts';
 import { sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { describeMethods, describeRole, signedInPage } from './signed-in.ts';
+import { findSecondFactor, listConfirmedMethods } from '../../factors/registry.ts';
 
 export async function userPages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, listMethods } = options;
+  const { deps } = options;
 
   app.get('/user', { config: { access: 'setup' }, schema: { hide: true } }, async (request, reply) => {
     const { session, layoutUser } = signedInPage(request, reply);
     const user = await findUserById(deps.db, session.userId);
     if (!user) throw new HttpError('unauthenticated');
-    const methods = await listMethods(user);
+    const methods = await listConfirmedMethods(deps.db, user);
     const mustEnrol = session.state === 'enrollment_required';
     const unusedRecoveryCodes = methods.length > 0 ? await countUnusedRecoveryCodes(deps.db, user.id) : 0;
-    const phoneMasked = methods.includes('sms') ? ((await describeSMSFactor(deps, user.id))?.phoneMasked ?? null) : null;
+    const phoneMasked = methods.includes('sms') ? ((await findSecondFactor('sms')!.describe(deps, user.id))?.detail ?? null) : null;
     const smsAvailable = deps.delivery.sms !== null;
     const main = html`<h1>User Details</h1>
 ${mustEnrol ? statusMessage('Your account administrator requires two-factor authentication. Set it up below to continue.') : ''}

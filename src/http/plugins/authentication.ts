@@ -18,6 +18,7 @@ import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { validateSessionToken, type SessionContext } from '../../sessions/sessions.ts';
 import { isAPIRequest } from '../request-origin.ts';
+import { METHOD_KINDS } from '../../factors/registry.ts';
 
 export type Access = 'public' | 'challenge' | 'setup' | 'any-session' | 'complete';
 
@@ -106,7 +107,7 @@ export const authenticationPlugin = fp(async function authenticationPlugin(app: 
     const cookieToken = request.cookies[cookie.name];
     const token = bearer ?? cookieToken ?? null;
     if (token) {
-      request.session = await validateSessionToken(deps.db, deps.clock, deps.config.policy, token);
+      request.session = await validateSessionToken(deps.db, deps.clock, deps.config.policy, token, METHOD_KINDS);
       request.sessionSource = request.session ? (bearer ? 'bearer' : 'cookie') : null;
     }
     if (request.is404) return;

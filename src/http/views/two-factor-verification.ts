@@ -33,6 +33,8 @@ function loginSMSPath(next: string | null): string {
 
 /** Which second factors the user has, so the page offers exactly those. */
 export interface VerificationFactors {
+  /** The methods the user has, in the registry's order. */
+  methods: readonly string[];
   app: boolean;
   /** The masked number of the user's SMS factor, or null without one. */
   phoneMasked: string | null;

@@ -9,24 +9,32 @@
  * session. The challenge is burned atomically before the session is upgraded, so two
  * concurrent right codes cannot each mint a session.
  */
-import { recordCompletedLogin } from '../login/completed-login.ts';
 import type { RequestOrigin } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
+import { checkSecondFactorCode } from '../factors/code-check.ts';
+import { findSecondFactor } from '../factors/registry.ts';
 import { revokeSession, upgradeSession, type SessionContext } from '../sessions/sessions.ts';
-import { chargeLoginChallenge, consumeLoginChallenge, recordWrongAnswer, refundLoginChallenge } from './login-challenge.ts';
-import { hasSMSFactor } from '../factors/sms/login-sms.ts';
-import { checkSecondFactorCode, type CodeMethod } from './second-factor-check.ts';
+import { recordCompletedLogin } from './completed-login.ts';
+import { LOGIN_STATES } from './flow.ts';
+import { chargeLoginChallenge, consumeLoginChallenge, recordWrongAnswer, refundLoginChallenge } from './pending-login.ts';
 
-export type LoginMethod = CodeMethod;
-
-export type SecondFactorStepOutcome =
+export type SecondStepOutcome =
   | { ok: true; token: string }
   | { ok: false; reason: 'locked'; retryAfterSeconds: number }
   /** The challenge is over (expired, spent or finished elsewhere); the session is gone. */
   | { ok: false; reason: 'challenge_ended' }
-  | { ok: false; reason: 'method_unavailable' | 'malformed' | 'invalid_code' };
+  /** A code the server sends (a text) for a user who does not have that factor: nothing was charged. */
+  | { ok: false; reason: 'method_unavailable' }
+  /** `loginEnded`: this was the login's last allowed wrong code; its session is gone. */
+  | { ok: false; reason: 'malformed' | 'invalid_code'; loginEnded: boolean };
 
-type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log' | 'metrics'>;
+/** `method`: a kind from the factor registry. */
+export interface SecondStepInput {
+  method: string;
+  code: unknown;
+}
+
+type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log' | 'limits' | 'metrics'>;
 
 /**
  * The whole step is one transaction. Its nine or so writes then cost one commit instead of nine
@@ -36,14 +44,16 @@ type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'lo
  * they run one after another exactly where the rules need them to, on every database and instance.
  * Nothing inside waits for anything but the database (e-mails go out in the background).
  */
-export async function performSecondFactorStep(deps: StepDeps, session: SessionContext, input: { method: LoginMethod; code: unknown }, origin: RequestOrigin): Promise<SecondFactorStepOutcome> {
+export async function performSecondFactorStep(deps: StepDeps, session: SessionContext, input: SecondStepInput, origin: RequestOrigin): Promise<SecondStepOutcome> {
   return deps.db.transaction().execute((trx) => secondFactorStepIn({ ...deps, db: trx }, session, input, origin));
 }
 
-async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input: { method: LoginMethod; code: unknown }, origin: RequestOrigin): Promise<SecondFactorStepOutcome> {
+async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input: SecondStepInput, origin: RequestOrigin): Promise<SecondStepOutcome> {
   const { db, clock, config } = deps;
-  // A user without text messages has no SMS code to guess: refused before anything is charged.
-  if (input.method === 'sms' && !(await hasSMSFactor(db, session.userId))) return { ok: false, reason: 'method_unavailable' };
+  const factor = findSecondFactor(input.method);
+  if (!factor) throw new Error(`unknown second factor kind ${input.method}`);
+  // A user without text messages has no texted code to guess: refused before anything is charged.
+  if (factor.sentByServer && !session.methods.includes(factor.kind)) return { ok: false, reason: 'method_unavailable' };
 
   const challenge = await chargeLoginChallenge(db, clock, config.policy, { tokenHash: session.tokenHash, userId: session.userId, createdAt: session.createdAt });
   if (!challenge.ok) {
@@ -55,9 +65,8 @@ async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input
     return { ok: false, reason: 'challenge_ended' };
   }
   const owner = { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name };
-  // A texted code counts only for the login it was sent for (rule 7).
-  const smsSubject = input.method === 'sms' ? { purpose: 'login' as const, subjectId: challenge.challengeId, userId: session.userId } : undefined;
-  const checked = await checkSecondFactorCode(deps, owner, { method: input.method, code: input.code, stage: 'login', smsSubject }, origin);
+  // The pending login's id: a texted code counts only for the login it was sent for (rule 7).
+  const checked = await checkSecondFactorCode(deps, owner, { method: factor.kind, code: input.code, stage: 'login', loginId: challenge.challengeId }, origin);
   if (!checked.ok) {
     if (checked.reason === 'locked') {
       // Refused unevaluated: it does not use up one of this login's five attempts.
@@ -65,16 +74,18 @@ async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input
       return checked;
     }
     // Five wrong codes end the login: a new password step is needed (PRODUCT.md §4).
-    if (await recordWrongAnswer(db, clock, config.policy, challenge.challengeId)) {
+    const loginEnded = await recordWrongAnswer(db, clock, config.policy, challenge.challengeId);
+    if (loginEnded) {
       await revokeSession(db, session.tokenHash);
       deps.metrics.lockout('login_challenge');
     }
-    return checked;
+    return { ok: false, reason: checked.reason, loginEnded };
   }
 
   if (!(await consumeLoginChallenge(db, clock, challenge.challengeId))) return { ok: false, reason: 'challenge_ended' };
-  const upgraded = await upgradeSession(db, clock, session.tokenHash, 'password_only', 'complete');
+  const authMethods = [...session.authMethods, factor.kind];
+  const upgraded = await upgradeSession(db, clock, session.tokenHash, { from: LOGIN_STATES.passwordOnly, to: LOGIN_STATES.complete, authMethods });
   if (!upgraded) return { ok: false, reason: 'challenge_ended' };
-  await recordCompletedLogin(db, clock, session, `password,${input.method}`, origin);
+  await recordCompletedLogin(db, clock, session, authMethods.join(','), origin);
   return { ok: true, token: upgraded.token };
 }

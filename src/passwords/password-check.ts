@@ -11,20 +11,25 @@
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
+import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { clearCounter, hitCounter, undoHit } from '../limits/counters.ts';
-import { failedPasswordEmailKey } from '../login/password-step.ts';
-import { findUserById } from '../users/users.ts';
-import { markReauthenticated, type SessionContext } from './sessions.ts';
+import { chargeWithinLimit, clearCounter, undoHit } from '../limits/counters.ts';
+import { findUserById, normalizeEmail } from '../users/users.ts';
+
+/** The failed-password counter of an email, shared by the login's password step and every password prompt. */
+export function failedPasswordEmailKey(deps: Pick<Deps, 'keys'>, email: string): string {
+  return `pw-email:${hmacHex(deps.keys.hashing, normalizeEmail(email))}`;
+}
+
+export function failedPasswordIPKey(deps: Pick<Deps, 'keys'>, ip: string): string {
+  return `pw-ip:${hmacHex(deps.keys.hashing, ip)}`;
+}
 
 export type PasswordCheckOutcome =
   | { ok: true }
   | { ok: false; reason: 'invalid_credentials' }
-  | { ok: false; reason: 'locked'; retryAfterMs: number }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number }
   | { ok: false; reason: 'busy' };
-
-/** Kept for the callers that name it after re-authentication. */
-export type ReauthenticationOutcome = PasswordCheckOutcome;
 
 type PasswordCheckDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher'>;
 
@@ -41,12 +46,9 @@ export async function checkUserPassword(deps: PasswordCheckDeps, owner: Password
   const { db, clock, config } = deps;
   const policy = config.policy;
   const emailKey = failedPasswordEmailKey(deps, owner.email);
-  const charged = await hitCounter(db, clock, emailKey, policy.failedPasswordWindowMs);
-  if (charged.count > policy.failedPasswordsPerEmail) {
-    // A refused attempt was never evaluated, so it does not extend the lock (as in the login).
-    await undoHit(db, emailKey);
-    return { ok: false, reason: 'locked', retryAfterMs: Math.max(1000, charged.resetsAt - clock.now()) };
-  }
+  // A refused attempt was never evaluated, so it does not extend the lock (as in the login).
+  const charged = await chargeWithinLimit(db, clock, emailKey, policy.failedPasswordWindowMs, policy.failedPasswordsPerEmail);
+  if (!charged.ok) return { ok: false, reason: 'locked', retryAfterSeconds: charged.retryAfterSeconds };
 
   const user = await findUserById(db, owner.userId);
   const storedHash = user?.active === 1 ? user.password_hash : null;
@@ -69,15 +71,4 @@ export async function checkUserPassword(deps: PasswordCheckDeps, owner: Password
   }
   await clearCounter(db, emailKey);
   return { ok: true };
-}
-
-export async function reauthenticateWithPassword(
-  deps: PasswordCheckDeps,
-  session: Pick<SessionContext, 'tokenHash' | 'userId' | 'email' | 'accountId'>,
-  password: string,
-  origin: RequestOrigin,
-): Promise<ReauthenticationOutcome> {
-  const checked = await checkUserPassword(deps, session, password, origin, 'reauthenticate');
-  if (checked.ok) await markReauthenticated(deps.db, deps.clock, session.tokenHash);
-  return checked;
 }

@@ -4,9 +4,10 @@
  * budget, wrong codes the second-factor budget — the same budgets as the login.
  */
 import type { RequestOrigin } from '../audit/events.ts';
-import { checkSecondFactorCode } from '../challenges/second-factor-check.ts';
+import { checkSecondFactorCode } from '../factors/code-check.ts';
 import type { Deps } from '../deps.ts';
-import { checkUserPassword } from './reauthenticate.ts';
+import { checkUserPassword } from '../passwords/password-check.ts';
+import { IDENTITY_PROOF_KIND } from '../factors/registry.ts';
 
 export interface IdentityProof {
   password?: string;
@@ -29,11 +30,8 @@ export interface ProvingUser {
 export async function proveIdentity(deps: Deps, who: ProvingUser, proof: IdentityProof, origin: RequestOrigin, stage: 'reauthenticate' | 'disable_2fa'): Promise<IdentityProofOutcome> {
   if ((proof.password === undefined) === (proof.code === undefined)) return { ok: false, reason: 'neither_or_both' };
   if (proof.code !== undefined) {
-    const checked = await checkSecondFactorCode(deps, who, { method: 'totp', code: proof.code, stage }, origin);
+    const checked = await checkSecondFactorCode(deps, who, { method: IDENTITY_PROOF_KIND, code: proof.code, stage }, origin);
     return checked;
   }
-  const checked = await checkUserPassword(deps, who, proof.password!, origin, stage);
-  if (checked.ok) return checked;
-  if (checked.reason === 'locked') return { ok: false, reason: 'locked', retryAfterSeconds: Math.ceil(checked.retryAfterMs / 1000) };
-  return { ok: false, reason: checked.reason };
+  return checkUserPassword(deps, who, proof.password!, origin, stage);
 }

@@ -1,6 +1,6 @@
 /**
- * The authenticator-app factor at rest: the pending enrollment (the rotating QR code), its
- * confirmation, and checking a login code with the replay guard.
+ * The authenticator app's pending enrollment (the rotating QR code) and its confirmation into
+ * a factor. Checking a code at login is `totp-factor.ts`.
  *
  * Secrets are encrypted with AES-256-GCM and the associated data names the user and the row,
  * so a ciphertext copied onto another user's row or another factor fails to decrypt (rule 29).
@@ -10,7 +10,9 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
 import type { Keys } from '../../crypto/keys.ts';
 import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
+import type { RequestOrigin } from '../../audit/events.ts';
 import type { Database } from '../../storage/schema.ts';
+import { recordFactorEnrolled, type StoredFactor } from '../enrollment-completion.ts';
 import { buildOtpauthURI, encodeBase32, findTOTPStep, generateTOTPSecret, renderQRCodeSVG } from './totp.ts';
 
 export function totpEnrollmentAssociatedData(userId: string, enrollmentId: string): string {
@@ -110,24 +112,22 @@ export async function confirmTOTPEnrollment<T>(
   });
 }
 
+export type AuthenticatorAppConfirmation = StoredFactor | { ok: false; reason: 'enrollment_expired' | 'invalid_code' };
+
 /**
- * Checks a login (or re-authentication) code against the user's confirmed app factor and
- * burns its time step. The step is recorded by one conditional update — accepted only if it
- * is later than every step accepted before — so of concurrent requests with one code exactly
- * one succeeds, on either database and across instances (rules 5 and 6). Never read-then-write.
+ * Turning the authenticator app on (PRODUCT.md §2.3 Mobile App, §3 POST /me/2fa/totp/confirm):
+ * the factor, a fresh set of recovery codes and the security-log entry in one transaction; the
+ * login's enrollment step finishes it (`completeEnrollment`).
  */
-export async function verifyTOTPCode(deps: EnrollmentDeps, userId: string, code: string): Promise<boolean> {
-  const factor = await deps.db.selectFrom('factors').select(['id', 'secret_encrypted', 'last_used_step']).where('user_id', '=', userId).where('kind', '=', 'totp').executeTakeFirst();
-  if (!factor) return false;
-  const secret = openSecret(deps.keys, factor.secret_encrypted, totpFactorAssociatedData(userId, factor.id));
-  const step = findTOTPStep(secret, code, deps.clock.now());
-  if (step === null) return false;
-  const burned = await deps.db
-    .updateTable('factors')
-    .set({ last_used_step: step })
-    .where('id', '=', factor.id)
-    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', step)]))
-    .returning('id')
-    .executeTakeFirst();
-  return burned !== undefined;
+export async function confirmAuthenticatorApp(
+  deps: EnrollmentDeps,
+  session: { userId: string; accountId: string; tokenHash: string },
+  input: { enrollmentId: string; code: string },
+  origin: RequestOrigin,
+): Promise<AuthenticatorAppConfirmation> {
+  const confirmed = await confirmTOTPEnrollment(deps, { userId: session.userId, enrollmentId: input.enrollmentId, code: input.code }, (trx, replaced) =>
+    recordFactorEnrolled(trx, deps, session, { method: 'totp', replaced }, origin),
+  );
+  if (!confirmed.ok) return confirmed;
+  return { ok: true, factor: { method: 'totp' }, replaced: confirmed.replacedFactor, recoveryCodes: confirmed.extra };
 }

@@ -1,6 +1,6 @@
 /**
  * The pending login between the password and the second factor (PRODUCT.md §2.2, §4: 10
- * minutes, 5 wrong codes end it). It is its own record, bound to the half-authenticated
+ * minutes, 5 wrong codes end it): the `login_challenges` record. It is its own record, bound to the half-authenticated
  * session by the hash of that session's token, with explicit expiry, attempts and consumption.
  *
  * Every transition is one conditional write: an attempt is charged only while the challenge
@@ -109,4 +109,18 @@ export async function recordWrongAnswer(db: Database, clock: Clock, policy: Chal
 export async function consumeLoginChallenge(db: Database, clock: Clock, challengeId: string): Promise<boolean> {
   const row = await db.updateTable('login_challenges').set({ consumed_at: clock.now() }).where('id', '=', challengeId).where('consumed_at', 'is', null).returning('id').executeTakeFirst();
   return row !== undefined;
+}
+
+/** The id of a pending login that can still be finished (creating its record on first use), or null. */
+export async function openPendingLoginId(db: Database, clock: Clock, policy: ChallengePolicy, session: ChallengeSession): Promise<string | null> {
+  await openLoginChallenge(db, policy, session);
+  const row = await db
+    .selectFrom('login_challenges')
+    .select('id')
+    .where('session_token_hash', '=', session.tokenHash)
+    .where('user_id', '=', session.userId)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', clock.now())
+    .executeTakeFirst();
+  return row?.id ?? null;
 }

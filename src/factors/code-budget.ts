@@ -15,17 +15,11 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { sendSecondFactorLockedNotice } from '../factors/notices.ts';
-import { clearCounter, hitCounter, retryAfterSeconds, undoHit } from '../limits/counters.ts';
+import type { CodeOwner, CodeStage } from './factor.ts';
+import { sendSecondFactorLockedNotice } from './notices.ts';
+import { chargeWithinLimit, clearCounter, retryAfterSeconds, undoHit } from '../limits/counters.ts';
 
 type BudgetDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
-
-export interface CodeOwner {
-  userId: string;
-  accountId: string;
-  email: string;
-  name: string;
-}
 
 function attemptsKey(deps: Pick<Deps, 'keys'>, userId: string): string {
   return `2fa-user:${hmacHex(deps.keys.hashing, userId)}`;
@@ -55,12 +49,9 @@ export async function chargeSecondFactorAttempt(deps: BudgetDeps, userId: string
   if (locked !== null) return { ok: false, retryAfterSeconds: locked };
   const policy = deps.config.policy;
   const key = attemptsKey(deps, userId);
-  const state = await hitCounter(deps.db, deps.clock, key, policy.wrongCodesWindowMs);
-  if (state.count > policy.wrongCodesPerUser) {
-    // Not evaluated, so not a wrong code: give the charge back.
-    await undoHit(deps.db, key);
-    return { ok: false, retryAfterSeconds: retryAfterSeconds(deps.clock, state) };
-  }
+  // Past the budget the attempt is not evaluated, so not a wrong code: the charge is given back.
+  const charged = await chargeWithinLimit(deps.db, deps.clock, key, policy.wrongCodesWindowMs, policy.wrongCodesPerUser);
+  if (!charged.ok) return { ok: false, retryAfterSeconds: charged.retryAfterSeconds };
   // The attempt that sets the lock clears the count (recordWrongSecondFactorCode), so an attempt
   // that read "not locked" above and was charged after that clear got a low count: looking at
   // the lock again refuses it. Without this a burst evaluated more codes than the budget.
@@ -69,12 +60,7 @@ export async function chargeSecondFactorAttempt(deps: BudgetDeps, userId: string
     await undoHit(deps.db, key);
     return { ok: false, retryAfterSeconds: lockedMeanwhile };
   }
-  return { ok: true, count: state.count };
-}
-
-/** An attempt that was charged but never evaluated (the challenge had ended): give it back. */
-export async function refundSecondFactorAttempt(deps: BudgetDeps, userId: string): Promise<void> {
-  await undoHit(deps.db, attemptsKey(deps, userId));
+  return { ok: true, count: charged.state.count };
 }
 
 /** A right code: the wrong-code count starts again (rule 4). */
@@ -90,7 +76,7 @@ export async function recordWrongSecondFactorCode(
   deps: BudgetDeps,
   owner: CodeOwner,
   count: number,
-  detail: { method: string; stage: 'login' | 'reauthenticate' | 'disable_2fa' },
+  detail: { method: string; stage: CodeStage },
   origin: RequestOrigin,
 ): Promise<{ lockedNow: boolean }> {
   const { db, clock, config } = deps;

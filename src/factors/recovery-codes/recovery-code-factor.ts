@@ -1,0 +1,38 @@
+/**
+ * Recovery codes as the fallback second factor (PRODUCT.md §2.7): a code stands in for the app or
+ * the phone once, is then spent, and the user is told how many are left.
+ */
+import { recordSecurityEvent } from '../../audit/events.ts';
+import type { SecondFactor } from '../factor.ts';
+import { sendRecoveryCodeUsedNotice } from '../notices.ts';
+import { consumeRecoveryCode, countUnusedRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.ts';
+
+export const recoveryCodes: SecondFactor = {
+  kind: 'recovery',
+  role: 'fallback',
+  sentByServer: false,
+  codeFormat: 'a recovery code like xxxxx-xxxxx',
+  codePrompt: 'Enter a recovery code like xxxxx-xxxxx.',
+  parseCode: (raw) => (typeof raw === 'string' && raw.length <= 64 ? normalizeRecoveryCode(raw) : null),
+  verify: async (deps, owner, code, context) => {
+    const used = await consumeRecoveryCode(deps.db, deps.clock, deps.keys, owner.userId, code);
+    if (!used.ok) return false;
+    await recordSecurityEvent(deps.db, deps.clock, {
+      type: 'recovery_code_used',
+      accountId: owner.accountId,
+      actor: { kind: 'user', userId: owner.userId },
+      subjectUserId: owner.userId,
+      origin: context.origin,
+      detail: { remaining: used.remaining },
+    });
+    sendRecoveryCodeUsedNotice(deps, { email: owner.email, name: owner.name }, context.origin, used.remaining);
+    return true;
+  },
+  describe: async (deps, userId) => {
+    const remaining = await countUnusedRecoveryCodes(deps.db, userId);
+    return remaining > 0 ? { kind: 'recovery', label: 'Recovery codes', icon: 'recovery-codes', detail: `${remaining} left` } : null;
+  },
+  remove: async (trx, userId) => {
+    await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+  },
+};
