@@ -9,12 +9,10 @@ import type { Delivery, DeliveryLog } from './delivery/delivery.ts';
 import type { LimitCounters } from './limits/limit-counters.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import type { PasswordHasher } from './passwords/hasher.ts';
-import type { DialectName } from './storage/database.ts';
 import type { Database } from './storage/schema.ts';
 
 export interface Deps {
   db: Database;
-  dialect: DialectName;
   clock: Clock;
   config: Config;
   keys: Keys;

@@ -49,7 +49,6 @@ export function createLogger(config: Config): pino.Logger {
 export function createDeps(config: Config, storage: Storage, log: pino.Logger, clock: Clock = systemClock): Deps {
   return {
     db: storage.db,
-    dialect: storage.dialect,
     clock,
     config,
     keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys),
