@@ -18,7 +18,7 @@ import { deriveKeys } from '../src/crypto/keys.ts';
 import { generateToken, hashToken } from '../src/crypto/tokens.ts';
 import { totpFactorAssociatedData } from '../src/factors/totp/pending-enrollment.ts';
 import { generateTOTPSecret } from '../src/factors/totp/totp.ts';
-import { createPasswordHasher } from '../src/passwords/hasher.ts';
+import { createPasswordHasher } from '../src/crypto/password-hasher.ts';
 import { openStorage, type Storage } from '../src/storage/database.ts';
 import { migrateToLatest } from '../src/storage/migrate.ts';
 import type { Database, SessionState } from '../src/storage/schema.ts';

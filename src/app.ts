@@ -27,6 +27,7 @@ import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
 import { answerClientError, answerFrameworkError, errorsPlugin } from './http/plugins/errors.ts';
+import { floodGuardStore } from './http/plugins/flood-guard-store.ts';
 import { metricsRoute, requestTimingPlugin } from './http/plugins/metrics.ts';
 import { securityHeadersPlugin } from './http/plugins/security-headers.ts';
 import { useStrictJSONParser } from './http/plugins/strict-json.ts';
@@ -60,6 +61,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // security limits (login, sign-up, texts), which fail closed with 503 limits_unavailable, it lets
   // requests through while Redis does not answer: signed-in users keep working through an outage.
   // /healthz stays outside it.
+  const sharedFloodStore = floodGuardStore(deps.limits);
   await app.register(fastifyRateLimit, {
     max: config.policy.requestsPerMinutePerIP,
     timeWindow: '1 minute',
@@ -67,7 +69,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // A client that already went away has no address any more; its request must not become a 500.
     keyGenerator: (request) => request.ip ?? 'gone',
     allowList: (request) => request.url === '/healthz',
-    ...(deps.limits.floodGuardStore ? { store: deps.limits.floodGuardStore() } : {}),
+    ...(sharedFloodStore ? { store: sharedFloodStore } : {}),
   });
   app.addHook('onReady', async () => deps.limits.ready());
   app.addHook('onClose', async () => deps.limits.close());

@@ -8,13 +8,11 @@ import type { Keys } from './crypto/keys.ts';
 import type { Delivery, DeliveryLog } from './delivery/delivery.ts';
 import type { LimitCounters } from './limits/limit-counters.ts';
 import type { Metrics } from './metrics/metrics.ts';
-import type { PasswordHasher } from './passwords/hasher.ts';
-import type { DialectName } from './storage/database.ts';
+import type { PasswordHasher } from './crypto/password-hasher.ts';
 import type { Database } from './storage/schema.ts';
 
 export interface Deps {
   db: Database;
-  dialect: DialectName;
   clock: Clock;
   config: Config;
   keys: Keys;

@@ -52,8 +52,3 @@ export class HttpError extends Error {
     this.status = errorCatalog[code].status;
   }
 }
-
-export interface ErrorBody {
-  error: ErrorCode;
-  message: string;
-}

@@ -12,7 +12,7 @@ import type { Deps } from './deps.ts';
 import { databaseLimitCounters } from './limits/limit-counters.ts';
 import { redisLimitCounters } from './limits/redis-counters.ts';
 import { createMetrics } from './metrics/metrics.ts';
-import { createPasswordHasher } from './passwords/hasher.ts';
+import { createPasswordHasher } from './crypto/password-hasher.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import { startSweeping } from './maintenance/sweep.ts';
@@ -49,7 +49,6 @@ export function createLogger(config: Config): pino.Logger {
 export function createDeps(config: Config, storage: Storage, log: pino.Logger, clock: Clock = systemClock): Deps {
   return {
     db: storage.db,
-    dialect: storage.dialect,
     clock,
     config,
     keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys),

@@ -2,7 +2,7 @@
 import { createAccountWithAdmin } from '../accounts/accounts.ts';
 import { systemClock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { createPasswordHasher } from '../passwords/hasher.ts';
+import { createPasswordHasher } from '../crypto/password-hasher.ts';
 import { isAcceptablePassword } from '../passwords/policy.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';

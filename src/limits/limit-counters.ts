@@ -9,9 +9,7 @@
  * email, disable links per user) do not use this store: they stay in the database, because rule 1
  * asks for shared storage that survives restarts and Twofold's Redis keeps nothing on disk.
  */
-import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Clock } from '../clock.ts';
-import { HttpError } from '../errors.ts';
 import type { Database } from '../storage/schema.ts';
 import { clearCounter, hitCounter, undoHit, type CounterState } from './counters.ts';
 
@@ -27,20 +25,34 @@ export interface LimitCounters {
   /** Whether the store answers now (for /readyz); never throws. */
   answers(): Promise<boolean>;
   close(): Promise<void>;
-  /** A shared store for @fastify/rate-limit; absent means its own per-instance memory. */
-  floodGuardStore?(): FastifyRateLimitStoreCtor;
+  /**
+   * Counts one request of the coarse per-IP flood guard in this shared store (http/ adapts it to
+   * @fastify/rate-limit); absent means the guard counts in each instance's own memory. Throws
+   * LimitsUnavailableError when the store does not answer.
+   */
+  floodGuardHit?(key: string, windowMs: number): Promise<FloodGuardHit>;
+}
+
+/** One request counted by the flood guard: the count including it, and what is left of its window. */
+export interface FloodGuardHit {
+  count: number;
+  ttlMs: number;
 }
 
 /** Seconds a client is asked to wait when the limits cannot be checked. */
 export const LIMITS_UNAVAILABLE_RETRY_SECONDS = 5;
 
 /**
- * The limits could not be checked, so the request is refused (fail closed) rather than let
- * through unlimited: 503 `limits_unavailable` with Retry-After, from any route.
+ * The counter store did not answer, so the limits cannot be checked: the request is refused
+ * (fail closed) rather than let through unlimited. A domain error: http/plugins/errors.ts
+ * answers it as 503 `limits_unavailable` with Retry-After, from any route.
  */
-export class LimitsUnavailableError extends HttpError {
+export class LimitsUnavailableError extends Error {
+  override readonly name = 'LimitsUnavailableError';
+  /** How long the client is asked to wait before it tries again. */
+  readonly retryAfterSeconds = LIMITS_UNAVAILABLE_RETRY_SECONDS;
   constructor(readonly reason: string) {
-    super('limits_unavailable', undefined, LIMITS_UNAVAILABLE_RETRY_SECONDS);
+    super(`The limit counters do not answer: ${reason}`);
   }
 }
 

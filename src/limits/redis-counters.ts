@@ -9,11 +9,10 @@
  * failure becomes LimitsUnavailableError (503 limits_unavailable, Retry-After), and the client
  * keeps reconnecting in the background so service resumes by itself.
  */
-import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import type { Clock } from '../clock.ts';
 import type { CounterState } from './counters.ts';
-import { LimitsUnavailableError, type LimitCounters } from './limit-counters.ts';
+import { LimitsUnavailableError, type FloodGuardHit, type LimitCounters } from './limit-counters.ts';
 
 export interface RedisSettings {
   url: string;
@@ -57,8 +56,8 @@ interface LimitScripts {
 
 export interface RedisLimitCounters extends LimitCounters {
   readonly backend: 'redis';
-  /** The coarse per-IP flood guard's store, on the same client and prefix. */
-  floodGuardStore(): FastifyRateLimitStoreCtor;
+  /** The coarse per-IP flood guard counts on the same client and prefix, under `flood:`. */
+  floodGuardHit(key: string, windowMs: number): Promise<FloodGuardHit>;
 }
 
 function createRedisClient(url: string): Redis {
@@ -95,7 +94,7 @@ export function redisLimitCounters(settings: RedisSettings, clock: Clock, log: R
     connected = false;
   });
 
-  async function hitWithTTL(fullKey: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+  async function hitWithTTL(fullKey: string, windowMs: number): Promise<FloodGuardHit> {
     try {
       const [count, ttlMs] = await scripts.twofoldLimitHit(fullKey, Math.max(1, Math.round(windowMs)));
       return { count: Number(count), ttlMs: Number(ttlMs) };
@@ -151,22 +150,8 @@ export function redisLimitCounters(settings: RedisSettings, clock: Clock, log: R
       closing = true;
       redis.disconnect();
     },
-    floodGuardStore() {
-      const prefix = `${settings.keyPrefix}flood:`;
-      return class RedisFloodGuardStore implements FastifyRateLimitStore {
-        constructor(_options?: unknown, private readonly routePrefix = '') {}
-        incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
-          hitWithTTL(`${prefix}${this.routePrefix}${key}`, timeWindow).then(
-            ({ count, ttlMs }) => callback(null, { current: count, ttl: ttlMs }),
-            (error: Error) => callback(error),
-          );
-        }
-        // A route with its own rateLimit settings counts apart from the rest, as in the plugin's RedisStore.
-        child(routeOptions: object): FastifyRateLimitStore {
-          const route = (routeOptions as { routeInfo?: { method?: unknown; url?: unknown } }).routeInfo;
-          return new RedisFloodGuardStore(undefined, `${String(route?.method ?? '')}${String(route?.url ?? '')}-`);
-        }
-      };
+    floodGuardHit(key, windowMs) {
+      return hitWithTTL(`${settings.keyPrefix}flood:${key}`, windowMs);
     },
   };
 }

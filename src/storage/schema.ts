@@ -169,5 +169,3 @@ export interface Schema {
 export type Database = Kysely<Schema>;
 export type Account = Selectable<AccountsTable>;
 export type User = Selectable<UsersTable>;
-export type Session = Selectable<SessionsTable>;
-export type Factor = Selectable<FactorsTable>;

@@ -41,10 +41,6 @@ export async function secretOnPage(page: Page): Promise<string> {
   return shown.replace(/ /g, '');
 }
 
-export async function enrollmentIdOnPage(page: Page): Promise<string> {
-  return page.locator('#enrollment-confirm input[name="enrollmentId"]').inputValue();
-}
-
 /** From User Details: "Mobile App", the phone, "Continue" — up to the QR code. */
 export async function openAppEnrollment(page: Page, os: 'iPhone' | 'Android'): Promise<void> {
   await page.goto('/user');

@@ -2,12 +2,13 @@
  * The limit counter stores' contract, run against both (the database and the machine's Redis
  * under a fresh key prefix): a hit counts atomically, also from two clients at once; a window
  * starts at its first hit and lapses; a give-back never goes below zero nor opens a window; and a
- * Redis that does not answer turns into LimitsUnavailableError (503) instead of a wait.
+ * Redis that does not answer turns into LimitsUnavailableError (answered 503) instead of a wait.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { ManualClock } from '../../src/clock.ts';
+import { HttpError } from '../../src/errors.ts';
 import { databaseLimitCounters, LimitsUnavailableError, type LimitCounters } from '../../src/limits/limit-counters.ts';
 import { redisLimitCounters } from '../../src/limits/redis-counters.ts';
 import { openStorage, type Storage } from '../../src/storage/database.ts';
@@ -123,19 +124,19 @@ describe('limit counters [redis] expiry and failure', { skip: redisSkip }, () =>
 });
 
 describe('limit counters [redis] with nothing listening', () => {
-  it('refuses with LimitsUnavailableError (503 limits_unavailable, Retry-After) rather than waiting', async () => {
+  it('refuses with LimitsUnavailableError (a domain error; http/ answers 503 limits_unavailable) rather than waiting', async () => {
     const port = await freePort();
     const counters = redisLimitCounters({ url: `redis://127.0.0.1:${port}`, keyPrefix: uniqueKeyPrefix() }, new ManualClock(), silent);
     try {
       const started = Date.now();
       await assert.rejects(counters.hit('anything', 60_000), (error: unknown) => {
         assert.ok(error instanceof LimitsUnavailableError);
-        assert.equal(error.status, 503);
-        assert.equal(error.code, 'limits_unavailable');
-        assert.equal(error.message, 'Rate limits are unavailable; try again shortly.');
-        assert.ok(error.retryAfterSeconds! > 0);
+        assert.ok(!(error instanceof HttpError), 'the domain throws its own error, not an HTTP one');
+        assert.ok(error.reason.length > 0, 'says why');
+        assert.equal(error.retryAfterSeconds, 5);
         return true;
       });
+      await assert.rejects(counters.floodGuardHit('anything', 60_000), LimitsUnavailableError);
       await assert.rejects(counters.clear('anything'), LimitsUnavailableError);
       await counters.undo('anything');
       assert.ok(Date.now() - started < 5_000, 'answered without waiting for a connection');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createPasswordHasher } from '../../src/passwords/hasher.ts';
+import { createPasswordHasher } from '../../src/crypto/password-hasher.ts';
 
 describe('password hasher', () => {
   it('hashes with argon2id at the OWASP parameters and verifies only the right password', async () => {

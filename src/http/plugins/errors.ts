@@ -1,14 +1,16 @@
 /**
- * One place turns every failure into an answer: registered errors keep their code; Fastify's
- * own client errors (schema, JSON syntax, media type, size) become 4xx with a message that says
- * what is wrong; anything else is logged and answered as a plain 500 without internals.
- * Pages get the same information as a small HTML page.
+ * One place turns every failure into an answer: registered errors keep their code; the errors
+ * the domain throws (LimitsUnavailableError) get theirs here; Fastify's own client errors
+ * (schema, JSON syntax, media type, size) become 4xx with a message that says what is wrong;
+ * anything else is logged and answered as a plain 500 without internals. Pages get the same
+ * information as a small HTML page.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { errorCatalog, HttpError, type ErrorCode } from '../../errors.ts';
+import { LimitsUnavailableError } from '../../limits/limit-counters.ts';
 import { NAME_PATTERN } from '../api/schemas.ts';
 import { isAPIRequest } from '../request-origin.ts';
 import { renderErrorPage } from '../views/error-page.ts';
@@ -17,6 +19,15 @@ interface Answer {
   code: ErrorCode;
   message: string;
   retryAfterSeconds?: number;
+}
+
+/** The errors the domain throws, as the answers they get (the domain returns every other outcome). */
+function describeDomainError(error: unknown): Answer | null {
+  if (error instanceof LimitsUnavailableError) {
+    // The limits cannot be checked: refused (fail closed), and the client may try again shortly.
+    return { code: 'limits_unavailable', message: errorCatalog.limits_unavailable.message, retryAfterSeconds: error.retryAfterSeconds };
+  }
+  return null;
 }
 
 function describeClientError(error: FastifyError): Answer | null {
@@ -92,6 +103,8 @@ export const errorsPlugin = fp(async function errorsPlugin(app: FastifyInstance)
     if (error instanceof HttpError) {
       return sendError(request, reply, { code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds });
     }
+    const domain = describeDomainError(error);
+    if (domain) return sendError(request, reply, domain);
     const client = describeClientError(error);
     if (client) {
       if (error.statusCode === 429) {
