@@ -8,11 +8,10 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { findAccountById } from '../../accounts/accounts.ts';
+import { findAccountById, type Account } from '../../accounts/accounts.ts';
 import { setAccountEnforcement, type EnforcementOutcome } from '../../enforcement/account-enforcement.ts';
 import { errorCatalog, HttpError } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
-import type { Account } from '../../storage/schema.ts';
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';

@@ -6,10 +6,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
-import { peekLink } from '../../links/links.ts';
+import { peekLink, type LinkKind } from '../../links/links.ts';
 import { requestPasswordReset, resetPassword } from '../../passwords/reset.ts';
 import { isAcceptablePassword } from '../../passwords/policy.ts';
-import type { LinkKind } from '../../storage/schema.ts';
 import { acceptInvitation } from '../../users/invitations.ts';
 import { findUserById } from '../../users/users.ts';
 import { EmailSchema, PasswordSchema, TokenParamSchema } from '../api/schemas.ts';

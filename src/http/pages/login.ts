@@ -7,8 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
 import type { LoginSMSOutcome } from '../../factors/sms/login-sms.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
-import { revokeSession } from '../../sessions/sessions.ts';
-import type { SessionState } from '../../storage/schema.ts';
+import { revokeSession, type SessionContext } from '../../sessions/sessions.ts';
 import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
@@ -41,7 +40,7 @@ ${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create
   );
 }
 
-function destinationAfterPassword(state: SessionState, next: string | null, loginText: LoginSMSOutcome | null): string {
+function destinationAfterPassword(state: SessionContext['state'], next: string | null, loginText: LoginSMSOutcome | null): string {
   // An SMS-only user's text went out at the password step; if it could not, the page says so.
   if (state === 'password_only') {
     const textNotSent = loginText !== null && !loginText.ok;

@@ -9,11 +9,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errorCatalog, HttpError } from '../../errors.ts';
-import type { Role, User } from '../../storage/schema.ts';
 import { sendDisableLink } from '../../factors/disable-link.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { changeUser, type UserChange } from '../../users/administration.ts';
-import { findAccountUser } from '../../users/users.ts';
+import { findAccountUser, type Role, type User } from '../../users/users.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
