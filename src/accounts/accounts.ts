@@ -4,6 +4,9 @@ import type { Clock } from '../clock.ts';
 import type { Account, Database, User } from '../storage/schema.ts';
 import { insertUser } from '../users/users.ts';
 
+/** An account as stored, for the modules (pages included) that show its settings. */
+export type { Account };
+
 export interface SignupInput {
   accountName: string;
   name: string;

@@ -29,6 +29,10 @@ export const securityEventTypes = [
 
 export type SecurityEventType = (typeof securityEventTypes)[number];
 
+export function isSecurityEventType(value: string): value is SecurityEventType {
+  return (securityEventTypes as readonly string[]).includes(value);
+}
+
 /** Where a request came from, as recorded beside each event. */
 export interface RequestOrigin {
   ip: string | null;

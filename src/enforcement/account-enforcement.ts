@@ -8,6 +8,7 @@
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
+import { enforcementChangedEmail } from '../notices/email-texts.ts';
 
 export type EnforcementOutcome = { ok: true; changed: boolean } | { ok: false; reason: 'admin_2fa_required' };
 
@@ -46,8 +47,7 @@ const NOTICE_BATCH = 500;
 
 /** Walks the account's active users by id in batches, so memory stays flat for any account size. */
 async function notifyAccountUsers(deps: Deps, actor: EnforcementActor, enforce: boolean): Promise<void> {
-  const when = new Date(deps.clock.now()).toUTCString();
-  const subject = enforce ? `${actor.accountName} now requires two-factor authentication` : `${actor.accountName} no longer requires two-factor authentication`;
+  const atMs = deps.clock.now();
   let after = '';
   for (;;) {
     const users = await deps.db
@@ -61,11 +61,9 @@ async function notifyAccountUsers(deps: Deps, actor: EnforcementActor, enforce: 
       .execute();
     if (users.length === 0) return;
     for (const user of users) {
-      const text = enforce
-        ? `Hello ${user.name},\n\n${actor.name}, an administrator of "${actor.accountName}", turned on two-factor authentication for everyone in the account on ${when}.\n\nIf you have not set up a second factor yet, you will be asked to do so the next time you use Twofold: an authenticator app on your phone, or text messages.\n`
-        : `Hello ${user.name},\n\n${actor.name}, an administrator of "${actor.accountName}", stopped requiring two-factor authentication for the account on ${when}.\n\nYour own two-factor authentication stays as it is; we recommend keeping it on.\n`;
+      const notice = enforcementChangedEmail({ name: user.name, adminName: actor.name, accountName: actor.accountName, enforce, atMs });
       try {
-        await deps.delivery.email.sendEmail({ to: user.email, subject, text });
+        await deps.delivery.email.sendEmail({ to: user.email, ...notice });
       } catch (error) {
         deps.log.error({ err: error instanceof Error ? error.message : String(error), userId: user.id }, 'enforcement notice not delivered');
       }

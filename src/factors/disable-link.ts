@@ -11,6 +11,7 @@ import { sendEmailInBackground } from '../delivery/delivery.ts';
 import type { Deps } from '../deps.ts';
 import { chargeWithinLimit } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink, peekLink } from '../links/links.ts';
+import { disableLinkEmail } from '../notices/email-texts.ts';
 import { checkUserPassword, type PasswordCheckOutcome } from '../passwords/password-check.ts';
 import { findAccountUser, findUserById } from '../users/users.ts';
 import { disableTwoFactor } from './disable-two-factor.ts';
@@ -44,11 +45,7 @@ export async function sendDisableLink(deps: Deps, admin: LinkRequester, targetUs
     return issued;
   });
   const link = buildLinkURL(deps.config.publicURL, 'disable_2fa', token);
-  sendEmailInBackground(deps.delivery.email, deps.log, {
-    to: target.email,
-    subject: 'A link to turn off two-factor authentication on your Twofold account',
-    text: `Hello ${target.name},\n\n${admin.name}, an administrator of your account, sent you this link because you may have lost the device you use for two-factor authentication.\n\nTo turn two-factor authentication off, open the link and enter your password (it works once and for 24 hours; a newer link replaces it):\n${link}\n\nSent: ${new Date(deps.clock.now()).toUTCString()}, from IP address ${origin.ip ?? 'unknown'}.\n\nIf you did not ask for this, ignore this e-mail — nothing changes unless your password is entered on that page — and tell your administrator.\n`,
-  });
+  sendEmailInBackground(deps.delivery.email, deps.log, { to: target.email, ...disableLinkEmail({ name: target.name, adminName: admin.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
   return { ok: true };
 }
 

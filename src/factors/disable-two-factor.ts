@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import type { Deps } from '../deps.ts';
 import { voidLinks } from '../links/links.ts';
+import { methodRemovedEmail, twoFactorDisabledEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
 import { findSecondFactor, listConfirmedMethods, SECOND_FACTORS } from './registry.ts';
@@ -48,12 +49,6 @@ function eventFor(path: DisablePath, subject: DisableSubject, methods: string[],
   }
 }
 
-const PATH_TEXT: Record<DisablePath['kind'], string> = {
-  self: 'You turned off two-factor authentication',
-  disable_link: 'Two-factor authentication was turned off with the disable link your administrator sent you',
-  support: 'Our support team turned off two-factor authentication at your request',
-};
-
 /**
  * `claim` runs first inside the same transaction (the disable link consumes itself there): when
  * it answers false nothing changes and the result is null, so a used link never half-disables.
@@ -74,12 +69,8 @@ export async function disableTwoFactor(
   });
   if (methods === null) return null;
   const enforced = await deps.db.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
-  const next = enforced?.enforce_2fa === 1 ? 'Your account requires two-factor authentication, so you will set it up again the next time you log in.' : 'You can turn it on again from the User Details page; we recommend it.';
-  const notified = sendEmailInBackground(deps.delivery.email, deps.log, {
-    to: subject.email,
-    subject: 'Two-factor authentication was turned off on your Twofold account',
-    text: `Hello ${subject.name},\n\n${PATH_TEXT[path.kind]}. Your recovery codes no longer work and every session of your account was signed out.\n\nTime: ${new Date(deps.clock.now()).toUTCString()}\nIP address: ${origin.ip ?? 'unknown'}${path.kind === 'support' ? ' (support)' : ''}\nBrowser or app: ${origin.userAgent ?? 'unknown'}\n\n${next}\n\nIf this was not you, reset your password now and tell your account administrator.\n`,
-  });
+  const notice = twoFactorDisabledEmail({ name: subject.name, by: path.kind, accountEnforces: enforced?.enforce_2fa === 1, atMs: deps.clock.now(), origin });
+  const notified = sendEmailInBackground(deps.delivery.email, deps.log, { to: subject.email, ...notice });
   return { methods, notified };
 }
 
@@ -97,11 +88,7 @@ export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'deliver
     return { ok: true } as const;
   });
   if (outcome.ok) {
-    sendEmailInBackground(deps.delivery.email, deps.log, {
-      to: subject.email,
-      subject: 'A second factor was removed from your Twofold account',
-      text: `Hello ${subject.name},\n\n${method === 'totp' ? 'The authenticator app' : 'Text-message codes'} can no longer be used to log in to your Twofold account; your other method stays on.\n\nTime: ${new Date(deps.clock.now()).toUTCString()}\nIP address: ${origin.ip ?? 'unknown'}\nBrowser or app: ${origin.userAgent ?? 'unknown'}\n\nIf this was not you, reset your password now and tell your account administrator.\n`,
-    });
+    sendEmailInBackground(deps.delivery.email, deps.log, { to: subject.email, ...methodRemovedEmail({ name: subject.name, methodName: findSecondFactor(method)!.sentenceName, atMs: deps.clock.now(), origin }) });
   }
   return outcome;
 }

@@ -59,6 +59,8 @@ export interface SecondFactor {
    * code to guess. Otherwise every attempt is a charged guess, enrolled or not.
    */
   readonly sentByServer: boolean;
+  /** How a sentence that begins with it names it ("The authenticator app"), in notices. */
+  readonly sentenceName: string;
   /** What a code looks like, for an answer that refuses a malformed one ("exactly 6 digits"). */
   readonly codeFormat: string;
   /** What the Verification Code page asks for when the code entered cannot be one. */

@@ -9,6 +9,8 @@ import type { Clock } from '../clock.ts';
 import { generateToken, hashToken, isWellFormedToken } from '../crypto/tokens.ts';
 import type { Database, LinkKind } from '../storage/schema.ts';
 
+export type { LinkKind };
+
 export const linkPaths: Record<LinkKind, string> = {
   invitation: '/invitations/',
   password_reset: '/password/reset/',

@@ -9,6 +9,7 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
+import { passwordResetEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import { findUserByEmail, setPasswordHash } from '../users/users.ts';
 
@@ -17,12 +18,7 @@ export async function requestPasswordReset(deps: Deps, email: string, origin: Re
   if (!user || user.active !== 1) return;
   const token = await issueLink(deps.db, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs);
   const link = buildLinkURL(deps.config.publicURL, 'password_reset', token);
-  const when = new Date(deps.clock.now()).toUTCString();
-  sendEmailInBackground(deps.delivery.email, deps.log, {
-    to: user.email,
-    subject: 'Reset your Twofold password',
-    text: `Hello ${user.name},\n\nSomeone asked to reset the password of your Twofold account on ${when} from IP ${origin.ip ?? 'unknown'}.\n\nChoose a new password here (the link works once and for 24 hours):\n${link}\n\nIf it was not you, ignore this e-mail: your password stays as it is.\n`,
-  });
+  sendEmailInBackground(deps.delivery.email, deps.log, { to: user.email, ...passwordResetEmail({ name: user.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
 }
 
 export type ResetOutcome = { ok: true } | { ok: false; reason: 'link_expired' | 'busy' };

@@ -8,6 +8,7 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
+import { invitationEmail } from '../notices/email-texts.ts';
 import type { Role, User } from '../storage/schema.ts';
 import { insertUser, setPasswordHash } from './users.ts';
 
@@ -31,11 +32,7 @@ export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: s
   });
   if (!result) return { ok: false, reason: 'email_taken' };
   const link = buildLinkURL(config.publicURL, 'invitation', result.token);
-  sendEmailInBackground(deps.delivery.email, deps.log, {
-    to: result.user.email,
-    subject: `You are invited to ${inviter.accountName} on Twofold`,
-    text: `Hello ${result.user.name},\n\n${inviter.name} invited you to the account "${inviter.accountName}" on Twofold.\n\nSet your password to join (the link works once and for 7 days):\n${link}\n\nIf you did not expect this invitation, you can ignore this e-mail.\n`,
-  });
+  sendEmailInBackground(deps.delivery.email, deps.log, { to: result.user.email, ...invitationEmail({ name: result.user.name, inviterName: inviter.name, accountName: inviter.accountName, link }) });
   return { ok: true, user: result.user };
 }
 

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Database, Role, User } from '../storage/schema.ts';
 
-export type { User };
+/** A user as stored, for the modules (pages included) that show or change one. */
+export type { Role, User };
 
 /** Emails are compared case-insensitively; the stored form is trimmed and lower-cased. */
 export function normalizeEmail(email: string): string {

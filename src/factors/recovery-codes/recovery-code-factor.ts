@@ -11,6 +11,7 @@ export const recoveryCodes: SecondFactor = {
   kind: 'recovery',
   role: 'fallback',
   sentByServer: false,
+  sentenceName: 'Recovery codes',
   codeFormat: 'a recovery code like xxxxx-xxxxx',
   codePrompt: 'Enter a recovery code like xxxxx-xxxxx.',
   parseCode: (raw) => (typeof raw === 'string' && raw.length <= 64 ? normalizeRecoveryCode(raw) : null),

@@ -38,6 +38,7 @@ export const textMessage: SecondFactor = {
   kind: 'sms',
   role: 'method',
   sentByServer: true,
+  sentenceName: 'Text-message codes',
   codeFormat: 'exactly 6 digits',
   codePrompt: 'Enter the six-digit code from the text message.',
   parseCode: parseSixDigitCode,

@@ -38,6 +38,7 @@ export const authenticatorApp: SecondFactor = {
   kind: 'totp',
   role: 'method',
   sentByServer: false,
+  sentenceName: 'The authenticator app',
   codeFormat: 'exactly 6 digits',
   codePrompt: 'Enter the six-digit code from your authenticator app.',
   parseCode: parseSixDigitCode,

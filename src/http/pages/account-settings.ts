@@ -12,49 +12,20 @@ import { findAccountById } from '../../accounts/accounts.ts';
 import { setAccountEnforcement, type EnforcementOutcome } from '../../enforcement/account-enforcement.ts';
 import { errorCatalog, HttpError } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
-import type { Account } from '../../storage/schema.ts';
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { alertMessage, checkboxField, postForm, statusMessage } from '../views/forms.ts';
-import { html, type SafeHTML } from '../views/html.ts';
-import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
-import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
+import { ACCOUNT_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState } from '../views/account-settings.ts';
+import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
 
-const ACCOUNT_PATH = '/settings/account';
-const ENFORCE_LABEL = 'Enforce Two-Factor Authentication (2FA)';
-
-interface AccountPageState {
-  account: Account;
-  recentlyAuthenticated: boolean;
-  notice?: string | null;
-  alert?: string | SafeHTML | null;
-}
-
-function renderSecuritySection(csrfToken: string, state: AccountPageState): SafeHTML {
-  const enforced = state.account.enforce_2fa === 1;
-  const control = state.recentlyAuthenticated
-    ? postForm(ACCOUNT_PATH, csrfToken, checkboxField({ label: ENFORCE_LABEL, name: 'enforce2fa', checked: enforced, hint: 'Every user of this account must log in with a second factor. Users without one set it up at their next login.' }), 'Save Changes')
-    : renderPasswordConfirmation({ csrfToken, next: ACCOUNT_PATH, reason: 'Changing this setting needs your password again, because you logged in a while ago.', headingLevel: 3 });
-  return html`<section class="panel" aria-labelledby="security-heading">
-<h2 id="security-heading">Security</h2>
-${statusMessage(state.notice)}
-${alertMessage(state.alert)}
-<p>${ENFORCE_LABEL}: <strong class="${enforced ? 'status-on' : 'status-off'}">${enforced ? 'On' : 'Off'}</strong></p>
-${control}
-</section>`;
-}
-
 function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enforce: boolean): string {
   if (!outcome.changed) return enforce ? 'No change: two-factor authentication was already required for everyone in this account.' : 'No change: two-factor authentication was already not required for this account.';
   return enforce ? 'Two-factor authentication is now required for everyone in this account.' : 'Two-factor authentication is no longer required for this account.';
 }
-
-const ADMIN_2FA_REQUIRED_ALERT = html`${errorCatalog.admin_2fa_required.message} <a href="/user">Set up two-factor authentication for yourself first</a>.`;
 
 export async function accountSettingsPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps } = options;
@@ -63,10 +34,7 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
   async function sendAccountPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, extra: Pick<AccountPageState, 'notice' | 'alert'> = {}): Promise<FastifyReply> {
     const account = await findAccountById(deps.db, session.accountId);
     if (!account) throw new HttpError('not_found');
-    const main = html`<h1>Account Information</h1>
-<dl class="details"><dt>Account name</dt><dd>${account.name}</dd></dl>
-${renderSecuritySection(layoutUser.csrfToken, { account, recentlyAuthenticated: recent(session), ...extra })}`;
-    return sendPage(reply, status, renderSignedInPage('Account Information', layoutUser, main));
+    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), ...extra }));
   }
 
   app.get(ACCOUNT_PATH, { config: { role: 'admin' }, schema: { hide: true } }, async (request, reply) => {

@@ -7,16 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
 import type { BeginOutcome } from '../../factors/factor.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
-import { revokeSession } from '../../sessions/sessions.ts';
-import type { SessionState } from '../../storage/schema.ts';
+import { revokeSession, type SessionContext } from '../../sessions/sessions.ts';
 import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { alertMessage, inputField, postForm } from '../views/forms.ts';
-import { html } from '../views/html.ts';
+import { renderLoginPage } from '../views/login.ts';
 import { loginVerifyPath } from '../views/two-factor-verification.ts';
-import { renderBarePage } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { refusePassword } from './password-refusal.ts';
@@ -27,21 +24,7 @@ const fieldMessages: Record<string, string> = {
   password: 'Enter your password.',
 };
 
-function renderLogin(csrfToken: string, next: string | null, email: string, error: string | null, signupEnabled: boolean): string {
-  return renderBarePage(
-    'Log in',
-    html`<h1>Log in</h1>
-${alertMessage(error)}
-${postForm(loginPath(next), csrfToken, [
-  inputField({ label: 'Email', name: 'email', type: 'email', value: email, autocomplete: 'username', required: true, maxLength: 254 }),
-  inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, maxLength: 1024 }),
-], 'Log in')}
-<p class="aside"><a href="/password/forgot">Forgot password?</a></p>
-${signupEnabled ? html`<p class="aside">New to Twofold? <a href="/signup">Create an account</a></p>` : ''}`,
-  );
-}
-
-function destinationAfterPassword(state: SessionState, next: string | null, begun: BeginOutcome | null): string {
+function destinationAfterPassword(state: SessionContext['state'], next: string | null, begun: BeginOutcome | null): string {
   // An SMS-only user's text went out at the password step; if it could not, the page says so.
   if (state === 'password_only') {
     const textNotSent = begun !== null && !begun.ok;
@@ -59,7 +42,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
   app.get('/login', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     const next = safeNextPath((request.query as Record<string, unknown>).next);
     if (request.session?.state === 'complete') return reply.redirect(next ?? '/user', 303);
-    return sendPage(reply, 200, renderLogin(reply.generateCsrf(), next, '', null, signupEnabled));
+    return sendPage(reply, 200, renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: '', error: null, signupEnabled }));
   });
 
   app.post(
@@ -73,7 +56,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
     async (request, reply) => {
       const next = safeNextPath((request.query as Record<string, unknown>).next);
       const values = readFields(request.body, ['email', 'password'] as const);
-      const again = (status: number, message: string) => sendPage(reply, status, renderLogin(reply.generateCsrf(), next, values.email, message, signupEnabled));
+      const again = (status: number, message: string) => sendPage(reply, status, renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: values.email, error: message, signupEnabled }));
       const problem = formProblem(request);
       if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE);
 

@@ -1,32 +1,12 @@
 /**
- * The development outbox as a page (PRODUCT.md §5): what the server would have e-mailed or
- * texted, newest first. Registered only while the outbox exists, which is never in production.
- * Bodies are shown as escaped text in <pre>, links included: nothing in a message becomes markup.
+ * The development outbox as a page (PRODUCT.md §5). Registered only while the outbox exists,
+ * which is never in production.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Outbox, OutboxMessage } from '../../delivery/outbox.ts';
-import { html, type SafeHTML } from '../views/html.ts';
-import { renderBarePage } from '../views/layout.ts';
+import type { Outbox } from '../../delivery/outbox.ts';
+import { renderOutboxPage } from '../views/outbox.ts';
 import { sendPage } from './form-input.ts';
 
-function renderMessage(message: OutboxMessage): SafeHTML {
-  return html`<article class="message">
-<h2>${message.subject ?? 'Text message'}</h2>
-<dl class="details compact">
-<dt>Channel</dt><dd>${message.channel === 'email' ? 'E-mail' : 'SMS'}</dd>
-<dt>To</dt><dd class="message-to">${message.to}</dd>
-<dt>Time</dt><dd><time datetime="${message.createdAt}">${message.createdAt.slice(0, 19).replace('T', ' ')} UTC</time></dd>
-</dl>
-<pre class="message-body">${message.body}</pre>
-</article>`;
-}
-
 export async function outboxPages(app: FastifyInstance, options: { outbox: Outbox }): Promise<void> {
-  app.get('/dev/outbox', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
-    const messages = options.outbox.list();
-    const main = html`<h1>Development outbox</h1>
-<p class="hint">E-mails and text messages this server sent while no real provider is configured. This page does not exist in production.</p>
-${messages.length === 0 ? html`<p>No messages yet.</p>` : messages.map(renderMessage)}`;
-    return sendPage(reply, 200, renderBarePage('Development outbox', main, { wide: true }));
-  });
+  app.get('/dev/outbox', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => sendPage(reply, 200, renderOutboxPage(options.outbox.list())));
 }

@@ -10,9 +10,8 @@ import { reauthenticateWithPassword } from '../../login/reauthenticate.ts';
 import { PasswordSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { html } from '../views/html.ts';
-import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
-import { REAUTHENTICATE_PATH, renderPasswordConfirmation } from '../views/password-confirmation.ts';
+import type { LayoutUser } from '../views/layout.ts';
+import { REAUTHENTICATE_PATH, renderPasswordConfirmationPage } from '../views/password-confirmation.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { refusePassword } from './password-refusal.ts';
@@ -22,8 +21,7 @@ import { signedInPage } from './signed-in.ts';
 const REASON = 'For your security, enter your password again before changing security settings.';
 
 function sendConfirmationPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, next: string, error: string | null): FastifyReply {
-  const main = html`<section class="panel narrow">${renderPasswordConfirmation({ csrfToken: layoutUser.csrfToken, next, reason: REASON, error, headingLevel: 1 })}</section>`;
-  return sendPage(reply, status, renderSignedInPage('Confirm your password', layoutUser, main));
+  return sendPage(reply, status, renderPasswordConfirmationPage(layoutUser, { next, reason: REASON, error }));
 }
 
 function nextFrom(query: unknown): string {

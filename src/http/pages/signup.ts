@@ -7,15 +7,12 @@ import { setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
 import { renderErrorPage } from '../views/error-page.ts';
-import { alertMessage, inputField, postForm } from '../views/forms.ts';
-import { html } from '../views/html.ts';
-import { renderBarePage } from '../views/layout.ts';
+import { renderSignupPage } from '../views/signup.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import { signUpAccount } from '../../accounts/signup.ts';
 import type { PageOptions } from './index.ts';
 
 const FIELDS = ['accountName', 'name', 'email', 'password'] as const;
-type SignupValues = Record<(typeof FIELDS)[number], string>;
 
 const fieldMessages: Record<string, string> = {
   accountName: 'Enter the name of your account, for example your company.',
@@ -23,22 +20,6 @@ const fieldMessages: Record<string, string> = {
   email: 'Enter a valid email address.',
   password: errorCatalog.weak_password.message,
 };
-
-function renderSignup(csrfToken: string, values: Partial<SignupValues>, error: { message: string; field?: string } | null): string {
-  const invalid = (field: string) => error?.field === field;
-  return renderBarePage(
-    'Sign up',
-    html`<h1>Create your account</h1>
-${alertMessage(error?.message)}
-${postForm('/signup', csrfToken, [
-  inputField({ label: 'Account name', name: 'accountName', value: values.accountName, autocomplete: 'organization', required: true, maxLength: 200, invalid: invalid('accountName') }),
-  inputField({ label: 'Your name', name: 'name', value: values.name, autocomplete: 'name', required: true, maxLength: 200, invalid: invalid('name') }),
-  inputField({ label: 'Email', name: 'email', type: 'email', value: values.email, autocomplete: 'email', required: true, maxLength: 254, invalid: invalid('email') }),
-  inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minLength: 8, maxLength: 128, invalid: invalid('password'), hint: '8 to 128 characters.' }),
-], 'Sign up')}
-<p class="aside">Already have an account? <a href="/login">Log in</a></p>`,
-  );
-}
 
 function refuseDisabled(reply: FastifyReply, signedIn: boolean): FastifyReply {
   return sendPage(reply, errorCatalog.signup_disabled.status, renderErrorPage(errorCatalog.signup_disabled.status, errorCatalog.signup_disabled.message, signedIn));
@@ -49,7 +30,7 @@ export async function signupPages(app: FastifyInstance, options: PageOptions): P
 
   app.get('/signup', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     if (!deps.config.signupEnabled) return refuseDisabled(reply, request.session !== null);
-    return sendPage(reply, 200, renderSignup(reply.generateCsrf(), {}, null));
+    return sendPage(reply, 200, renderSignupPage({ csrfToken: reply.generateCsrf(), values: {}, error: null }));
   });
 
   app.post(
@@ -63,7 +44,7 @@ export async function signupPages(app: FastifyInstance, options: PageOptions): P
     async (request, reply) => {
       if (!deps.config.signupEnabled) return refuseDisabled(reply, request.session !== null);
       const values = readFields(request.body, FIELDS);
-      const again = (status: number, message: string, field?: string) => sendPage(reply, status, renderSignup(reply.generateCsrf(), values, { message, field }));
+      const again = (status: number, message: string, field?: string) => sendPage(reply, status, renderSignupPage({ csrfToken: reply.generateCsrf(), values, error: { message, field } }));
       const problem = formProblem(request);
       if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE, problem.field ?? undefined);
 

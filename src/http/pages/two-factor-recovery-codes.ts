@@ -11,11 +11,9 @@ import { errorCatalog } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
-import { alertMessage } from '../views/forms.ts';
-import { html } from '../views/html.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
-import { RECOVERY_CODES_PATH, renderRecoveryCodes, renderRegenerateRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { RECOVERY_CODES_PATH, renderRecoveryCodes, renderRecoveryCodesNotEnabled, renderRegenerateRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
 import { formBodySchema, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
@@ -31,13 +29,12 @@ export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: 
     const passwordConfirmation = recent(session)
       ? null
       : renderPasswordConfirmation({ csrfToken: layoutUser.csrfToken, next: RECOVERY_CODES_PATH, reason: 'Making new recovery codes needs your password again, because you logged in a while ago.', headingLevel: 2 });
-    const main = renderRegenerateRecoveryCodes({ csrfToken: layoutUser.csrfToken, passwordConfirmation, alert: alertMessage(alert) || null });
+    const main = renderRegenerateRecoveryCodes({ csrfToken: layoutUser.csrfToken, passwordConfirmation, alert });
     return sendPage(reply, status, renderSignedInPage('Regenerate recovery codes', layoutUser, main));
   }
 
   function sendNotEnabled(reply: FastifyReply, layoutUser: LayoutUser): FastifyReply {
-    const main = html`<h1>Recovery codes</h1>${alertMessage(NOT_ENABLED_MESSAGE)}<p><a href="/user">Back to User Details</a></p>`;
-    return sendPage(reply, 400, renderSignedInPage('Recovery codes', layoutUser, main));
+    return sendPage(reply, 400, renderSignedInPage('Recovery codes', layoutUser, renderRecoveryCodesNotEnabled(NOT_ENABLED_MESSAGE)));
   }
 
   app.get(RECOVERY_CODES_PATH, { schema: { hide: true } }, async (request, reply) => {

@@ -9,90 +9,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { errorCatalog, HttpError } from '../../errors.ts';
-import type { Role, User } from '../../storage/schema.ts';
 import { sendDisableLink } from '../../factors/disable-link.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { changeUser, type UserChange } from '../../users/administration.ts';
-import { findAccountUser } from '../../users/users.ts';
+import { findAccountUser, type Role, type User } from '../../users/users.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
 import { originOf } from '../request-origin.ts';
-import { alertMessage, postForm, selectField, statusMessage } from '../views/forms.ts';
-import { html, type SafeHTML } from '../views/html.ts';
-import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
+import { describeRole } from '../views/descriptions.ts';
+import type { LayoutUser } from '../views/layout.ts';
+import { renderUserAdminPage, type UserAdminView } from '../views/user-admin.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
-import { describeMethods, describeRole, formatTime, signedInPage } from './signed-in.ts';
+import { signedInPage } from './signed-in.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
 
 const ParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
 
-/**
- * The user with this id in this account, or nothing. (It belongs beside findUserById in
- * src/users/users.ts; it lives here until that module takes it.)
- */
-export function userAdminPath(userId: string): string {
-  return `/settings/users/${encodeURIComponent(userId)}`;
-}
-
-function describeStatus(user: User): string {
-  if (user.active !== 1) return 'Deactivated';
-  return user.password_hash === null ? 'Invited (has not set a password yet)' : 'Active';
-}
-
-interface Messages {
-  notice?: string | null;
-  alert?: string | null;
-}
-
-/**
- * The admin's only lever on another user's 2FA: e-mail THEM a link (PRODUCT.md §2.6). It needs a
- * recent password entry (rule 28), so a stale session sees the password form in its place.
- */
-function renderTwoFactorActions(csrfToken: string, user: User, methods: string[], recent: boolean): SafeHTML | '' {
-  if (methods.length === 0 || user.active !== 1) return '';
-  const path = userAdminPath(user.id);
-  if (!recent) {
-    return renderPasswordConfirmation({ csrfToken, next: path, headingLevel: 3, reason: `Sending ${user.name} a link to turn off two-factor authentication needs your password again.` });
-  }
-  return html`<p>If ${user.name} lost the device they use for two-factor authentication, send them a link by e-mail. Only they receive it; it works once, for 24 hours, with their own password. You cannot turn their 2FA off yourself.</p>
-${postForm(`${path}/2fa-disable-link`, csrfToken, [], 'Send link to disable 2FA')}`;
-}
-
-function renderUserAdmin(csrfToken: string, user: User, methods: string[], messages: Messages, recent: boolean): SafeHTML {
-  const path = userAdminPath(user.id);
-  const deactivate =
-    user.active === 1
-      ? html`<p>A deactivated user is logged out everywhere at once and can no longer log in.</p>
-${postForm(`${path}/deactivate`, csrfToken, [], 'Deactivate user', 'danger')}`
-      : html`<p>This user is deactivated and cannot log in.</p>`;
-  return html`<p class="breadcrumb"><a href="/settings/users">Users</a></p>
-<h1>${user.name}</h1>
-${statusMessage(messages.notice)}
-${alertMessage(messages.alert)}
-<dl class="details">
-<dt>Name</dt><dd>${user.name}</dd>
-<dt>Email</dt><dd>${user.email}</dd>
-<dt>Role</dt><dd>${describeRole(user.role)}</dd>
-<dt>Status</dt><dd>${describeStatus(user)}</dd>
-<dt>Last login</dt><dd>${formatTime(user.last_login_at)}</dd>
-</dl>
-<section class="panel" aria-labelledby="two-factor-heading">
-<h2 id="two-factor-heading">Two-Factor Authentication</h2>
-<p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
-<div id="admin-two-factor-actions">${renderTwoFactorActions(csrfToken, user, methods, recent)}</div>
-</section>
-<section class="panel" aria-labelledby="role-heading">
-<h2 id="role-heading">Change role</h2>
-${postForm(`${path}/role`, csrfToken, selectField({ label: 'Role', name: 'role', value: user.role, options: [{ value: 'user', label: 'User' }, { value: 'admin', label: 'Administrator' }] }), 'Change role')}
-</section>
-<section class="panel" aria-labelledby="deactivate-heading">
-<h2 id="deactivate-heading">Deactivate user</h2>
-${deactivate}
-</section>`;
-}
+type Messages = Pick<UserAdminView, 'notice' | 'alert'>;
 
 function describeRoleChange(before: User, after: User): string {
   if (before.role === after.role) return `${after.name} already has the role ${describeRole(after.role)}.`;
@@ -109,8 +44,7 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
   async function sendUserPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, user: User, messages: Messages = {}): Promise<FastifyReply> {
     const session = requireSession(reply.request);
     const recent = isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
-    const main = renderUserAdmin(layoutUser.csrfToken, user, await listConfirmedMethods(deps.db, user), messages, recent);
-    return sendPage(reply, status, renderSignedInPage(user.name, layoutUser, main));
+    return sendPage(reply, status, renderUserAdminPage(layoutUser, { user, methods: await listConfirmedMethods(deps.db, user), recentlyAuthenticated: recent, ...messages }));
   }
 
   /** The target of the URL, or 404 for an id that is malformed, unknown or of another account. */

@@ -5,6 +5,7 @@
  */
 import { alertMessage, inputField, postForm } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
+import { renderSignedInPage, type LayoutUser } from './layout.ts';
 
 export const REAUTHENTICATE_PATH = '/reauthenticate';
 
@@ -35,4 +36,10 @@ ${heading(confirmation.headingLevel, 'Confirm your password')}
 ${alertMessage(confirmation.error)}
 ${postForm(reauthenticatePath(confirmation.next), confirmation.csrfToken, inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, maxLength: 1024, invalid: Boolean(confirmation.error) }), 'Confirm')}
 </div>`;
+}
+
+/** The form as a page of its own (GET /reauthenticate, and a refused POST to it). */
+export function renderPasswordConfirmationPage(layoutUser: LayoutUser, confirmation: Omit<PasswordConfirmation, 'csrfToken' | 'headingLevel'>): string {
+  const main = html`<section class="panel narrow">${renderPasswordConfirmation({ ...confirmation, csrfToken: layoutUser.csrfToken, headingLevel: 1 })}</section>`;
+  return renderSignedInPage('Confirm your password', layoutUser, main);
 }

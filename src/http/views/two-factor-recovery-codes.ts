@@ -3,7 +3,7 @@
  * factor is confirmed or the set is regenerated, in a no-store response. The page says plainly
  * that each code works once and that this is the only time they are shown.
  */
-import { csrfField, statusMessage } from './forms.ts';
+import { alertMessage, csrfField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 
 export const RECOVERY_CODES_PATH = '/user/two-factor/recovery-codes';
@@ -21,17 +21,22 @@ export interface RegenerateView {
   csrfToken: string;
   /** The password form, when the session's authentication is older than the policy allows. */
   passwordConfirmation: SafeHTML | null;
-  alert?: SafeHTML | null;
+  alert?: string | null;
 }
 
 /** The step before regenerating: says what will happen, then asks for the password or the go-ahead. */
 export function renderRegenerateRecoveryCodes(view: RegenerateView): SafeHTML {
   return html`<p class="breadcrumb"><a href="/user">User Details</a></p>
 <h1>Regenerate recovery codes</h1>
-${view.alert ?? ''}
+${alertMessage(view.alert)}
 <p>You get ten new recovery codes. Your current codes, used or not, stop working at once.</p>
 ${view.passwordConfirmation ?? html`<form method="post" action="${RECOVERY_CODES_PATH}" class="stacked">
 ${csrfField(view.csrfToken)}
 <div><button type="submit" class="primary">Regenerate recovery codes</button></div>
 </form>`}`;
+}
+
+/** Recovery codes need a second factor first: the page says so and leads back. */
+export function renderRecoveryCodesNotEnabled(message: string): SafeHTML {
+  return html`<h1>Recovery codes</h1>${alertMessage(message)}<p><a href="/user">Back to User Details</a></p>`;
 }

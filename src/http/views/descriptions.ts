@@ -1,0 +1,18 @@
+/** People's words for stored values that several pages show: methods, roles, times. */
+
+const methodNames: Record<string, string> = { totp: 'Mobile App', sms: 'SMS Message' };
+
+/** People's names for second-factor methods, as the User Details page offers them. */
+export function describeMethods(methods: readonly string[]): string {
+  return methods.length === 0 ? 'Not enabled' : methods.map((method) => methodNames[method] ?? method).join(', ');
+}
+
+export function describeRole(role: 'admin' | 'user'): string {
+  return role === 'admin' ? 'Administrator' : 'User';
+}
+
+/** A stored millisecond time as an unambiguous UTC text for tables. */
+export function formatTime(ms: number | null): string {
+  if (ms === null) return 'Never';
+  return `${new Date(Number(ms)).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -1,0 +1,78 @@
+/**
+ * An administrator's view of one user of their account (PRODUCT.md §2.6): details, 2FA status,
+ * the disable link, changing the role and deactivating.
+ */
+import type { User } from '../../users/users.ts';
+import { describeMethods, describeRole, formatTime } from './descriptions.ts';
+import { alertMessage, postForm, selectField, statusMessage } from './forms.ts';
+import { html, type SafeHTML } from './html.ts';
+import { renderSignedInPage, type LayoutUser } from './layout.ts';
+import { renderPasswordConfirmation } from './password-confirmation.ts';
+
+export function userAdminPath(userId: string): string {
+  return `/settings/users/${encodeURIComponent(userId)}`;
+}
+
+function describeStatus(user: User): string {
+  if (user.active !== 1) return 'Deactivated';
+  return user.password_hash === null ? 'Invited (has not set a password yet)' : 'Active';
+}
+
+export interface UserAdminView {
+  user: User;
+  methods: string[];
+  /** Whether the admin's own session is recent enough for the disable link (rule 28). */
+  recentlyAuthenticated: boolean;
+  notice?: string | null;
+  alert?: string | null;
+}
+
+/**
+ * The admin's only lever on another user's 2FA: e-mail THEM a link (PRODUCT.md §2.6). It needs a
+ * recent password entry (rule 28), so a stale session sees the password form in its place.
+ */
+function renderTwoFactorActions(csrfToken: string, user: User, methods: string[], recent: boolean): SafeHTML | '' {
+  if (methods.length === 0 || user.active !== 1) return '';
+  const path = userAdminPath(user.id);
+  if (!recent) {
+    return renderPasswordConfirmation({ csrfToken, next: path, headingLevel: 3, reason: `Sending ${user.name} a link to turn off two-factor authentication needs your password again.` });
+  }
+  return html`<p>If ${user.name} lost the device they use for two-factor authentication, send them a link by e-mail. Only they receive it; it works once, for 24 hours, with their own password. You cannot turn their 2FA off yourself.</p>
+${postForm(`${path}/2fa-disable-link`, csrfToken, [], 'Send link to disable 2FA')}`;
+}
+
+export function renderUserAdminPage(layoutUser: LayoutUser, view: UserAdminView): string {
+  const { user, methods } = view;
+  const csrfToken = layoutUser.csrfToken;
+  const path = userAdminPath(user.id);
+  const deactivate =
+    user.active === 1
+      ? html`<p>A deactivated user is logged out everywhere at once and can no longer log in.</p>
+${postForm(`${path}/deactivate`, csrfToken, [], 'Deactivate user', 'danger')}`
+      : html`<p>This user is deactivated and cannot log in.</p>`;
+  const main = html`<p class="breadcrumb"><a href="/settings/users">Users</a></p>
+<h1>${user.name}</h1>
+${statusMessage(view.notice)}
+${alertMessage(view.alert)}
+<dl class="details">
+<dt>Name</dt><dd>${user.name}</dd>
+<dt>Email</dt><dd>${user.email}</dd>
+<dt>Role</dt><dd>${describeRole(user.role)}</dd>
+<dt>Status</dt><dd>${describeStatus(user)}</dd>
+<dt>Last login</dt><dd>${formatTime(user.last_login_at)}</dd>
+</dl>
+<section class="panel" aria-labelledby="two-factor-heading">
+<h2 id="two-factor-heading">Two-Factor Authentication</h2>
+<p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
+<div id="admin-two-factor-actions">${renderTwoFactorActions(csrfToken, user, methods, view.recentlyAuthenticated)}</div>
+</section>
+<section class="panel" aria-labelledby="role-heading">
+<h2 id="role-heading">Change role</h2>
+${postForm(`${path}/role`, csrfToken, selectField({ label: 'Role', name: 'role', value: user.role, options: [{ value: 'user', label: 'User' }, { value: 'admin', label: 'Administrator' }] }), 'Change role')}
+</section>
+<section class="panel" aria-labelledby="deactivate-heading">
+<h2 id="deactivate-heading">Deactivate user</h2>
+${deactivate}
+</section>`;
+  return renderSignedInPage(user.name, layoutUser, main);
+}

@@ -1,0 +1,40 @@
+/**
+ * User Details (PRODUCT.md §2.3): who the user is, and the Two-Factor Authentication section
+ * (two-factor-section.ts) that leads to the enrollment pages. A session that must enrol before
+ * going further is told so at the top.
+ */
+import { describeMethods, describeRole } from './descriptions.ts';
+import { statusMessage } from './forms.ts';
+import { html } from './html.ts';
+import { renderSignedInPage, type LayoutUser } from './layout.ts';
+import { renderTwoFactorSection, type TwoFactorSection } from './two-factor-section.ts';
+
+interface UserDetailsView {
+  name: string;
+  email: string;
+  role: 'admin' | 'user';
+  accountName: string;
+  /** The account enforces 2FA and this user has no factor yet: setup is all they can reach. */
+  mustEnrol: boolean;
+  twoFactor: TwoFactorSection;
+}
+
+export function renderUserDetailsPage(layoutUser: LayoutUser, view: UserDetailsView): string {
+  const { methods } = view.twoFactor;
+  const main = html`<h1>User Details</h1>
+${view.mustEnrol ? statusMessage('Your account administrator requires two-factor authentication. Set it up below to continue.') : ''}
+<dl class="details">
+<dt>Name</dt><dd>${view.name}</dd>
+<dt>Email</dt><dd>${view.email}</dd>
+<dt>Role</dt><dd>${describeRole(view.role)}</dd>
+<dt>Account</dt><dd>${view.accountName}</dd>
+</dl>
+<section class="panel" aria-labelledby="two-factor-heading">
+<h2 id="two-factor-heading">Two-Factor Authentication</h2>
+<p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
+<div class="two-factor-enrollment" id="two-factor-enrollment" data-methods="${methods.join(' ')}">
+${renderTwoFactorSection(view.twoFactor)}
+</div>
+</section>`;
+  return renderSignedInPage('User Details', layoutUser, main);
+}

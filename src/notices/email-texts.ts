@@ -1,0 +1,130 @@
+/**
+ * Every e-mail Twofold sends, in one place: one function per message, each answering its
+ * subject and plain-text body. The domain modules decide when to send and to whom; the words
+ * are here, so they can be read, reviewed and changed together.
+ *
+ * Texts take plain values only — names, masked numbers, links, times — and import nothing, so
+ * any module may use them without an import cycle. They say when, from where and what, and
+ * never hold a code, a secret or a full phone number (SECURITY.md rules 4, 24, 30). The links
+ * in them are built by the caller from PUBLIC_URL alone (rule 23).
+ */
+
+export interface EmailText {
+  subject: string;
+  text: string;
+}
+
+/** Where the request came from, as the security log records it. */
+export interface NoticeOrigin {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** A time in milliseconds since the epoch, as the notices show it (RFC 7231 style, UTC). */
+function formatTime(atMs: number): string {
+  return new Date(atMs).toUTCString();
+}
+
+function whereFrom(atMs: number, origin: NoticeOrigin): string {
+  return `Time: ${formatTime(atMs)}\nIP address: ${origin.ip ?? 'unknown'}\nBrowser or app: ${origin.userAgent ?? 'unknown'}`;
+}
+
+const NOT_YOU = 'If this was not you, change your password now and tell your account administrator.';
+
+/** The factor a notice is about; a phone number appears only masked (rule 30). */
+export type NoticeFactor = { method: 'totp' } | { method: 'sms'; phoneMasked: string };
+
+/** A factor was confirmed (SECURITY.md rule 15); `replaced` when it took the place of one of the same kind. */
+export function factorEnrolledEmail({ name, factor, replaced, atMs, origin }: { name: string; factor: NoticeFactor; replaced: boolean; atMs: number; origin: NoticeOrigin }): EmailText {
+  let subject: string;
+  let what: string;
+  if (factor.method === 'sms') {
+    subject = 'Text-message codes turned on for your Twofold account';
+    what = replaced
+      ? `The phone number that receives the codes of your Twofold account was changed to ${factor.phoneMasked}`
+      : `Codes by text message to ${factor.phoneMasked} were turned on for two-factor authentication on your Twofold account`;
+  } else {
+    subject = 'Authenticator app added to your Twofold account';
+    what = replaced ? 'The authenticator app of your Twofold account was replaced by a new one' : 'An authenticator app was added to your Twofold account for two-factor authentication';
+  }
+  return { subject, text: `Hello ${name},\n\n${what}. Your other sessions were signed out.\n\n${whereFrom(atMs, origin)}\n\n${NOT_YOU}\n` };
+}
+
+export function recoveryCodeUsedEmail({ name, remaining, atMs, origin }: { name: string; remaining: number; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: 'A recovery code was used on your Twofold account',
+    text: `Hello ${name},\n\nA recovery code was used to log in to your Twofold account. ${remaining} unused recovery codes remain; you can make a new set on the User Details page.\n\n${whereFrom(atMs, origin)}\n\n${NOT_YOU}\n`,
+  };
+}
+
+/** Second-factor attempts were locked (SECURITY.md rule 4): the last attempt's time and origin. */
+export function secondFactorLockedEmail({ name, lockMinutes, atMs, origin }: { name: string; lockMinutes: number; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: 'Verification codes paused on your Twofold account',
+    text: `Hello ${name},\n\nToo many wrong verification codes were entered for your Twofold account, so verification codes are refused for the next ${lockMinutes} minutes. The last attempt:\n\n${whereFrom(atMs, origin)}\n\nSomeone who tries codes already knows your password. ${NOT_YOU}\n`,
+  };
+}
+
+/** How two-factor authentication was turned off (PRODUCT.md §2.5-2.7). */
+export type DisabledBy = 'self' | 'disable_link' | 'support';
+
+const DISABLED_BY_TEXT: Record<DisabledBy, string> = {
+  self: 'You turned off two-factor authentication',
+  disable_link: 'Two-factor authentication was turned off with the disable link your administrator sent you',
+  support: 'Our support team turned off two-factor authentication at your request',
+};
+
+/** Every factor is gone (SECURITY.md rule 24); `accountEnforces` says whether setup comes back at the next login. */
+export function twoFactorDisabledEmail({ name, by, accountEnforces, atMs, origin }: { name: string; by: DisabledBy; accountEnforces: boolean; atMs: number; origin: NoticeOrigin }): EmailText {
+  const next = accountEnforces ? 'Your account requires two-factor authentication, so you will set it up again the next time you log in.' : 'You can turn it on again from the User Details page; we recommend it.';
+  return {
+    subject: 'Two-factor authentication was turned off on your Twofold account',
+    text: `Hello ${name},\n\n${DISABLED_BY_TEXT[by]}. Your recovery codes no longer work and every session of your account was signed out.\n\nTime: ${formatTime(atMs)}\nIP address: ${origin.ip ?? 'unknown'}${by === 'support' ? ' (support)' : ''}\nBrowser or app: ${origin.userAgent ?? 'unknown'}\n\n${next}\n\nIf this was not you, reset your password now and tell your account administrator.\n`,
+  };
+}
+
+/** One of two methods was removed; the other stays on. */
+/** `methodName`: the removed kind as a sentence begins with it (`SecondFactor.sentenceName`). */
+export function methodRemovedEmail({ name, methodName, atMs, origin }: { name: string; methodName: string; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: 'A second factor was removed from your Twofold account',
+    text: `Hello ${name},\n\n${methodName} can no longer be used to log in to your Twofold account; your other method stays on.\n\nTime: ${formatTime(atMs)}\nIP address: ${origin.ip ?? 'unknown'}\nBrowser or app: ${origin.userAgent ?? 'unknown'}\n\nIf this was not you, reset your password now and tell your account administrator.\n`,
+  };
+}
+
+/** The admin's disable link (PRODUCT.md §2.6), to the user only; the admin never sees it (rule 21). */
+export function disableLinkEmail({ name, adminName, link, atMs, ip }: { name: string; adminName: string; link: string; atMs: number; ip: string | null }): EmailText {
+  return {
+    subject: 'A link to turn off two-factor authentication on your Twofold account',
+    text: `Hello ${name},\n\n${adminName}, an administrator of your account, sent you this link because you may have lost the device you use for two-factor authentication.\n\nTo turn two-factor authentication off, open the link and enter your password (it works once and for 24 hours; a newer link replaces it):\n${link}\n\nSent: ${formatTime(atMs)}, from IP address ${ip ?? 'unknown'}.\n\nIf you did not ask for this, ignore this e-mail — nothing changes unless your password is entered on that page — and tell your administrator.\n`,
+  };
+}
+
+export function invitationEmail({ name, inviterName, accountName, link }: { name: string; inviterName: string; accountName: string; link: string }): EmailText {
+  return {
+    subject: `You are invited to ${accountName} on Twofold`,
+    text: `Hello ${name},\n\n${inviterName} invited you to the account "${accountName}" on Twofold.\n\nSet your password to join (the link works once and for 7 days):\n${link}\n\nIf you did not expect this invitation, you can ignore this e-mail.\n`,
+  };
+}
+
+export function passwordResetEmail({ name, link, atMs, ip }: { name: string; link: string; atMs: number; ip: string | null }): EmailText {
+  return {
+    subject: 'Reset your Twofold password',
+    text: `Hello ${name},\n\nSomeone asked to reset the password of your Twofold account on ${formatTime(atMs)} from IP ${ip ?? 'unknown'}.\n\nChoose a new password here (the link works once and for 24 hours):\n${link}\n\nIf it was not you, ignore this e-mail: your password stays as it is.\n`,
+  };
+}
+
+/** To every active user of the account when an admin turns enforcement on or off (PRODUCT.md §2.4). */
+export function enforcementChangedEmail({ name, adminName, accountName, enforce, atMs }: { name: string; adminName: string; accountName: string; enforce: boolean; atMs: number }): EmailText {
+  const when = formatTime(atMs);
+  if (enforce) {
+    return {
+      subject: `${accountName} now requires two-factor authentication`,
+      text: `Hello ${name},\n\n${adminName}, an administrator of "${accountName}", turned on two-factor authentication for everyone in the account on ${when}.\n\nIf you have not set up a second factor yet, you will be asked to do so the next time you use Twofold: an authenticator app on your phone, or text messages.\n`,
+    };
+  }
+  return {
+    subject: `${accountName} no longer requires two-factor authentication`,
+    text: `Hello ${name},\n\n${adminName}, an administrator of "${accountName}", stopped requiring two-factor authentication for the account on ${when}.\n\nYour own two-factor authentication stays as it is; we recommend keeping it on.\n`,
+  };
+}
