@@ -40,7 +40,7 @@ export const LIMITS_UNAVAILABLE_RETRY_SECONDS = 5;
  */
 export class LimitsUnavailableError extends HttpError {
   constructor(readonly reason: string) {
-    super('limits_unavailable', undefined, LIMITS_UNAVAILABLE_RETRY_SECONDS);
+    super('limits_unavailable', { retryAfterSeconds: LIMITS_UNAVAILABLE_RETRY_SECONDS });
   }
 }
 

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { performSecondFactorStep, type LoginMethod } from '../../challenges/second-factor-step.ts';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
+import { secondFactorError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { errorResponses, publicSecurity } from './schemas.ts';
@@ -61,19 +61,9 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
       }
       const outcome = await performSecondFactorStep(deps, session, input, originOf(request));
       if (!outcome.ok) {
-        switch (outcome.reason) {
-          case 'locked':
-            throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
-          case 'challenge_ended':
-            throw new HttpError('unauthenticated');
-          case 'method_unavailable':
-            throw new HttpError('invalid_request', 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
-          case 'malformed':
-            if (request.validationError) throw request.validationError;
-            throw new HttpError('invalid_request', input.method === 'recovery' ? 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.' : 'The request is not valid: body.code must be exactly 6 digits.');
-          case 'invalid_code':
-            throw new HttpError('invalid_code');
-        }
+        // A code the schema refused is answered with the schema's own words, as any bad body is.
+        if (outcome.reason === 'malformed' && request.validationError) throw request.validationError;
+        throw secondFactorError(outcome, input.method);
       }
       if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token);
       reply.header('cache-control', 'no-store');
