@@ -46,6 +46,9 @@ export interface FactorDescription {
 /** What became of beginning a factor at login (texting its code). */
 export type BeginOutcome = { ok: true } | { ok: false; reason: string; retryAfterSeconds?: number };
 
+/** The shapes codes come in: six ASCII digits (app, text), or a recovery code xxxxx-xxxxx. */
+export type CodeShape = 'six_digits' | 'recovery_code';
+
 export interface SecondFactor {
   readonly kind: string;
   /**
@@ -61,8 +64,8 @@ export interface SecondFactor {
   readonly sentByServer: boolean;
   /** How a sentence that begins with it names it ("The authenticator app"), in notices. */
   readonly sentenceName: string;
-  /** What a code looks like, for an answer that refuses a malformed one ("exactly 6 digits"). */
-  readonly codeFormat: string;
+  /** What a code looks like, for the answer that refuses a malformed one. */
+  readonly codeShape: CodeShape;
   /** What the Verification Code page asks for when the code entered cannot be one. */
   readonly codePrompt: string;
   /** The canonical code, or null when the input cannot be one (still charged as a guess, rule 33). */

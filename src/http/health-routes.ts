@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Deps } from '../deps.ts';
+import { HttpError } from '../errors.ts';
+import { errorBody } from './outcome-errors.ts';
 
 /**
  * /healthz: the process serves. /readyz: the database answers too, and Redis when the limits
@@ -12,9 +14,9 @@ export async function healthRoutes(app: FastifyInstance, options: { deps: Deps }
     try {
       await sql`select 1`.execute(options.deps.db);
     } catch {
-      return reply.code(503).send({ error: 'server_busy', message: 'The database does not answer.' });
+      return reply.code(503).send(errorBody(new HttpError('server_busy', { variant: 'database_not_answering' })));
     }
-    if (!(await options.deps.limits.answers())) return reply.code(503).send({ error: 'limits_unavailable', message: 'Redis, where the rate limits count, does not answer.' });
+    if (!(await options.deps.limits.answers())) return reply.code(503).send(errorBody(new HttpError('limits_unavailable', { variant: 'redis_not_answering' })));
     return { status: 'ok' };
   });
 }

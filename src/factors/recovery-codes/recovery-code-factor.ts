@@ -12,7 +12,7 @@ export const recoveryCodes: SecondFactor = {
   role: 'fallback',
   sentByServer: false,
   sentenceName: 'Recovery codes',
-  codeFormat: 'a recovery code like xxxxx-xxxxx',
+  codeShape: 'recovery_code',
   codePrompt: 'Enter a recovery code like xxxxx-xxxxx.',
   parseCode: (raw) => (typeof raw === 'string' && raw.length <= 64 ? normalizeRecoveryCode(raw) : null),
   verify: async (deps, owner, code, context) => {

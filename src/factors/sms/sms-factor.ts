@@ -39,7 +39,7 @@ export const textMessage: SecondFactor = {
   role: 'method',
   sentByServer: true,
   sentenceName: 'Text-message codes',
-  codeFormat: 'exactly 6 digits',
+  codeShape: 'six_digits',
   codePrompt: 'Enter the six-digit code from the text message.',
   parseCode: parseSixDigitCode,
   verify: async (deps, owner, code, context) => {

@@ -39,7 +39,7 @@ export const authenticatorApp: SecondFactor = {
   role: 'method',
   sentByServer: false,
   sentenceName: 'The authenticator app',
-  codeFormat: 'exactly 6 digits',
+  codeShape: 'six_digits',
   codePrompt: 'Enter the six-digit code from your authenticator app.',
   parseCode: parseSixDigitCode,
   verify: (deps, owner, code) => verifyTOTPCode(deps, owner.userId, code),

@@ -13,6 +13,7 @@ import { inviteUser } from '../../users/invitations.ts';
 import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
 import { listConfirmedMethods, listConfirmedMethodsOfUsers } from '../../factors/registry.ts';
+import { enforcementError, invitationError, listPageError, userChangeError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, sessionSecurity, UserSchema } from './schemas.ts';
@@ -50,7 +51,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       if (!user) throw new HttpError('unauthenticated');
       const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listConfirmedMethods(deps.db, user) };
       const outcome = await setAccountEnforcement(deps, actor, request.body.enforce2fa, originOf(request));
-      if (!outcome.ok) throw new HttpError(outcome.reason);
+      if (!outcome.ok) throw enforcementError(outcome);
       const account = await findAccountById(deps.db, session.accountId);
       if (!account) throw new HttpError('not_found');
       return toPublicAccount(account);
@@ -79,7 +80,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     async (request) => {
       const session = requireSession(request);
       const page = await listAccountUsers(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50 });
-      if (!page.ok) throw new HttpError('invalid_request', 'The request is not valid: querystring.cursor is not a cursor this server gave out.');
+      if (!page.ok) throw listPageError(page);
       const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
       const users = page.users.map((user) => toPublicUser(user, methods.get(user.id) ?? []));
       const withoutTwoFactor = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
@@ -102,7 +103,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     async (request, reply) => {
       const session = requireSession(request);
       const outcome = await inviteUser(deps, { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName }, request.body, originOf(request));
-      if (!outcome.ok) throw new HttpError('email_taken');
+      if (!outcome.ok) throw invitationError(outcome);
       return reply.code(201).send({ user: toPublicUser(outcome.user, []) });
     },
   );
@@ -123,7 +124,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     async (request) => {
       const session = requireSession(request);
       const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, request.params.id, request.body, originOf(request));
-      if (!outcome.ok) throw new HttpError(outcome.reason);
+      if (!outcome.ok) throw userChangeError(outcome);
       const methods = await listConfirmedMethods(deps.db, outcome.user);
       return { user: toPublicUser(outcome.user, methods) };
     },

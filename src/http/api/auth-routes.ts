@@ -5,10 +5,10 @@ import { Type } from 'typebox';
 import { toPublicAccount } from '../../accounts/accounts.ts';
 import { signUpAccount } from '../../accounts/signup.ts';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
 import { toPublicUser } from '../../users/users.ts';
+import { passwordRefusalError, signupError } from '../outcome-errors.ts';
 import { clearSessionCookie, requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, PasswordSchema, publicSecurity, sessionSecurity, UserSchema } from './schemas.ts';
@@ -39,7 +39,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
     },
     async (request, reply) => {
       const outcome = await signUpAccount(deps, request.body, originOf(request));
-      if (!outcome.ok) throw new HttpError(outcome.reason, undefined, outcome.reason === 'rate_limited' ? outcome.retryAfterSeconds : outcome.reason === 'server_busy' ? 1 : undefined);
+      if (!outcome.ok) throw signupError(outcome);
       setSessionCookie(reply, cookie, outcome.token);
       return reply.code(201).send({ token: outcome.token, user: toPublicUser(outcome.user, []), account: toPublicAccount(outcome.account) });
     },
@@ -62,11 +62,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
     },
     async (request, reply) => {
       const outcome = await performPasswordStep(deps, request.body, originOf(request));
-      if (!outcome.ok) {
-        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
-        if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
-        throw new HttpError('invalid_credentials');
-      }
+      if (!outcome.ok) throw passwordRefusalError(outcome);
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
       setSessionCookie(reply, cookie, outcome.token);
       return { state: loginStateNames[outcome.state], token: outcome.token, methods: outcome.methods };

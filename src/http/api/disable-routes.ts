@@ -9,6 +9,7 @@ import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { sendDisableLink, consumeDisableLink } from '../../factors/disable-link.ts';
 import { disableTwoFactor, removeOneMethod } from '../../factors/disable-two-factor.ts';
+import { removeMethodError, sendDisableLinkError, disableLinkError } from '../outcome-errors.ts';
 import { clearSessionCookie, requireSession, type SessionCookie } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
@@ -36,8 +37,8 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
     async (request, reply) => {
       const session = requireSession(request);
       // Policy before proof: an enforced account never spends a guess here.
-      if (session.accountEnforces2FA) throw new HttpError('2fa_enforced', 'Your account administrator requires two-factor authentication, so it cannot be turned off. Ask an administrator if you lost your device.');
-      if (!session.hasSecondFactor) throw new HttpError('two_factor_not_enabled', 'Two-factor authentication is not on.');
+      if (session.accountEnforces2FA) throw new HttpError('2fa_enforced', { variant: 'cannot_disable' });
+      if (!session.hasSecondFactor) throw new HttpError('two_factor_not_enabled', { variant: 'not_on' });
       await requireIdentityProof(deps, request, 'disable_2fa');
       await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
       if (request.sessionSource === 'cookie') clearSessionCookie(reply, cookie);
@@ -61,10 +62,10 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
     async (request, reply) => {
       const session = requireSession(request);
       const params = request.params as { method?: unknown };
-      if (typeof params.method !== 'string' || !METHOD_KINDS.includes(params.method)) throw new HttpError('invalid_request', `The request is not valid: the method must be ${METHOD_KINDS.join(' or ')}.`);
+      if (typeof params.method !== 'string' || !METHOD_KINDS.includes(params.method)) throw new HttpError('invalid_request', { variant: 'method_not_totp_or_sms' });
       await requireIdentityProof(deps, request, 'disable_2fa');
       const outcome = await removeOneMethod(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, params.method, originOf(request));
-      if (!outcome.ok) throw new HttpError(outcome.reason === 'last_method' ? 'last_method' : 'two_factor_not_enabled', outcome.reason === 'not_enrolled' ? 'That method is not on for you.' : undefined);
+      if (!outcome.ok) throw removeMethodError(outcome);
       return reply.code(204).send(null);
     },
   );
@@ -86,10 +87,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
       const session = requireSession(request);
       requireRecentAuthentication(deps, session);
       const outcome = await sendDisableLink(deps, { userId: session.userId, accountId: session.accountId, name: session.name }, request.params.id, originOf(request));
-      if (!outcome.ok) {
-        if (outcome.reason === 'rate_limited') throw new HttpError('rate_limited', 'A link was sent to this user several times in the last hour. Wait before sending another.', outcome.retryAfterSeconds);
-        throw new HttpError(outcome.reason);
-      }
+      if (!outcome.ok) throw sendDisableLinkError(outcome);
       return reply.code(202).send(null);
     },
   );
@@ -110,11 +108,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
     },
     async (request, reply) => {
       const outcome = await consumeDisableLink(deps, request.params.token, request.body.password, originOf(request));
-      if (!outcome.ok) {
-        if (outcome.reason === 'locked') throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
-        if (outcome.reason === 'busy') throw new HttpError('server_busy', undefined, 1);
-        throw new HttpError(outcome.reason);
-      }
+      if (!outcome.ok) throw disableLinkError(outcome);
       return reply.code(204).send(null);
     },
   );

@@ -2,8 +2,8 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
 import { proveIdentity, type IdentityProof } from '../../login/identity-proof.ts';
+import { identityProofError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { attemptedCode, CodeSchema } from './login-verify-routes.ts';
@@ -29,17 +29,7 @@ export async function requireIdentityProof(deps: Deps, request: FastifyRequest, 
   }
   const outcome = await proveIdentity(deps, session, body, originOf(request), stage);
   if (outcome.ok) return;
-  switch (outcome.reason) {
-    case 'locked':
-      throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
-    case 'neither_or_both':
-      throw new HttpError('invalid_request', 'The request is not valid: send either password or code.');
-    case 'malformed':
-      if (request.validationError) throw request.validationError;
-      throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
-    case 'busy':
-      throw new HttpError('server_busy', undefined, 1);
-    default:
-      throw new HttpError(outcome.reason);
-  }
+  // A code the schema refused is answered with the schema's own words, as any bad body is.
+  if (outcome.reason === 'malformed' && request.validationError) throw request.validationError;
+  throw identityProofError(outcome);
 }

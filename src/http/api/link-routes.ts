@@ -7,6 +7,7 @@ import { HttpError } from '../../errors.ts';
 import { isAcceptablePassword } from '../../passwords/policy.ts';
 import { requestPasswordReset, resetPassword } from '../../passwords/reset.ts';
 import { acceptInvitation } from '../../users/invitations.ts';
+import { linkError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { EmailSchema, errorResponses, PasswordSchema, publicSecurity, TokenParamSchema } from './schemas.ts';
 
@@ -50,7 +51,7 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
     async (request, reply) => {
       if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
       const outcome = await resetPassword(deps, request.body.token, request.body.password, originOf(request));
-      if (!outcome.ok) throw new HttpError(outcome.reason === 'busy' ? 'server_busy' : 'link_expired');
+      if (!outcome.ok) throw linkError(outcome);
       return reply.code(204).send(null);
     },
   );
@@ -71,7 +72,7 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
     async (request, reply) => {
       if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
       const outcome = await acceptInvitation(deps, request.params.token, request.body.password);
-      if (!outcome.ok) throw new HttpError(outcome.reason === 'busy' ? 'server_busy' : 'link_expired');
+      if (!outcome.ok) throw linkError(outcome);
       return reply.code(204).send(null);
     },
   );

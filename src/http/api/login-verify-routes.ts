@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { findSecondFactor, SECOND_FACTOR_KINDS } from '../../factors/registry.ts';
 import { performSecondFactorStep, type SecondStepInput } from '../../login/second-step.ts';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
+import { secondFactorError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { errorResponses, publicSecurity } from './schemas.ts';
@@ -62,19 +62,9 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
       }
       const outcome = await performSecondFactorStep(deps, session, input, originOf(request));
       if (!outcome.ok) {
-        switch (outcome.reason) {
-          case 'locked':
-            throw new HttpError('too_many_attempts', undefined, outcome.retryAfterSeconds);
-          case 'challenge_ended':
-            throw new HttpError('unauthenticated');
-          case 'method_unavailable':
-            throw new HttpError('invalid_request', 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
-          case 'malformed':
-            if (request.validationError) throw request.validationError;
-            throw new HttpError('invalid_request', `The request is not valid: body.code must be ${findSecondFactor(input.method)!.codeFormat}.`);
-          case 'invalid_code':
-            throw new HttpError('invalid_code');
-        }
+        // A code the schema refused is answered with the schema's own words, as any bad body is.
+        if (outcome.reason === 'malformed' && request.validationError) throw request.validationError;
+        throw secondFactorError(outcome, findSecondFactor(input.method)!.codeShape);
       }
       if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token);
       reply.header('cache-control', 'no-store');

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { securityEventTypes, type SecurityEventType } from '../../audit/events.ts';
 import { listSecurityEvents, securityEventsToCSV } from '../../audit/listing.ts';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
+import { listPageError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { errorResponses, sessionSecurity } from './schemas.ts';
 
@@ -35,7 +35,7 @@ export async function securityLogRoutes(parent: FastifyInstance, options: { deps
 
   async function readPage(request: { query: { cursor?: string; userId?: string; type?: SecurityEventType } }, accountId: string, limit: number) {
     const page = await listSecurityEvents(deps.db, accountId, { cursor: request.query.cursor ?? null, userId: request.query.userId ?? null, type: request.query.type ?? null, limit });
-    if (!page.ok) throw new HttpError('invalid_request', 'The request is not valid: querystring.cursor is not a cursor this server gave out.');
+    if (!page.ok) throw listPageError(page);
     return page;
   }
 

@@ -8,10 +8,11 @@ import { Type } from 'typebox';
 import { parseSixDigitCode } from '../../factors/factor.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
-import { confirmSMSEnrollment, startSMSEnrollment, type StartSMSEnrollmentOutcome } from '../../factors/sms/enrollment.ts';
+import { confirmSMSEnrollment, startSMSEnrollment } from '../../factors/sms/enrollment.ts';
 import { completeEnrollment } from '../../login/enrollment-step.ts';
-import { sendLoginText, type LoginTextOutcome } from '../../login/login-text.ts';
+import { sendLoginText } from '../../login/login-text.ts';
 import { findUserById } from '../../users/users.ts';
+import { enrollmentConfirmationError, smsError } from '../outcome-errors.ts';
 import { requireSession, type SessionCookie } from '../plugins/authentication.ts';
 import { enrollmentNeedsReauthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
@@ -26,30 +27,6 @@ const SentSchema = Type.Object({
 
 const WEAKER_METHOD_NOTE =
   'Text messages are the weaker second factor (SIM swaps and interception can expose the codes); the authenticator app (POST /me/2fa/totp) is the stronger choice and can be added beside SMS.';
-
-/** The answer for a text that was not sent. Never names another user or the full number (rule 30). */
-function refusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginTextOutcome, { ok: true }>, during: 'enrollment' | 'login'): HttpError {
-  switch (outcome.reason) {
-    case 'invalid_phone':
-      return new HttpError('invalid_phone', outcome.problem);
-    case 'unavailable':
-      return new HttpError('sms_unavailable', during === 'login' ? 'Text messages are not available on this server. Use the authenticator app or a recovery code.' : undefined);
-    case 'country_not_allowed':
-      return during === 'login'
-        ? new HttpError('sms_unavailable', 'This server does not send text messages to your phone number\'s country. Use the authenticator app or a recovery code.')
-        : new HttpError('invalid_phone', `This server does not send text messages to +${outcome.countryCallingCode} numbers.`);
-    case 'cooldown':
-      return new HttpError('rate_limited', 'A code was texted a moment ago. Wait a little before asking for another.', outcome.retryAfterSeconds);
-    case 'capped':
-      return new HttpError('rate_limited', 'Too many text messages were requested. Wait a while and try again.', outcome.retryAfterSeconds);
-    case 'delivery_failed':
-      return new HttpError('sms_delivery_failed');
-    case 'not_enrolled':
-      return new HttpError('sms_unavailable', 'Text messages are not turned on for you. Use the authenticator app or a recovery code.');
-    case 'challenge_ended':
-      return new HttpError('unauthenticated');
-  }
-}
 
 export interface SMSRouteOptions {
   deps: Deps;
@@ -81,7 +58,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
       // A new phone is a new factor: a stolen, idle session must not add or move the codes (rules 12, 28).
       if (enrollmentNeedsReauthentication(deps, session)) throw new HttpError('reauthentication_required');
       const outcome = await startSMSEnrollment(deps, session, request.body.phone, originOf(request));
-      if (!outcome.ok) throw refusal(outcome, 'enrollment');
+      if (!outcome.ok) throw smsError(outcome, 'enrollment');
       reply.header('cache-control', 'no-store');
       return reply.code(202).send({ phoneMasked: outcome.phoneMasked, expiresAt: new Date(outcome.expiresAt).toISOString() });
     },
@@ -103,9 +80,9 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
     async (request, reply) => {
       const session = requireSession(request);
       const code = parseSixDigitCode(request.body.code);
-      if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
+      if (code === null) throw new HttpError('invalid_request', { variant: 'code_not_six_digits' });
       const outcome = await completeEnrollment(deps, session, confirmSMSEnrollment(deps, session, code, originOf(request)), originOf(request));
-      if (!outcome.ok) throw new HttpError('invalid_code');
+      if (!outcome.ok) throw enrollmentConfirmationError(outcome);
       return answerCompletedEnrollment(request, reply, cookie, outcome);
     },
   );
@@ -129,10 +106,10 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
       // (Checked here rather than by a body schema, which would also refuse a request without a body.)
       const body = request.body as unknown;
       if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
-        throw new HttpError('invalid_request', 'The request is not valid: POST /login/sms takes no fields; the text goes to the number on record.');
+        throw new HttpError('invalid_request', { variant: 'login_sms_takes_no_fields' });
       }
       const outcome = await sendLoginText(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
-      if (!outcome.ok) throw refusal(outcome, 'login');
+      if (!outcome.ok) throw smsError(outcome, 'login');
       reply.header('cache-control', 'no-store');
       return reply.code(202).send({ phoneMasked: outcome.phoneMasked, expiresAt: new Date(outcome.expiresAt).toISOString() });
     },

@@ -13,6 +13,7 @@ import { startTOTPEnrollment } from '../../factors/totp/pending-enrollment.ts';
 import { completeEnrollment, type CompletedEnrollment } from '../../login/enrollment-step.ts';
 import { confirmAuthenticatorApp } from '../../factors/totp/pending-enrollment.ts';
 import { markReauthenticated, type SessionContext } from '../../sessions/sessions.ts';
+import { enrollmentConfirmationError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { enrollmentNeedsReauthentication, requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
@@ -90,9 +91,9 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
     async (request, reply) => {
       const session = requireSession(request);
       const code = parseSixDigitCode(request.body.code);
-      if (code === null) throw new HttpError('invalid_request', 'The request is not valid: body.code must be exactly 6 digits.');
+      if (code === null) throw new HttpError('invalid_request', { variant: 'code_not_six_digits' });
       const outcome = await completeEnrollment(deps, session, confirmAuthenticatorApp(deps, session, { enrollmentId: request.body.enrollmentId, code }, originOf(request)), originOf(request));
-      if (!outcome.ok) throw new HttpError(outcome.reason);
+      if (!outcome.ok) throw enrollmentConfirmationError(outcome);
       return answerCompletedEnrollment(request, reply, cookie, outcome);
     },
   );
@@ -111,7 +112,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
     async (request, reply) => {
       const session = requireSession(request);
       requireRecentAuthentication(deps, session);
-      if ((await loadMethods(session)).length === 0) throw new HttpError('invalid_request', 'Turn on two-factor authentication before making recovery codes.');
+      if ((await loadMethods(session)).length === 0) throw new HttpError('invalid_request', { variant: 'recovery_codes_need_2fa' });
       const recoveryCodes = await regenerateRecoveryCodes(deps, session, originOf(request));
       reply.header('cache-control', 'no-store');
       return { recoveryCodes };

@@ -14,6 +14,7 @@ import { errorCatalog, HttpError } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { enforcementError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { ACCOUNT_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState } from '../views/account-settings.ts';
 import type { LayoutUser } from '../views/layout.ts';
@@ -63,7 +64,7 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       if (!user) throw new HttpError('unauthenticated');
       const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listConfirmedMethods(deps.db, user) };
       const outcome = await setAccountEnforcement(deps, actor, enforce, originOf(request));
-      if (!outcome.ok) return sendAccountPage(reply, errorCatalog.admin_2fa_required.status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
+      if (!outcome.ok) return sendAccountPage(reply, enforcementError(outcome).status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
       return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce) });
     },
   );

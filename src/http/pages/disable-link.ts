@@ -10,11 +10,12 @@ import { consumeDisableLink } from '../../factors/disable-link.ts';
 import { peekLink } from '../../links/links.ts';
 import { PasswordSchema, TokenParamSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { disableLinkError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { renderDisableLinkDone, renderDisableLinkExpired, renderDisableLinkForm } from '../views/disable-link.ts';
 import { formBodySchema, formProblem, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
-import { refusePassword } from './password-refusal.ts';
+import { refusePasswordError } from './password-refusal.ts';
 
 function tokenOf(request: FastifyRequest): string {
   return (request.params as { token: string }).token;
@@ -38,8 +39,9 @@ export async function disableLinkPages(app: FastifyInstance, options: PageOption
       const { password } = readFields(request.body, ['password'] as const);
       const outcome = await consumeDisableLink(deps, token, password, originOf(request));
       if (outcome.ok) return sendPage(reply, 200, renderDisableLinkDone());
-      if (outcome.reason === 'link_expired') return expired(reply);
-      const refusal = refusePassword(reply, outcome, 'That password is not right.');
+      const error = disableLinkError(outcome);
+      if (error.code === 'link_expired') return expired(reply);
+      const refusal = refusePasswordError(reply, error, 'That password is not right.');
       return sendPage(reply, refusal.status, renderDisableLinkForm(reply.generateCsrf(), token, refusal.message));
     },
   );

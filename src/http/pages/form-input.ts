@@ -39,6 +39,12 @@ export function formProblem(request: FastifyRequest): FormProblem | null {
   return { field: field ?? null };
 }
 
+/** A refusal as a page shows it: the status to answer with and the alert to re-render the form with. */
+export interface FormRefusal {
+  status: number;
+  message: string;
+}
+
 export const MALFORMED_FORM_MESSAGE = 'The form could not be read. Reload the page and try again.';
 
 export function sendPage(reply: FastifyReply, status: number, page: string): FastifyReply {

@@ -13,6 +13,7 @@ import { acceptInvitation } from '../../users/invitations.ts';
 import { findUserById } from '../../users/users.ts';
 import { EmailSchema, PasswordSchema, TokenParamSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { linkError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { FORGOT_PASSWORD_PATH, renderForgotPassword, renderForgotPasswordSent, renderInvitation, renderLinkDone, renderLinkExpired, renderResetPassword } from '../views/links.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
@@ -68,11 +69,11 @@ export async function linkPages(app: FastifyInstance, options: PageOptions): Pro
       if (!isAcceptablePassword(deps.config.policy, password)) return again(400, errorCatalog.weak_password.message);
       const outcome = await resetPassword(deps, token, password, originOf(request));
       if (!outcome.ok) {
-        if (outcome.reason === 'busy') {
-          reply.header('retry-after', '1');
-          return again(errorCatalog.server_busy.status, errorCatalog.server_busy.message);
-        }
-        return sendLinkExpired(reply, 'password_reset');
+        const error = linkError(outcome);
+        if (error.code === 'link_expired') return sendLinkExpired(reply, 'password_reset');
+        // Busy: the form may be sent again in a moment.
+        reply.header('retry-after', '1');
+        return again(error.status, error.message);
       }
       return sendPage(reply, 200, renderLinkDone('Password changed', 'Your password has been changed. Log in with your new password.'));
     },
@@ -104,11 +105,10 @@ export async function linkPages(app: FastifyInstance, options: PageOptions): Pro
       if (!isAcceptablePassword(deps.config.policy, password)) return again(400, errorCatalog.weak_password.message);
       const outcome = await acceptInvitation(deps, token, password);
       if (!outcome.ok) {
-        if (outcome.reason === 'busy') {
-          reply.header('retry-after', '1');
-          return again(errorCatalog.server_busy.status, errorCatalog.server_busy.message);
-        }
-        return sendLinkExpired(reply, 'invitation');
+        const error = linkError(outcome);
+        if (error.code === 'link_expired') return sendLinkExpired(reply, 'invitation');
+        reply.header('retry-after', '1');
+        return again(error.status, error.message);
       }
       return sendPage(reply, 200, renderLinkDone('Password set', 'Your password is set. Log in to start using Twofold.'));
     },

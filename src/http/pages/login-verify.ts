@@ -19,12 +19,13 @@ import type { SessionContext } from '../../sessions/sessions.ts';
 import { attemptedCode, CodeSchema, LoginMethodSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { answerRetryAfter, secondFactorError, smsError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, TEXT_NOT_SENT_MESSAGE, type VerificationFactors, type VerificationMethod } from '../views/two-factor-verification.ts';
 import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { loginPath, safeNextPath } from './safe-next.ts';
-import { smsRefusal } from './two-factor-sms.ts';
+import { refuseSMS } from './two-factor-sms.ts';
 
 const CHALLENGE = { access: 'challenge' } as const;
 
@@ -82,9 +83,9 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     const outcome = await sendLoginText(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
     reply.header('cache-control', 'no-store');
     if (outcome.ok) return reply.redirect(loginVerifyPath('sms', next), 303);
-    if (outcome.reason === 'challenge_ended') return sendEnded(reply, next);
-    const refusal = smsRefusal(outcome, 'login');
-    if (refusal.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
+    const error = smsError(outcome, 'login');
+    if (error.code === 'unauthenticated') return sendEnded(reply, next);
+    const refusal = refuseSMS(reply, error);
     const factors = await loadFactors(deps, session);
     return sendForm(reply, refusal.status, factors, chooseMethod('sms', factors), next, refusal.message);
   });
@@ -112,20 +113,18 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
         setSessionCookie(reply, cookie, outcome.token);
         return reply.redirect(next ?? '/user', 303);
       }
-      switch (outcome.reason) {
-        case 'locked':
-          reply.header('retry-after', String(outcome.retryAfterSeconds));
-          return sendForm(reply, errorCatalog.too_many_attempts.status, factors, method, next, lockedMessage(outcome.retryAfterSeconds));
-        case 'challenge_ended':
-          return sendEnded(reply, next);
-        case 'method_unavailable':
-          return sendForm(reply, 400, factors, chooseMethod(null, factors), next, 'Text messages are not available for this user. Use the authenticator app or a recovery code.');
+      const error = secondFactorError(outcome, findSecondFactor(method)!.codeShape);
+      if (error.code === 'too_many_attempts' && error.retryAfterSeconds !== undefined) {
+        answerRetryAfter(reply, error);
+        return sendForm(reply, error.status, factors, method, next, lockedMessage(error.retryAfterSeconds));
       }
+      if (error.code === 'unauthenticated') return sendEnded(reply, next);
+      if (error.variant === 'no_sms_for_user') return sendForm(reply, error.status, factors, chooseMethod(null, factors), next, error.message);
       // A wrong or malformed code; the fifth of this login ended it and deleted its session.
-      if (outcome.loginEnded) return sendEnded(reply, next);
-      if (outcome.reason === 'malformed') return sendForm(reply, 400, factors, method, next, findSecondFactor(method)!.codePrompt);
+      if ('loginEnded' in outcome && outcome.loginEnded) return sendEnded(reply, next);
+      if (error.code === 'invalid_request') return sendForm(reply, error.status, factors, method, next, findSecondFactor(method)!.codePrompt);
       // Wrong, replayed and used-up codes read alike (rule 32).
-      return sendForm(reply, errorCatalog.invalid_code.status, factors, method, next, errorCatalog.invalid_code.message);
+      return sendForm(reply, error.status, factors, method, next, error.message);
     },
   );
 }

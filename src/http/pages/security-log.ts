@@ -15,6 +15,7 @@ import { isSecurityEventType } from '../../audit/events.ts';
 import { listSecurityEvents } from '../../audit/listing.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { findUserByEmail, findUserById } from '../../users/users.ts';
+import { listPageError } from '../outcome-errors.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { LOG_PATH, renderSecurityLogPage, type LogFilters, type LogView } from '../views/security-log.ts';
 import { sendPage } from './form-input.ts';
@@ -66,7 +67,10 @@ export async function securityLogPages(app: FastifyInstance, options: PageOption
     }
 
     const page = await listSecurityEvents(deps.db, session.accountId, { cursor: query.cursor || null, userId: filters.userId, type: filters.type, limit: EVENTS_PER_PAGE });
-    if (!page.ok) return sendLogPage(reply, 400, layoutUser, { filters, events: [], nextCursor: null, downloadable: false, alert: 'This page of the log does not exist. Start again from the first page.' });
+    if (!page.ok) {
+      const error = listPageError(page, 'security log page');
+      return sendLogPage(reply, error.status, layoutUser, { filters, events: [], nextCursor: null, downloadable: false, alert: error.message });
+    }
     return sendLogPage(reply, 200, layoutUser, { filters, events: page.events, nextCursor: page.nextCursor, downloadable: true });
   });
 }

@@ -6,12 +6,12 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { errorCatalog, HttpError } from '../../errors.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { inviteUser } from '../../users/invitations.ts';
 import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { EmailSchema, NameSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { invitationError, listPageError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { renderUsersPage, USERS_PATH, type InviteState } from '../views/users.ts';
@@ -35,7 +35,7 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
 
   async function sendUsersPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, cursor: string | null, invite: InviteState, search = ''): Promise<FastifyReply> {
     const page = await listAccountUsers(deps.db, session.accountId, { cursor, emailPrefix: search || null, limit: USERS_PER_PAGE });
-    if (!page.ok) throw new HttpError('invalid_request', 'This page of users does not exist. Start again from the first page.');
+    if (!page.ok) throw listPageError(page, 'users page');
     const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
     const rows = page.users.map((user) => ({ user, methods: methods.get(user.id) ?? [] }));
     // While enforcement is on, admins need to see who it is still waiting for.
@@ -70,7 +70,10 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
       const role = values.role === 'admin' ? 'admin' : 'user';
       const inviter = { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName };
       const outcome = await inviteUser(deps, inviter, { email: values.email, name: values.name, role }, originOf(request));
-      if (!outcome.ok) return again(errorCatalog.email_taken.status, errorCatalog.email_taken.message, 'email');
+      if (!outcome.ok) {
+        const error = invitationError(outcome);
+        return again(error.status, error.message, 'email');
+      }
       return sendUsersPage(reply, 200, session, layoutUser, null, { values: {}, error: null, confirmation: `Invitation sent to ${outcome.user.email}.` });
     },
   );

@@ -1,10 +1,11 @@
 /** The sign-up page (PRODUCT.md §2.1): a new account and its first administrator. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { errorCatalog } from '../../errors.ts';
+import { errorCatalog, type ErrorCode } from '../../errors.ts';
 import { EmailSchema, NameSchema, PasswordSchema } from '../api/schemas.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
 import { setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { answerRetryAfter, signupError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { renderErrorPage } from '../views/error-page.ts';
 import { renderSignupPage } from '../views/signup.ts';
@@ -20,6 +21,9 @@ const fieldMessages: Record<string, string> = {
   email: 'Enter a valid email address.',
   password: errorCatalog.weak_password.message,
 };
+
+/** The field a refusal is about, marked invalid when the form comes back. */
+const refusedFields: Partial<Record<ErrorCode, string>> = { weak_password: 'password', email_taken: 'email' };
 
 function refuseDisabled(reply: FastifyReply, signedIn: boolean): FastifyReply {
   return sendPage(reply, errorCatalog.signup_disabled.status, renderErrorPage(errorCatalog.signup_disabled.status, errorCatalog.signup_disabled.message, signedIn));
@@ -50,20 +54,10 @@ export async function signupPages(app: FastifyInstance, options: PageOptions): P
 
       const outcome = await signUpAccount(deps, values, originOf(request));
       if (!outcome.ok) {
-        switch (outcome.reason) {
-          case 'signup_disabled':
-            return refuseDisabled(reply, request.session !== null);
-          case 'weak_password':
-            return again(400, errorCatalog.weak_password.message, 'password');
-          case 'email_taken':
-            return again(409, errorCatalog.email_taken.message, 'email');
-          case 'rate_limited':
-            reply.header('retry-after', String(outcome.retryAfterSeconds));
-            return again(429, errorCatalog.rate_limited.message);
-          case 'server_busy':
-            reply.header('retry-after', '1');
-            return again(503, errorCatalog.server_busy.message);
-        }
+        const error = signupError(outcome);
+        if (error.code === 'signup_disabled') return refuseDisabled(reply, request.session !== null);
+        answerRetryAfter(reply, error);
+        return again(error.status, error.message, refusedFields[error.code]);
       }
       // Whoever was signed in on this browser before is signed out: the new admin takes over.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);

@@ -11,7 +11,6 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { errorCatalog } from '../../errors.ts';
 import { parseSixDigitCode } from '../../factors/factor.ts';
 import { confirmAuthenticatorApp } from '../../factors/totp/pending-enrollment.ts';
 import { completeEnrollment } from '../../login/enrollment-step.ts';
@@ -19,6 +18,7 @@ import { CodeSchema } from '../api/login-verify-routes.ts';
 import { EnrollmentIdSchema } from '../api/schemas.ts';
 import { setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { enrollmentConfirmationError, errorBody, reauthenticationError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import type { SafeHTML } from '../views/html.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
@@ -79,8 +79,8 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       const os = readMobileOS(readFields(request.body, ['os'] as const).os);
       const started = await beginAppEnrollment(deps, session);
       if (!started.ok) {
-        const alert = errorCatalog.reauthentication_required.message;
-        return sendAppPage(reply, 403, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert, passwordConfirmation: passwordFirst(layoutUser, os) }));
+        const error = reauthenticationError(started);
+        return sendAppPage(reply, error.status, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert: error.message, passwordConfirmation: passwordFirst(layoutUser, os) }));
       }
       const main = renderEnrollment({ os, csrfToken: layoutUser.csrfToken, enrollment: started.enrollment, enrollmentRequired: session.state === 'enrollment_required' });
       return sendAppPage(reply, 200, layoutUser, 'Scan the QR code', main, true);
@@ -94,7 +94,10 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
     const started = await beginAppEnrollment(deps, session);
     // The secret travels only in this body, never cached (rule 14).
     reply.header('cache-control', 'no-store');
-    if (!started.ok) return reply.code(403).send({ error: 'reauthentication_required', message: errorCatalog.reauthentication_required.message });
+    if (!started.ok) {
+      const error = reauthenticationError(started);
+      return reply.code(error.status).send(errorBody(error));
+    }
     return reply.code(201).send(started.enrollment);
   });
 
@@ -119,14 +122,15 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       if (code === null) return retry(400, CODE_MESSAGE);
 
       const outcome = await completeEnrollment(deps, session, confirmAuthenticatorApp(deps, session, { enrollmentId: values.enrollmentId, code }, originOf(request)), originOf(request));
-      if (!outcome.ok && outcome.reason === 'invalid_code') return retry(401, errorCatalog.invalid_code.message);
       if (!outcome.ok) {
+        const error = enrollmentConfirmationError(outcome);
+        if (error.code === 'invalid_code') return retry(error.status, error.message);
         // Replaced or timed out (the page without JavaScript, or a confirmation racing a
         // rotation): say so, and show a fresh QR code straight away.
         const started = await beginAppEnrollment(deps, session);
-        if (!started.ok) return sendAppPage(reply, 410, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert: EXPIRED_QR_MESSAGE, passwordConfirmation: passwordFirst(layoutUser, os) }));
+        if (!started.ok) return sendAppPage(reply, error.status, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert: EXPIRED_QR_MESSAGE, passwordConfirmation: passwordFirst(layoutUser, os) }));
         const main = renderEnrollment({ os, csrfToken: layoutUser.csrfToken, enrollment: started.enrollment, alert: EXPIRED_QR_MESSAGE, enrollmentRequired: session.state === 'enrollment_required' });
-        return sendAppPage(reply, 410, layoutUser, 'Scan the QR code', main, true);
+        return sendAppPage(reply, error.status, layoutUser, 'Scan the QR code', main, true);
       }
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
       if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);

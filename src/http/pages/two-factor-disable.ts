@@ -5,12 +5,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { errorCatalog } from '../../errors.ts';
+import { errorCatalog, type HttpError } from '../../errors.ts';
 import { disableTwoFactor } from '../../factors/disable-two-factor.ts';
 import { proveIdentity } from '../../login/identity-proof.ts';
 import { PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { answerRetryAfter, identityProofError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { renderBarePage, renderSignedInPage } from '../views/layout.ts';
 import { DISABLE_TWO_FACTOR_PATH, renderDisabled, renderDisableRefused, renderDisableTwoFactor } from '../views/two-factor-disable.ts';
@@ -19,6 +20,14 @@ import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
 
 const WRONG = 'That did not match. Check it and try again.';
+
+/** The form's words for a refused password or code; a lock and a busy server keep the registry's. */
+function proofMessage(error: HttpError): string {
+  if (error.variant === 'password_or_code') return 'Enter your password, or a code from your authenticator app.';
+  if (error.variant === 'code_not_six_digits') return 'A code from your authenticator app has exactly 6 digits.';
+  if (error.code === 'invalid_credentials' || error.code === 'invalid_code') return WRONG;
+  return error.message;
+}
 
 export async function twoFactorDisablePages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps, cookie } = options;
@@ -47,20 +56,9 @@ export async function twoFactorDisablePages(app: FastifyInstance, options: PageO
       const proof = fields.code !== '' ? { code: fields.code } : fields.password !== '' ? { password: fields.password } : {};
       const outcome = await proveIdentity(deps, session, proof, originOf(request), 'disable_2fa');
       if (!outcome.ok) {
-        switch (outcome.reason) {
-          case 'locked':
-            reply.header('retry-after', String(outcome.retryAfterSeconds));
-            return again(errorCatalog.too_many_attempts.status, errorCatalog.too_many_attempts.message);
-          case 'busy':
-            reply.header('retry-after', '1');
-            return again(errorCatalog.server_busy.status, errorCatalog.server_busy.message);
-          case 'neither_or_both':
-            return again(400, 'Enter your password, or a code from your authenticator app.');
-          case 'malformed':
-            return again(400, 'A code from your authenticator app has exactly 6 digits.');
-          default:
-            return again(401, WRONG);
-        }
+        const error = identityProofError(outcome);
+        answerRetryAfter(reply, error);
+        return again(error.status, proofMessage(error));
       }
       await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
       clearSessionCookie(reply, cookie);

@@ -12,20 +12,20 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseSixDigitCode } from '../../factors/factor.ts';
-import { errorCatalog } from '../../errors.ts';
-import { confirmSMSEnrollment, startSMSEnrollment, type StartSMSEnrollmentOutcome } from '../../factors/sms/enrollment.ts';
+import { errorCatalog, type HttpError } from '../../errors.ts';
+import { confirmSMSEnrollment, startSMSEnrollment } from '../../factors/sms/enrollment.ts';
 import { completeEnrollment } from '../../login/enrollment-step.ts';
-import type { LoginTextOutcome } from '../../login/login-text.ts';
 import { CodeSchema } from '../api/login-verify-routes.ts';
 import { setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { answerRetryAfter, enrollmentConfirmationError, smsError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import type { SafeHTML } from '../views/html.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
 import { renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
 import { CONFIRM_SMS_ENROLLMENT_PATH, renderPhoneForm, renderSMSConfirm, SMS_ENROLLMENT_PATH, START_SMS_ENROLLMENT_PATH } from '../views/two-factor-sms.ts';
-import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
+import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage, type FormRefusal } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
 import { needsPasswordFirst } from './two-factor-app-enrollment.ts';
@@ -35,41 +35,18 @@ const CODE_MESSAGE = 'Enter the six-digit code from the text message.';
 const PHONE_MESSAGE = 'Enter your mobile number with + and the country code, for example +44 7400 123456.';
 const PASSWORD_REASON = 'You already use two-factor authentication. Enter your password again before setting up a phone for text messages.';
 
-export interface SMSRefusal {
-  status: number;
-  message: string;
-  retryAfterSeconds?: number;
-}
-
 function seconds(n: number): string {
   return n === 1 ? '1 second' : `${n} seconds`;
 }
 
 /**
- * A text that was not sent, in the page's words: the statuses and messages of the API's
- * refusals (api/sms-routes.ts), with the wait spelled out. Never names the full number.
+ * A text that was not sent (outcome-errors.ts smsError), in the page's words: the API's status,
+ * Retry-After and message, with the cooldown's wait spelled out. Never names the full number.
  */
-export function smsRefusal(outcome: Exclude<StartSMSEnrollmentOutcome | LoginTextOutcome, { ok: true }>, during: 'enrollment' | 'login'): SMSRefusal {
-  switch (outcome.reason) {
-    case 'invalid_phone':
-      return { status: errorCatalog.invalid_phone.status, message: outcome.problem };
-    case 'unavailable':
-      return { status: errorCatalog.sms_unavailable.status, message: during === 'login' ? 'Text messages are not available on this server. Use the authenticator app or a recovery code.' : errorCatalog.sms_unavailable.message };
-    case 'country_not_allowed':
-      return during === 'login'
-        ? { status: errorCatalog.sms_unavailable.status, message: "This server does not send text messages to your phone number's country. Use the authenticator app or a recovery code." }
-        : { status: errorCatalog.invalid_phone.status, message: `This server does not send text messages to +${outcome.countryCallingCode} numbers.` };
-    case 'cooldown':
-      return { status: errorCatalog.rate_limited.status, message: `A code was texted a moment ago. Wait ${seconds(outcome.retryAfterSeconds)} before asking for another.`, retryAfterSeconds: outcome.retryAfterSeconds };
-    case 'capped':
-      return { status: errorCatalog.rate_limited.status, message: 'Too many text messages were requested. Wait a while and try again.', retryAfterSeconds: outcome.retryAfterSeconds };
-    case 'delivery_failed':
-      return { status: errorCatalog.sms_delivery_failed.status, message: errorCatalog.sms_delivery_failed.message };
-    case 'not_enrolled':
-      return { status: errorCatalog.sms_unavailable.status, message: 'Text messages are not turned on for you. Use the authenticator app or a recovery code.' };
-    case 'challenge_ended':
-      return { status: errorCatalog.unauthenticated.status, message: errorCatalog.unauthenticated.message };
-  }
+export function refuseSMS(reply: FastifyReply, error: HttpError): FormRefusal {
+  answerRetryAfter(reply, error);
+  const message = error.variant === 'sms_cooldown' && error.retryAfterSeconds !== undefined ? `A code was texted a moment ago. Wait ${seconds(error.retryAfterSeconds)} before asking for another.` : error.message;
+  return { status: error.status, message };
 }
 
 function sendSMSPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, title: string, main: SafeHTML): FastifyReply {
@@ -113,8 +90,7 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
       }
       const outcome = await startSMSEnrollment(deps, session, phone, originOf(request));
       if (!outcome.ok) {
-        const refusal = smsRefusal(outcome, 'enrollment');
-        if (refusal.retryAfterSeconds !== undefined) reply.header('retry-after', String(refusal.retryAfterSeconds));
+        const refusal = refuseSMS(reply, smsError(outcome, 'enrollment'));
         return phoneForm(refusal.status, refusal.message, phone);
       }
       reply.header('cache-control', 'no-store');
@@ -137,7 +113,10 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
       if (code === null) return retry(400, CODE_MESSAGE);
 
       const outcome = await completeEnrollment(deps, session, confirmSMSEnrollment(deps, session, code, originOf(request)), originOf(request));
-      if (!outcome.ok) return retry(errorCatalog.invalid_code.status, errorCatalog.invalid_code.message);
+      if (!outcome.ok) {
+        const error = enrollmentConfirmationError(outcome);
+        return retry(error.status, error.message);
+      }
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
       if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);
       reply.header('cache-control', 'no-store');

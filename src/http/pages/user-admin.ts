@@ -15,6 +15,7 @@ import { changeUser, type UserChange } from '../../users/administration.ts';
 import { findAccountUser, type Role, type User } from '../../users/users.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
+import { answerRetryAfter, sendDisableLinkError, userChangeError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { describeRole } from '../views/descriptions.ts';
 import type { LayoutUser } from '../views/layout.ts';
@@ -68,8 +69,9 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
   async function applyChange(request: FastifyRequest, reply: FastifyReply, session: SessionContext, layoutUser: LayoutUser, target: User, change: UserChange, describe: (before: User, after: User) => string): Promise<FastifyReply> {
     const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, target.id, change, originOf(request));
     if (!outcome.ok) {
-      if (outcome.reason === 'not_found') throw new HttpError('not_found');
-      return sendUserPage(reply, errorCatalog.last_admin.status, layoutUser, target, { alert: `${errorCatalog.last_admin.message} Make another user an administrator first.` });
+      const error = userChangeError(outcome);
+      if (error.code === 'not_found') throw error;
+      return sendUserPage(reply, error.status, layoutUser, target, { alert: `${error.message} Make another user an administrator first.` });
     }
     if (outcome.user.id === session.userId && outcome.user.active !== 1) return reply.redirect('/login', 303);
     if (outcome.user.id === session.userId && outcome.user.role !== 'admin') return reply.redirect('/user', 303);
@@ -112,12 +114,10 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
       }
       const outcome = await sendDisableLink(deps, { userId: session.userId, accountId: session.accountId, name: session.name }, target.id, originOf(request));
       if (outcome.ok) return sendUserPage(reply, 202, layoutUser, target, { notice: `We e-mailed ${target.email} a link to turn off two-factor authentication. It works once, for 24 hours.` });
-      if (outcome.reason === 'rate_limited') {
-        reply.header('retry-after', String(outcome.retryAfterSeconds));
-        return sendUserPage(reply, 429, layoutUser, target, { alert: 'A link was sent to this user several times in the last hour. Wait before sending another.' });
-      }
-      if (outcome.reason === 'two_factor_not_enabled') return sendUserPage(reply, 409, layoutUser, target, { alert: errorCatalog.two_factor_not_enabled.message });
-      throw new HttpError('not_found');
+      const error = sendDisableLinkError(outcome);
+      if (error.code === 'not_found') throw error;
+      answerRetryAfter(reply, error);
+      return sendUserPage(reply, error.status, layoutUser, target, { alert: error.message });
     },
   );
 }

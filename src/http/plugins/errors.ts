@@ -122,6 +122,6 @@ export const errorsPlugin = fp(async function errorsPlugin(app: FastifyInstance)
   // No path or query value needs a NUL, and PostgreSQL text cannot hold one: a NUL reaching a
   // query there fails as a 500 (ids, e-mail and user filters, page parameters alike).
   app.addHook('onRequest', async (request) => {
-    if (/%00|\0/i.test(request.url)) throw new HttpError('invalid_request', 'The request is not valid: the URL contains a NUL character.');
+    if (/%00|\0/i.test(request.url)) throw new HttpError('invalid_request', { variant: 'url_contains_nul' });
   });
 });
