@@ -103,8 +103,8 @@ type Catalog = typeof errorCatalog;
 
 export type ErrorCode = keyof Catalog;
 
-/** The named variants of a code, if it has any. */
-export type ErrorVariant<Code extends ErrorCode> = Catalog[Code] extends { variants: infer Variants } ? keyof Variants & string : never;
+/** The named variants of a code, if it has any (of any of the codes, for a union). */
+export type ErrorVariant<Code extends ErrorCode> = Code extends ErrorCode ? (Catalog[Code] extends { variants: infer Variants } ? keyof Variants & string : never) : never;
 
 /** The codes whose message may be replaced by a detail about the request (see the registry's note). */
 type DetailCode = { [Code in ErrorCode]: Catalog[Code] extends { detail: string } ? Code : never }[ErrorCode];
