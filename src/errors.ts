@@ -109,8 +109,8 @@ export interface ErrorBody {
   message: string;
 }
 
-/** The named variants of a code, if it has any. */
-export type ErrorVariant<Code extends ErrorCode> = Catalog[Code] extends { variants: infer Variants } ? keyof Variants & string : never;
+/** The named variants of a code, if it has any (of any of the codes, for a union). */
+export type ErrorVariant<Code extends ErrorCode> = Code extends ErrorCode ? (Catalog[Code] extends { variants: infer Variants } ? keyof Variants & string : never) : never;
 
 /** The codes whose message may be replaced by a detail about the request (see the registry's note). */
 type DetailCode = { [Code in ErrorCode]: Catalog[Code] extends { detail: string } ? Code : never }[ErrorCode];

@@ -52,7 +52,7 @@ export function passwordRefusalError(refusal: PasswordRefusal): HttpError<'inval
   }
 }
 
-export type IdentityProofRefusal =
+type IdentityProofRefusal =
   | { reason: 'locked'; retryAfterSeconds: number }
   | { reason: 'neither_or_both' | 'malformed' | 'invalid_code' | 'invalid_credentials' | 'busy' };
 
@@ -75,7 +75,7 @@ export function identityProofError(refusal: IdentityProofRefusal): HttpError<'to
 
 // ---- sign-up, links, invitations ----
 
-export type SignupRefusal = { reason: 'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number };
+type SignupRefusal = { reason: 'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number };
 
 export function signupError(refusal: SignupRefusal): HttpError<'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' | 'rate_limited'> {
   switch (refusal.reason) {
@@ -102,7 +102,7 @@ export function invitationError(refusal: { reason: 'email_taken' }): HttpError<'
 
 // ---- the second step of a login ----
 
-export type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'malformed' | 'invalid_code' };
+type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'malformed' | 'invalid_code' };
 
 /** How a malformed code is refused, by the shape its kind's codes have (`SecondFactor.codeShape`). */
 const CODE_SHAPE_VARIANTS = { six_digits: 'code_not_six_digits', recovery_code: 'code_not_recovery_code' } as const satisfies Record<CodeShape, string>;
@@ -126,7 +126,7 @@ export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeS
 
 // ---- factors ----
 
-export type SMSRefusal =
+type SMSRefusal =
   | { reason: 'invalid_phone'; problem: string }
   | { reason: 'unavailable' | 'delivery_failed' | 'not_enrolled' | 'challenge_ended' }
   | { reason: 'country_not_allowed'; countryCallingCode: string }
@@ -169,7 +169,7 @@ export function removeMethodError(refusal: { reason: 'not_enrolled' | 'last_meth
   return refusal.reason === 'last_method' ? new HttpError('last_method') : new HttpError('two_factor_not_enabled', { variant: 'method_not_on' });
 }
 
-export type SendDisableLinkRefusal = { reason: 'not_found' | 'two_factor_not_enabled' } | { reason: 'rate_limited'; retryAfterSeconds: number };
+type SendDisableLinkRefusal = { reason: 'not_found' | 'two_factor_not_enabled' } | { reason: 'rate_limited'; retryAfterSeconds: number };
 
 /** The admin's request for a disable link (a user of another account reads as not found). */
 export function sendDisableLinkError(refusal: SendDisableLinkRefusal): HttpError<'not_found' | 'two_factor_not_enabled' | 'rate_limited'> {
