@@ -43,6 +43,22 @@ export interface FactorDescription {
   detail: string | null;
 }
 
+/** How the Verification Code page offers a kind (PRODUCT.md §2.2 step 2, §6 labels). */
+export interface VerificationCopy {
+  title: string;
+  /** The code field's label and hint. */
+  label: string;
+  hint: string;
+  /** The page's opening words; `detail` is the kind's description detail (a masked number). */
+  intro(detail: string | null): string;
+  /** For a kind the server begins: the opening words while its code could not be sent yet. */
+  introUnsent?(detail: string | null): string;
+  /** The link (or, for a kind the server begins, the button) that switches to it. */
+  switchLabel: string;
+  /** For a kind the server begins: the button that sends another code. */
+  resendLabel?: string;
+}
+
 /** What became of beginning a factor at login (texting its code). */
 export type BeginOutcome = { ok: true } | { ok: false; reason: string; retryAfterSeconds?: number };
 
@@ -68,6 +84,8 @@ export interface SecondFactor {
   readonly codeShape: CodeShape;
   /** What the Verification Code page asks for when the code entered cannot be one. */
   readonly codePrompt: string;
+  /** How the Verification Code page offers it. */
+  readonly verification: VerificationCopy;
   /** The canonical code, or null when the input cannot be one (still charged as a guess, rule 33). */
   parseCode(raw: unknown): string | null;
   /** Checks and consumes a parsed code (one conditional write, rules 5 and 6). */

@@ -7,8 +7,11 @@
 import type { RequestOrigin } from '../audit/events.ts';
 import type { BeginOutcome, FactorDeps } from '../factors/factor.ts';
 import { findSecondFactor } from '../factors/registry.ts';
-import { textLoginCode, type LoginCodeTextOutcome } from '../factors/sms/sms-factor.ts';
+import { textLoginCode, textMessage, type LoginCodeTextOutcome } from '../factors/sms/sms-factor.ts';
 import { openPendingLoginId, type ChallengeSession } from './pending-login.ts';
+
+/** The kind whose code `sendLoginText` texts. */
+export const LOGIN_TEXT_KIND: string = textMessage.kind;
 
 export type LoginTextOutcome = LoginCodeTextOutcome | { ok: false; reason: 'challenge_ended' };
 

@@ -14,6 +14,13 @@ export const recoveryCodes: SecondFactor = {
   sentenceName: 'Recovery codes',
   codeShape: 'recovery_code',
   codePrompt: 'Enter a recovery code like xxxxx-xxxxx.',
+  verification: {
+    title: 'Use a recovery code',
+    label: 'Recovery code',
+    hint: 'Like xxxxx-xxxxx; upper or lower case, with or without the hyphen.',
+    intro: () => 'Enter one of the recovery codes you saved when you set up two-factor authentication. Each code works once.',
+    switchLabel: 'Use a recovery code',
+  },
   parseCode: (raw) => (typeof raw === 'string' && raw.length <= 64 ? normalizeRecoveryCode(raw) : null),
   verify: async (deps, owner, code, context) => {
     const used = await consumeRecoveryCode(deps.db, deps.clock, deps.keys, owner.userId, code);

@@ -41,6 +41,15 @@ export const textMessage: SecondFactor = {
   sentenceName: 'Text-message codes',
   codeShape: 'six_digits',
   codePrompt: 'Enter the six-digit code from the text message.',
+  verification: {
+    title: 'Verification Code',
+    label: 'Verification code',
+    hint: 'Six digits, from the text message. The code works for 10 minutes.',
+    intro: (phoneMasked) => `We texted a six-digit code to ${phoneMasked ?? 'your phone'}. Enter it below.`,
+    introUnsent: (phoneMasked) => `Your code goes by text message to ${phoneMasked ?? 'your phone'}.`,
+    switchLabel: 'Send a text message instead',
+    resendLabel: 'Send another text',
+  },
   parseCode: parseSixDigitCode,
   verify: async (deps, owner, code, context) => {
     // A texted code counts only for the login it was sent for (rule 7); enrollment codes are

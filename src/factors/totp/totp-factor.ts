@@ -41,6 +41,13 @@ export const authenticatorApp: SecondFactor = {
   sentenceName: 'The authenticator app',
   codeShape: 'six_digits',
   codePrompt: 'Enter the six-digit code from your authenticator app.',
+  verification: {
+    title: 'Verification Code',
+    label: 'Verification code',
+    hint: 'Six digits. A new code appears every 30 seconds.',
+    intro: () => 'Open your authenticator app and enter the code it shows for Twofold.',
+    switchLabel: 'Use the authenticator app',
+  },
   parseCode: parseSixDigitCode,
   verify: (deps, owner, code) => verifyTOTPCode(deps, owner.userId, code),
   describe: async (deps, userId) => ((await hasAuthenticatorApp(deps.db, userId)) ? { kind: 'totp', label: 'Authenticator app', icon: 'authenticator-app', detail: null } : null),

@@ -13,15 +13,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performSecondFactorStep } from '../../login/second-step.ts';
 import type { Deps } from '../../deps.ts';
 import { errorCatalog } from '../../errors.ts';
-import { findSecondFactor, METHOD_KINDS, SECOND_FACTOR_KINDS } from '../../factors/registry.ts';
-import { sendLoginText } from '../../login/login-text.ts';
+import type { SecondFactor } from '../../factors/factor.ts';
+import { findSecondFactor, METHOD_KINDS, SECOND_FACTOR_KINDS, SECOND_FACTORS } from '../../factors/registry.ts';
+import { LOGIN_TEXT_KIND, sendLoginText } from '../../login/login-text.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { attemptedCode, CodeSchema, LoginMethodSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, secondFactorError, smsError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
-import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, TEXT_NOT_SENT_MESSAGE, type VerificationFactors, type VerificationMethod } from '../views/two-factor-verification.ts';
+import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, TEXT_NOT_SENT_MESSAGE, type VerificationOption } from '../views/two-factor-verification.ts';
 import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { loginPath, safeNextPath } from './safe-next.ts';
@@ -29,24 +30,30 @@ import { refuseSMS } from './two-factor-sms.ts';
 
 const CHALLENGE = { access: 'challenge' } as const;
 
-/** The method the page shows: the one asked for if the user has it, else the app, else the text. */
-function readQuery(request: FastifyRequest, factors: VerificationFactors): { method: VerificationMethod; next: string | null } {
+/** The kind the page shows: the one asked for if the user can use it, else the user's first method. */
+function readQuery(request: FastifyRequest, factors: VerificationFactors): { method: string; next: string | null } {
   const query = request.query as Record<string, unknown>;
   return { method: chooseMethod(query.method, factors), next: safeNextPath(query.next) };
 }
 
-function chooseMethod(asked: unknown, factors: VerificationFactors): VerificationMethod {
-  const askedFactor = typeof asked === 'string' ? findSecondFactor(asked) : null;
-  if (askedFactor && (askedFactor.role === 'fallback' || factors.methods.includes(askedFactor.kind))) return askedFactor.kind as VerificationMethod;
-  // The user's first method in the registry's order (the app first); with none, the first method the page knows.
-  return (factors.methods[0] ?? METHOD_KINDS[0]) as VerificationMethod;
+function chooseMethod(asked: unknown, factors: VerificationFactors): string {
+  const usable = factors.find((option) => option.kind === asked);
+  // The user's first method in the registry's order (the app first); with none, the registry's first method.
+  return usable?.kind ?? factors[0]?.kind ?? METHOD_KINDS[0]!;
 }
 
-/** Which second factors the half-logged-in user has, as their kinds describe them; the session read carries the methods. */
+/** Every way the half-logged-in user can finish: their methods (the session read carries them), then the fallback. */
+type VerificationFactors = VerificationOption[];
+
 async function loadFactors(deps: Deps, session: SessionContext): Promise<VerificationFactors> {
-  const described = await Promise.all(session.methods.map((kind) => findSecondFactor(kind)!.describe(deps, session.userId)));
-  const byKind = new Map(described.flatMap((description) => (description ? [[description.kind, description] as const] : [])));
-  return { methods: session.methods, app: byKind.has('totp'), phoneMasked: byKind.get('sms')?.detail ?? null };
+  const usable = SECOND_FACTORS.filter((factor) => factor.role === 'fallback' || session.methods.includes(factor.kind));
+  return Promise.all(usable.map((factor) => optionOf(deps, session, factor)));
+}
+
+async function optionOf(deps: Deps, session: SessionContext, factor: SecondFactor): Promise<VerificationOption> {
+  // A fallback is offered whether or not codes are left: a used-up one is refused like any wrong code (rule 32).
+  const detail = factor.role === 'method' ? ((await factor.describe(deps, session.userId))?.detail ?? null) : null;
+  return { kind: factor.kind, copy: factor.verification, codeShape: factor.codeShape, detail, begins: factor.beginLogin !== undefined };
 }
 
 /** Plain language for a pause whose length the budget decides. */
@@ -59,8 +66,10 @@ function lockedMessage(retryAfterSeconds: number): string {
 export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps, cookie } = options;
 
-  function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: VerificationMethod, next: string | null, alert: string | null): FastifyReply {
-    return sendPage(reply, status, renderVerification({ method, next, csrfToken: reply.generateCsrf(), factors, alert }));
+  function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: string, next: string | null, alert: string | null): FastifyReply {
+    // `method` is a kind of the registry; one the user cannot use reads as their default.
+    const current = factors.find((option) => option.kind === method) ?? factors.find((option) => option.kind === chooseMethod(null, factors))!;
+    return sendPage(reply, status, renderVerification({ current, options: factors, next, csrfToken: reply.generateCsrf(), alert }));
   }
 
   function sendEnded(reply: FastifyReply, next: string | null): FastifyReply {
@@ -71,7 +80,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
   app.get(LOGIN_VERIFY_PATH, { config: CHALLENGE, schema: { hide: true } }, async (request, reply) => {
     const factors = await loadFactors(deps, requireSession(request));
     const { method, next } = readQuery(request, factors);
-    const textNotSent = method === 'sms' && (request.query as Record<string, unknown>).text === 'unsent';
+    const textNotSent = factors.some((option) => option.kind === method && option.begins) && (request.query as Record<string, unknown>).text === 'unsent';
     return sendForm(reply, 200, factors, method, next, textNotSent ? TEXT_NOT_SENT_MESSAGE : null);
   });
 
@@ -82,12 +91,12 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     const next = safeNextPath((request.query as Record<string, unknown>).next);
     const outcome = await sendLoginText(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
     reply.header('cache-control', 'no-store');
-    if (outcome.ok) return reply.redirect(loginVerifyPath('sms', next), 303);
+    if (outcome.ok) return reply.redirect(loginVerifyPath(LOGIN_TEXT_KIND, next), 303);
     const error = smsError(outcome, 'login');
     if (error.code === 'unauthenticated') return sendEnded(reply, next);
     const refusal = refuseSMS(reply, error);
     const factors = await loadFactors(deps, session);
-    return sendForm(reply, refusal.status, factors, chooseMethod('sms', factors), next, refusal.message);
+    return sendForm(reply, refusal.status, factors, chooseMethod(LOGIN_TEXT_KIND, factors), next, refusal.message);
   });
 
   app.post(
@@ -104,9 +113,9 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       const { method: shownMethod, next } = readQuery(request, factors);
       // As the API does: a body that fails the schema but carries a code for a known method is
       // still a guess, charged before it is refused (rule 33); anything else is just malformed.
-      const attempt = request.validationError ? attemptedCode(request, SECOND_FACTOR_KINDS) : (request.body as { method: VerificationMethod; code: string });
+      const attempt = request.validationError ? attemptedCode(request, SECOND_FACTOR_KINDS) : (request.body as { method: string; code: string });
       if (!attempt) return sendForm(reply, 400, factors, shownMethod, next, MALFORMED_FORM_MESSAGE);
-      const method = attempt.method as VerificationMethod;
+      const method = attempt.method;
 
       const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code }, originOf(request));
       if (outcome.ok) {

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
 import type { BeginOutcome } from '../../factors/factor.ts';
+import { LOGIN_TEXT_KIND } from '../../login/login-text.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession, type SessionContext } from '../../sessions/sessions.ts';
 import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
@@ -28,8 +29,8 @@ function destinationAfterPassword(state: SessionContext['state'], next: string |
   // An SMS-only user's text went out at the password step; if it could not, the page says so.
   if (state === 'password_only') {
     const textNotSent = begun !== null && !begun.ok;
-    // 'totp' names no method: the page shows the user's default (the app, else the text message).
-    return loginVerifyPath(textNotSent ? 'sms' : 'totp', next, textNotSent);
+    // No method: the page shows the user's default (their first method).
+    return loginVerifyPath(textNotSent ? LOGIN_TEXT_KIND : null, next, textNotSent);
   }
   if (state === 'enrollment_required') return '/user';
   return next ?? '/user';
