@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { inviteAndAccept, logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents } from '../helpers/two-factor.ts';
 
 /** Renders the SVG to PNG (librsvg) and reads it back with zbar, as a phone camera would. */
 function decodeQRCode(svg: string): string {

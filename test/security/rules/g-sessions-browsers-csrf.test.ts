@@ -9,8 +9,8 @@ import { inviteAndAccept, linkFromOutbox, logIn, PASSWORD, signUp, uniqueEmail, 
 import { apiClient, request } from '../../helpers/http.ts';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { enrollAuthenticatorApp, nextStepCode, passwordStep } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, uniqueMobile } from '../../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode, passwordStep } from '../../helpers/two-factor.ts';
+import { enrollSMS, uniqueMobile } from '../../helpers/sms.ts';
 import { adminAndEnrolledUser, onSQLiteServer, pageForm, sendDisableLink, sessionCookie, stateSnapshot } from './helpers.ts';
 
 const MINUTE = 60_000;
