@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { inviteAndAccept, linkFromOutbox, logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase, type SuiteContext } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, securityEvents } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, securityEvents } from '../helpers/two-factor.ts';
 
 async function countSecondFactorRows(context: SuiteContext, userId: string): Promise<number> {
   const db = context.server.deps.db;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
 import { inviteAndAccept, logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 
 forEachDatabase('enforcing 2FA for an account', (context) => {
   it('turns on for an admin with 2FA: logged, every user e-mailed, held sessions sent to setup, enrolling completes them', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../helpers/two-factor.ts';
 
 const FIFTEEN_MINUTES = 15 * 60_000;
 

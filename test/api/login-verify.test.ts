@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, securityEvents, wrongCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, securityEvents, wrongCode } from '../helpers/two-factor.ts';
 
 /** The only routes a half-authenticated session may reach besides public ones (rule 8). */
 const REACHABLE_WHILE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms)$/, /^\/api\/v1\/logout$/, /^\/(login\/verify|login\/sms|login\/recovery|logout)$/];

@@ -16,8 +16,8 @@ import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { request } from '../helpers/http.ts';
 import { freePort, startTestServer, TEST_ENCRYPTION_KEY, type TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, wrongCode } from '../factors/two-factor-helpers.ts';
-import { enrollSMS, textsTo } from '../factors/sms-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, wrongCode } from '../helpers/two-factor.ts';
+import { enrollSMS, textsTo } from '../helpers/sms.ts';
 
 const METRICS_TOKEN = randomBytes(24).toString('hex');
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { inviteAndAccept, logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp, securityEvents } from '../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, otherCode, textsTo, uniqueMobile } from '../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp, securityEvents } from '../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, otherCode, textsTo, uniqueMobile } from '../helpers/sms.ts';
 
 const UNLIMITED_IP = { env: { SMS_PER_IP_PER_HOUR: '1000000' } };
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { logIn, PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { securityEvents } from '../factors/two-factor-helpers.ts';
-import { enrollSMS, textsTo, uniqueMobile } from '../factors/sms-helpers.ts';
+import { securityEvents } from '../helpers/two-factor.ts';
+import { enrollSMS, textsTo, uniqueMobile } from '../helpers/sms.ts';
 
 const HOUR = 3_600_000;
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents } from '../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, otherCode, textsTo } from '../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents } from '../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, otherCode, textsTo } from '../helpers/sms.ts';
 
 forEachDatabase('logging in by text message', (context) => {
   it('texts an SMS-only user at the password step, and the code finishes the login under a new token', async () => {

@@ -9,7 +9,7 @@ import { PASSWORD, signUp, type SignedUp } from '../helpers/fixtures.ts';
 import type { APIClient } from '../helpers/http.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { FormSession } from '../helpers/browser.ts';
-import { startFakeProvider, uniqueMobile } from '../factors/sms-helpers.ts';
+import { startFakeProvider, uniqueMobile } from '../helpers/sms.ts';
 
 const provider = await startFakeProvider(500);
 after(() => provider.close());

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../helpers/two-factor.ts';
 
 forEachDatabase('recovery codes and re-authentication', (context) => {
   it('logs in with a recovery code in any case, with or without the hyphen and spaces, each once', async () => {

@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import { inviteAndAccept, logIn, PASSWORD, uniqueEmail } from '../helpers/fixtures.ts';
 import { apiClient } from '../helpers/http.ts';
 import { browserSuite, linkFromOutboxPage, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
-import { enrollAuthenticatorApp } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp } from '../helpers/two-factor.ts';
 
 browserSuite('the admin\'s disable link in a browser', (context) => {
   it('an admin sends the link from the user\'s page; the user turns 2FA off with their password and logs in without a code', async () => {

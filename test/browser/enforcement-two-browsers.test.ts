@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import { apiClient } from '../helpers/http.ts';
 import { inviteAndAccept, signUp } from '../helpers/fixtures.ts';
 import { browserSuite, logInInBrowser, submitForm } from '../helpers/browser.ts';
-import { enrollAuthenticatorApp, nextStepCode } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 import { confirmWithCode, openAppEnrollment, recoveryCodesOnPage, secretOnPage } from './two-factor-helpers.ts';
 
 browserSuite('enforcement with two browsers', (context) => {

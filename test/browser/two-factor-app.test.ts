@@ -9,7 +9,7 @@ import { it } from 'node:test';
 import { apiClient } from '../helpers/http.ts';
 import { logIn, PASSWORD, signUp, uniqueEmail } from '../helpers/fixtures.ts';
 import { browserSuite, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, wrongCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, wrongCode } from '../helpers/two-factor.ts';
 import { decodeQRCodeOnPage, enrollInBrowser, openAppEnrollment, recoveryCodesOnPage, secretOnPage, sessionCookie } from './two-factor-helpers.ts';
 
 const STEP_MS = 30_000;

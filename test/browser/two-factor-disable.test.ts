@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import { inviteAndAccept, logIn, PASSWORD, uniqueEmail } from '../helpers/fixtures.ts';
 import { apiClient } from '../helpers/http.ts';
 import { browserSuite, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
-import { enrollAuthenticatorApp, nextStepCode } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 
 browserSuite('disabling your own 2FA in a browser', (context) => {
   it('turns 2FA off with the password from User Details, signs out, and the next login asks for no code', async () => {

@@ -10,7 +10,7 @@ import { it } from 'node:test';
 import { apiClient } from '../helpers/http.ts';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { browserSuite, logInInBrowser, submitForm } from '../helpers/browser.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 import { confirmWithCode, decodeQRCodeOnPage, openAppEnrollment, recoveryCodesOnPage, secretOnPage, sessionCookie } from './two-factor-helpers.ts';
 
 browserSuite('Mobile App enrollment paths in a browser', (context) => {

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { currentCode } from '../factors/two-factor-helpers.ts';
+import { currentCode } from '../helpers/two-factor.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { submitForm } from '../helpers/browser.ts';
 

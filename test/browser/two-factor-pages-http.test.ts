@@ -12,7 +12,7 @@ import { FormSession } from '../helpers/browser.ts';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, securityEvents, wrongCode } from '../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, securityEvents, wrongCode } from '../helpers/two-factor.ts';
 
 async function passwordStep(server: TestServer, email: string): Promise<FormSession> {
   const browser = new FormSession(server);

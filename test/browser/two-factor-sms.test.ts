@@ -9,8 +9,8 @@ import { it } from 'node:test';
 import { apiClient } from '../helpers/http.ts';
 import { PASSWORD, signUp, uniqueEmail } from '../helpers/fixtures.ts';
 import { browserSuite, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
-import { enrollAuthenticatorApp } from '../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, textsTo, uniqueMobile } from '../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp } from '../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, textsTo, uniqueMobile } from '../helpers/sms.ts';
 import { recoveryCodesOnPage } from './two-factor-helpers.ts';
 
 browserSuite(

@@ -16,8 +16,8 @@ import { createTestDatabase, databaseTargets, type TestDatabase } from '../helpe
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { apiClient } from '../helpers/http.ts';
 import { startTestServer, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep } from '../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode } from '../factors/sms-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep } from '../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode } from '../helpers/sms.ts';
 
 const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
 const NEW_KEY = randomBytes(32).toString('base64');

@@ -11,7 +11,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { inviteAndAccept, logIn, signUp } from '../helpers/fixtures.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp, securityEvents } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, securityEvents } from '../helpers/two-factor.ts';
 
 const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
 const mails: ParsedMail[] = [];

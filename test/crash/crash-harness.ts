@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { request, type APIResponse } from '../helpers/http.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
-import { oathtoolCode } from '../factors/two-factor-helpers.ts';
+import { oathtoolCode } from '../helpers/two-factor.ts';
 
 const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { buildOtpauthURI, encodeBase32, findTOTPStep, generateHOTP, generateTOTP, generateTOTPSecret, type TOTPAlgorithm } from '../../src/factors/totp/totp.ts';
-import { oathtoolCode } from './two-factor-helpers.ts';
+import { oathtoolCode } from '../helpers/two-factor.ts';
 
 // shared/ sits beside the repository (here and in CI's clone).
 const besideRepository = fileURLToPath(new URL('../../../shared/vectors', import.meta.url));

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { Secret, TOTP } from 'otpauth';
-import { enrollAuthenticatorApp, passwordStep } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, passwordStep } from '../helpers/two-factor.ts';
 import { linkFromOutbox, PASSWORD, signUp, uniqueEmail, waitFor } from '../helpers/fixtures.ts';
 import { apiClient, type APIClient } from '../helpers/http.ts';
 import type { TestServer } from '../helpers/server.ts';

@@ -18,7 +18,7 @@ import { performPasswordStep } from '../../src/login/password-step.ts';
 import { logIn, PASSWORD, signUp, uniqueEmail, waitFor } from '../helpers/fixtures.ts';
 import { apiClient, type APIClient } from '../helpers/http.ts';
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
-import { textsTo, uniqueMobile } from '../factors/sms-helpers.ts';
+import { textsTo, uniqueMobile } from '../helpers/sms.ts';
 import { redisServerSkipReason, startOwnRedis, uniqueKeyPrefix, type OwnRedis } from './redis-helpers.ts';
 
 const MESSAGE = 'Rate limits are unavailable; try again shortly.';

@@ -12,7 +12,7 @@ import { createTestDatabase, databaseTargets, type TestDatabase } from '../helpe
 import { inviteAndAccept, logIn, PASSWORD, signUp, uniqueEmail } from '../helpers/fixtures.ts';
 import { apiClient, type APIClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { textsTo, uniqueMobile } from '../factors/sms-helpers.ts';
+import { textsTo, uniqueMobile } from '../helpers/sms.ts';
 import { deleteKeysWithPrefix, inspectRedis, keysWithPrefix, sharedRedisSkipReason, SHARED_REDIS_URL, uniqueKeyPrefix } from './redis-helpers.ts';
 
 const redisSkip = await sharedRedisSkipReason();

@@ -7,8 +7,8 @@ import { it } from 'node:test';
 import { sweepExpiredRows } from '../../src/maintenance/sweep.ts';
 import { logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp, passwordStep } from '../factors/two-factor-helpers.ts';
-import { uniqueMobile } from '../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp, passwordStep } from '../helpers/two-factor.ts';
+import { uniqueMobile } from '../helpers/sms.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { inviteAndAccept, logIn, signUp } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp } from '../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp } from '../helpers/two-factor.ts';
 import { FormSession } from '../helpers/browser.ts';
 import { request } from '../helpers/http.ts';
 

@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/databases.t
 import { PASSWORD, uniqueEmail, waitFor } from '../../helpers/fixtures.ts';
 import { apiClient, type APIClient } from '../../helpers/http.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../../helpers/server.ts';
-import { oathtoolCode } from '../../factors/two-factor-helpers.ts';
+import { oathtoolCode } from '../../helpers/two-factor.ts';
 import { openStorage, type Storage } from '../../../src/storage/database.ts';
 
 const bin = fileURLToPath(new URL('../../../bin/twofold.js', import.meta.url));

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { databaseTargets } from '../../helpers/databases.ts';
 import { PASSWORD, uniqueEmail, waitFor } from '../../helpers/fixtures.ts';
-import { uniqueMobile } from '../../factors/sms-helpers.ts';
+import { uniqueMobile } from '../../helpers/sms.ts';
 import { migrationNames } from '../../../src/storage/migrate.ts';
 import {
   acrossInstances,

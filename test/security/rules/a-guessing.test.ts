@@ -9,8 +9,8 @@ import { PASSWORD, signUp, uniqueEmail, waitFor } from '../../helpers/fixtures.t
 import { apiClient } from '../../helpers/http.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { currentCode, nextStepCode, passwordStep, securityEvents, wrongCode } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, otherCode } from '../../factors/sms-helpers.ts';
+import { currentCode, nextStepCode, passwordStep, securityEvents, wrongCode } from '../../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, otherCode } from '../../helpers/sms.ts';
 import { mailsTo, rawRequest, secondFactorGuesses, startSecondInstance, userWithApp } from './helpers.ts';
 
 const MINUTE = 60_000;

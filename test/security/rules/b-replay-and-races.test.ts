@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import { linkFromOutbox, signUp, uniqueEmail, waitFor } from '../../helpers/fixtures.ts';
 import { apiClient, type APIResponse } from '../../helpers/http.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { currentCode, nextStepCode, oathtoolCode, passwordStep } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, otherCode, textsTo, uniqueMobile } from '../../factors/sms-helpers.ts';
+import { currentCode, nextStepCode, oathtoolCode, passwordStep } from '../../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, otherCode, textsTo, uniqueMobile } from '../../helpers/sms.ts';
 import { secondFactorGuesses, startSecondInstance, userWithApp } from './helpers.ts';
 
 const STEP_MS = 30_000;

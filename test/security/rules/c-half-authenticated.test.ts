@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { inviteAndAccept, linkFromOutbox, logIn, PASSWORD, signUp, uniqueEmail, waitFor } from '../../helpers/fixtures.ts';
 import { request } from '../../helpers/http.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep } from '../../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep } from '../../helpers/two-factor.ts';
 import { guardedRoutes, pageForm, probeRoute, sendDisableLink, sessionCookie, setSessionToken, userWithApp, type Carrier } from './helpers.ts';
 
 /** The reviewed list of routes a password-only session may reach (rule 8). */

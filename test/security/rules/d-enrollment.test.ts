@@ -10,8 +10,8 @@ import { hmacHex } from '../../../src/crypto/tokens.ts';
 import { inviteAndAccept, logIn, PASSWORD, signUp, waitFor } from '../../helpers/fixtures.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, securityEvents, wrongCode } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, textsTo, uniqueMobile } from '../../factors/sms-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, securityEvents, wrongCode } from '../../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, textsTo, uniqueMobile } from '../../helpers/sms.ts';
 import { mailsTo, onSQLiteServer, pageForm, sessionCookie, userWithApp } from './helpers.ts';
 
 const MINUTE = 60_000;

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import { PASSWORD, signUp } from '../../helpers/fixtures.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { enrollAuthenticatorApp, passwordStep, securityEvents } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, textsTo, uniqueMobile } from '../../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp, passwordStep, securityEvents } from '../../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, textsTo, uniqueMobile } from '../../helpers/sms.ts';
 import { onSQLiteServer, sessionCookie } from './helpers.ts';
 
 const HOUR = 3_600_000;

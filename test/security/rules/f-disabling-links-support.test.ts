@@ -14,7 +14,7 @@ import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 import { freePort, TEST_ENCRYPTION_KEY, type TestServer } from '../../helpers/server.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../../factors/two-factor-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../../helpers/two-factor.ts';
 import { adminAndEnrolledUser, onSQLiteServer, pageForm, rawRequest, secondFactorGuesses, sendDisableLink, sessionCookie, stateSnapshot } from './helpers.ts';
 
 async function secondFactorRows(server: TestServer, userId: string): Promise<{ factors: number; recoveryCodes: number; openLinks: number }> {

@@ -10,8 +10,8 @@ import { inviteAndAccept, linkFromOutbox, PASSWORD, signUp, uniqueEmail, waitFor
 import { request, type APIClient, type APIResponse, type RequestOptions } from '../../helpers/http.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { forEachDatabase } from '../../helpers/suites.ts';
-import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, wrongCode } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, uniqueMobile } from '../../factors/sms-helpers.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, wrongCode } from '../../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, uniqueMobile } from '../../helpers/sms.ts';
 import { containsStandalone, dumpDatabase, sendDisableLink } from './helpers.ts';
 
 interface Recorded {

@@ -14,7 +14,7 @@ import { apiClient, type APIClient } from '../../helpers/http.ts';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../helpers/server.ts';
 import type { OutboxMessage } from '../../../src/delivery/outbox.ts';
 import type { SuiteContext } from '../../helpers/suites.ts';
-import { enrollAuthenticatorApp } from '../../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp } from '../../helpers/two-factor.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Sections F–J (rules 20–34)

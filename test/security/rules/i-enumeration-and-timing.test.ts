@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inviteAndAccept, linkFromOutbox, PASSWORD, signUp, uniqueEmail, waitFor } from '../../helpers/fixtures.ts';
 import type { APIResponse } from '../../helpers/http.ts';
-import { enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, wrongCode } from '../../factors/two-factor-helpers.ts';
-import { enrollSMS, latestSMSCode, otherCode } from '../../factors/sms-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, wrongCode } from '../../helpers/two-factor.ts';
+import { enrollSMS, latestSMSCode, otherCode } from '../../helpers/sms.ts';
 import { onSQLiteServer, startRemoteAttacker } from './helpers.ts';
 
 /** Headers that differ between any two answers by nature, not by what they reveal. */

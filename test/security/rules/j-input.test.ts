@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { signUp } from '../../helpers/fixtures.ts';
 import { request } from '../../helpers/http.ts';
 import type { TestServer } from '../../helpers/server.ts';
-import { enrollAuthenticatorApp, nextStepCode, passwordStep } from '../../factors/two-factor-helpers.ts';
+import { enrollAuthenticatorApp, nextStepCode, passwordStep } from '../../helpers/two-factor.ts';
 import { onSQLiteServer, secondFactorGuesses, stateSnapshot } from './helpers.ts';
 
 /** Codes that are not exactly six ASCII digits (surrounding spaces aside). */

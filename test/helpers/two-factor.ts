@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import type { APIClient } from '../helpers/http.ts';
-import { PASSWORD } from '../helpers/fixtures.ts';
-import type { TestServer } from '../helpers/server.ts';
+import type { APIClient } from './http.ts';
+import { PASSWORD } from './fixtures.ts';
+import type { TestServer } from './server.ts';
 
 export const OATHTOOL = '/usr/bin/oathtool';
 const STEP_MS = 30_000;

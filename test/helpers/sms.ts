@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { APIClient } from '../helpers/http.ts';
-import type { TestServer } from '../helpers/server.ts';
+import type { APIClient } from './http.ts';
+import type { TestServer } from './server.ts';
 
 /** A fresh UK mobile in E.164, so suites sharing a server never share a number's limit. */
 export function uniqueMobile(): string {
