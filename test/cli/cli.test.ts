@@ -40,8 +40,11 @@ for (const target of await databaseTargets()) {
       const server = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
       const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
       try {
+        // Loading the app through tsx takes several seconds on a busy machine (the suite runs
+        // beside others); the wait ends as soon as the server answers.
         let healthy = false;
-        for (let i = 0; i < 100 && !healthy; i += 1) {
+        const deadline = Date.now() + 60_000;
+        while (!healthy && Date.now() < deadline) {
           healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
           if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
         }
