@@ -26,7 +26,19 @@ export async function issueLink(db: Database, clock: Clock, kind: LinkKind, user
   const token = generateToken();
   const now = clock.now();
   await db.updateTable('links').set({ consumed_at: now }).where('user_id', '=', userId).where('kind', '=', kind).where('consumed_at', 'is', null).execute();
-  await db.insertInto('links').values({ token_hash: hashToken(token), kind, user_id: userId, created_at: now, expires_at: now + lifetimeMs, consumed_at: null }).execute();
+  await db
+    .insertInto('links')
+    .values({
+      token_hash: hashToken(token),
+      kind,
+      user_id: userId,
+      created_at: now,
+      expires_at: now + lifetimeMs,
+      consumed_at: null,
+      // The password the link was sent under (consumeLinkUnderSamePassword).
+      password_version: db.selectFrom('users').select('password_version').where('id', '=', userId),
+    })
+    .execute();
   return token;
 }
 
@@ -55,6 +67,27 @@ export async function consumeLink(db: Database, clock: Clock, kind: LinkKind, to
     .where('kind', '=', kind)
     .where('consumed_at', 'is', null)
     .where('expires_at', '>', now)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row ? { userId: row.user_id } : null;
+}
+
+/**
+ * Uses a link only if the user's password is still the one it was sent under (issue 13): the
+ * disable link acts with "the user's own password", and a password chosen later — say through a
+ * reset by whoever reads the mailbox — is not that. One conditional write, like consumeLink.
+ */
+export async function consumeLinkUnderSamePassword(db: Database, clock: Clock, kind: LinkKind, token: string): Promise<{ userId: string } | null> {
+  if (!isWellFormedToken(token)) return null;
+  const now = clock.now();
+  const row = await db
+    .updateTable('links')
+    .set({ consumed_at: now })
+    .where('token_hash', '=', hashToken(token))
+    .where('kind', '=', kind)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('password_version', '=', (eb) => eb.selectFrom('users').select('users.password_version').whereRef('users.id', '=', 'links.user_id'))
     .returning('user_id')
     .executeTakeFirst();
   return row ? { userId: row.user_id } : null;
