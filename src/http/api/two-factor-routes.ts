@@ -122,6 +122,9 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
   app.post(
     '/me/reauthenticate',
     {
+      // Reachable from the enrollment-only state too: a session that became enrollment-only when
+      // enforcement was turned on must re-enter its password before it may enrol (rule 12).
+      config: { access: 'setup' },
       attachValidation: true,
       schema: {
         tags: ['me'],
