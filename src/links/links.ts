@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken, isWellFormedToken } from '../crypto/tokens.ts';
 import type { Database, LinkKind } from '../storage/schema.ts';
+import { lockUserForUpdate } from '../storage/user-lock.ts';
 
 export type { LinkKind };
 
@@ -21,8 +22,13 @@ export function buildLinkURL(publicURL: URL, kind: LinkKind, token: string): str
   return new URL(`${publicURL.pathname.replace(/\/$/, '')}${linkPaths[kind]}${token}`, publicURL).toString();
 }
 
-/** Issues a new link and voids every earlier unused link of the same kind for the user. */
+/**
+ * Issues a new link and voids every earlier unused link of the same kind for the user. Runs in
+ * the caller's transaction, locked on the user: two concurrent requests would otherwise both void
+ * the links they see and both insert, leaving two usable links ("newest only", rules 6, 21).
+ */
 export async function issueLink(db: Database, clock: Clock, kind: LinkKind, userId: string, lifetimeMs: number): Promise<string> {
+  await lockUserForUpdate(db, userId);
   const token = generateToken();
   const now = clock.now();
   await db.updateTable('links').set({ consumed_at: now }).where('user_id', '=', userId).where('kind', '=', kind).where('consumed_at', 'is', null).execute();

@@ -17,7 +17,7 @@ import { findUserByEmail, setPasswordHash } from '../users/users.ts';
 export async function requestPasswordReset(deps: Deps, email: string, origin: RequestOrigin): Promise<void> {
   const user = await findUserByEmail(deps.db, email);
   if (!user || user.active !== 1) return;
-  const token = await issueLink(deps.db, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs);
+  const token = await deps.db.transaction().execute((trx) => issueLink(trx, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs));
   const link = buildLinkURL(deps.config.publicURL, 'password_reset', token);
   sendEmailInBackground(deps.delivery.email, deps.log, { to: user.email, ...passwordResetEmail({ name: user.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
 }
