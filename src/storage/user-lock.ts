@@ -3,17 +3,27 @@
  * no single conditional write covers — "one method stays on", "one set of recovery codes",
  * "the newest link only" — and are kept by reading the user's rows and then writing. Under
  * PostgreSQL's READ COMMITTED two such transactions both read the old state and both write; so
- * each first takes this lock, and the second waits for the first to commit, then reads what it
- * wrote. Call it first in the transaction (the user before any other row), so that two
- * transactions never hold each other's rows: that is a deadlock on PostgreSQL.
+ * each first takes this lock, and the second waits until the first commits, then reads (each
+ * statement takes a new snapshot) what it wrote. Take it first in the transaction.
  */
-import { PostgresAdapter } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Database } from './schema.ts';
+
+/**
+ * The first key of PostgreSQL's two-key advisory locks for "a user's second-factor state"; the
+ * second is the hash of the user id (a collision only makes two users wait for each other).
+ */
+const USER_LOCK_CLASS = 0x7466_7531;
 
 export async function lockUserForUpdate(trx: Database, userId: string): Promise<void> {
   if (!trx.isTransaction) throw new Error('lockUserForUpdate needs a transaction: the lock lasts until it commits');
   if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-    await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+    // A transaction-scoped advisory lock rather than `select … for update` on the user's row: a
+    // completing login updates that row (last_login_at) after writing its session, factor and
+    // code rows, so a row lock taken here first would deadlock with it (we would wait for its
+    // session or factor row while it waits for the user row). The advisory lock is taken only
+    // by the writers that need each other serialised, always before any row.
+    await sql`select pg_advisory_xact_lock(${USER_LOCK_CLASS}::integer, hashtext(${userId}))`.execute(trx);
     return;
   }
   // SQLite has one writer per database, and a transaction becomes the writer at its first write

@@ -60,7 +60,7 @@ function form(body: Record<string, string>): string {
   return new URLSearchParams(body).toString();
 }
 
-onSQLiteServer('open redirect through dot segments, on every page that follows next (issue 13 defect 3)', (context) => {
+onSQLiteServer('SECURITY.md section G (browsers, open redirects): next through dot segments, on every page that follows it (issue 13 defect 3)', (context) => {
   describe('GET /login?next= with a complete session redirects only on this site', () => {
     it('refuses every dot-segment, backslash, encoded-slash and control-character variant', async () => {
       const { api, server } = context();
