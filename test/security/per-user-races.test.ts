@@ -12,6 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { regenerateRecoveryCodes } from '../../src/factors/recovery-codes/regenerate.ts';
+import { recordLogin } from '../../src/users/users.ts';
 import { PASSWORD, waitFor } from '../helpers/fixtures.ts';
 import type { APIClient } from '../helpers/http.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -126,6 +128,34 @@ forEachDatabase('per-user races (issue 13 defects 5 and 6)', (context) => {
         assert.equal(await usableLinks(server, '/password/reset/', linkTokensTo(server, user.email, '/password/reset/')), 1);
       }
     });
+  });
+
+  it('the per-user lock never waits behind a completing login that waits for it (PostgreSQL: no deadlock)', async (t) => {
+    const { api, server } = context();
+    if (server.database.kind !== 'postgres') return t.skip('SQLite runs one transaction at a time');
+    const user = await userWithApp(server, api);
+    const db = server.deps.db;
+    // A login's transaction, held open between its two writes: it has spent a recovery code and
+    // will record the login on the user's row last (login/second-step.ts, completed-login.ts).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let codeSpent!: () => void;
+    const spent = new Promise<void>((resolve) => (codeSpent = resolve));
+    const login = db.transaction().execute(async (trx) => {
+      await trx.updateTable('recovery_codes').set({ used_at: server.clock.now() }).where('user_id', '=', user.userId).where('used_at', 'is', null).execute();
+      codeSpent();
+      await released;
+      await recordLogin(trx, server.clock, user.userId);
+    });
+    await spent;
+    // Takes the per-user lock, then waits for the login's code rows.
+    const regeneration = regenerateRecoveryCodes(server.deps, { userId: user.userId, accountId: user.accountId }, { ip: null, userAgent: null });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    // A row lock on the user would make this a deadlock: PostgreSQL aborts one of the two.
+    const [loginOutcome, regenerated] = await Promise.allSettled([login, regeneration]);
+    assert.equal(loginOutcome.status, 'fulfilled', loginOutcome.status === 'rejected' ? String(loginOutcome.reason) : '');
+    assert.equal(regenerated.status, 'fulfilled', regenerated.status === 'rejected' ? String(regenerated.reason) : '');
   });
 
   it('a single regeneration, link and removal still work as before (no lock left behind)', async () => {
