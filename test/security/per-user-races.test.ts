@@ -15,12 +15,12 @@ import { describe, it } from 'node:test';
 import { regenerateRecoveryCodes } from '../../src/factors/recovery-codes/regenerate.ts';
 import { recordLogin } from '../../src/users/users.ts';
 import { PASSWORD, waitFor } from '../helpers/fixtures.ts';
-import type { APIClient } from '../helpers/http.ts';
+import { apiClient, type APIClient } from '../helpers/http.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { enrollSMS } from '../helpers/sms.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, passwordStep, securityEvents } from '../helpers/two-factor.ts';
-import { adminAndEnrolledUser, mailsTo, userWithApp } from './rules/helpers.ts';
+import { adminAndEnrolledUser, mailsTo, startSecondInstance, userWithApp } from './rules/helpers.ts';
 
 /** Every token e-mailed to `to` in a link whose path contains `pathPart`, oldest first. */
 function linkTokensTo(server: TestServer, to: string, pathPart: string): string[] {
@@ -128,6 +128,26 @@ forEachDatabase('per-user races (issue 13 defects 5 and 6)', (context) => {
         assert.equal(await usableLinks(server, '/password/reset/', linkTokensTo(server, user.email, '/password/reset/')), 1);
       }
     });
+  });
+
+  it('two instances on one database: concurrent regenerations and link requests split across them leave one set and one link', async () => {
+    const { api, server } = context();
+    const second = await startSecondInstance(server);
+    try {
+      const other = apiClient(second.url);
+      const { admin, user, token } = await adminAndEnrolledUser(server, api);
+      const clients = [api, other, api, other, api, other];
+      const regenerated = await Promise.all(clients.map((client) => client.post('/me/2fa/recovery-codes', undefined, { token })));
+      assert.ok(regenerated.every((a) => a.status === 200), regenerated.map((a) => a.status).join());
+      const codes = await server.deps.db.selectFrom('recovery_codes').select('id').where('user_id', '=', user.userId).execute();
+      assert.equal(codes.length, 10, `${codes.length} recovery codes stored`);
+      const sent = await Promise.all(clients.slice(0, 3).map((client) => client.post(`/account/users/${user.userId}/2fa-disable-link`, undefined, { token: admin.token })));
+      assert.ok(sent.every((a) => a.status === 202), sent.map((a) => a.status).join());
+      const open = await server.deps.db.selectFrom('links').select('token_hash').where('user_id', '=', user.userId).where('kind', '=', 'disable_2fa').where('consumed_at', 'is', null).execute();
+      assert.equal(open.length, 1, `${open.length} disable links outstanding`);
+    } finally {
+      await second.close();
+    }
   });
 
   it('the per-user lock never waits behind a completing login that waits for it (PostgreSQL: no deadlock)', async (t) => {
