@@ -14,7 +14,7 @@ import { voidLinks } from '../links/links.ts';
 import { methodRemovedEmail, twoFactorDisabledEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
-import { lockUserForUpdate } from '../storage/user-lock.ts';
+import { lockUser } from '../storage/user-lock.ts';
 import { findSecondFactor, listConfirmedMethods, SECOND_FACTORS } from './registry.ts';
 
 export interface DisableSubject {
@@ -63,7 +63,7 @@ export async function disableTwoFactor(
 ): Promise<{ methods: string[]; notified: Promise<void> } | null> {
   const methods = await deps.db.transaction().execute(async (trx) => {
     // Serialised with removing one method and with enrolment, so the methods read are the ones removed.
-    await lockUserForUpdate(trx, subject.userId);
+    await lockUser(trx, subject.userId);
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
     await revokeUserSessions(trx, subject.userId);
@@ -87,7 +87,7 @@ export async function disableTwoFactor(
  */
 export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
-    await lockUserForUpdate(trx, subject.userId);
+    await lockUser(trx, subject.userId);
     const methods = await listConfirmedMethods(trx, { id: subject.userId });
     if (!methods.includes(method)) return { ok: false, reason: 'not_enrolled' } as const;
     if (methods.length < 2) return { ok: false, reason: 'last_method' } as const;

@@ -8,7 +8,7 @@
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken, isWellFormedToken } from '../crypto/tokens.ts';
 import type { Database, LinkKind } from '../storage/schema.ts';
-import { lockUserForUpdate } from '../storage/user-lock.ts';
+import { lockUser } from '../storage/user-lock.ts';
 
 export type { LinkKind };
 
@@ -28,7 +28,7 @@ export function buildLinkURL(publicURL: URL, kind: LinkKind, token: string): str
  * the links they see and both insert, leaving two usable links ("newest only", rules 6, 21).
  */
 export async function issueLink(db: Database, clock: Clock, kind: LinkKind, userId: string, lifetimeMs: number): Promise<string> {
-  await lockUserForUpdate(db, userId);
+  await lockUser(db, userId);
   const token = generateToken();
   const now = clock.now();
   await db.updateTable('links').set({ consumed_at: now }).where('user_id', '=', userId).where('kind', '=', kind).where('consumed_at', 'is', null).execute();

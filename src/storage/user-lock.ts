@@ -15,8 +15,8 @@ import type { Database } from './schema.ts';
  */
 const USER_LOCK_CLASS = 0x7466_7531;
 
-export async function lockUserForUpdate(trx: Database, userId: string): Promise<void> {
-  if (!trx.isTransaction) throw new Error('lockUserForUpdate needs a transaction: the lock lasts until it commits');
+export async function lockUser(trx: Database, userId: string): Promise<void> {
+  if (!trx.isTransaction) throw new Error('lockUser needs a transaction: the lock lasts until it commits');
   if (trx.getExecutor().adapter instanceof PostgresAdapter) {
     // A transaction-scoped advisory lock rather than `select … for update` on the user's row: a
     // completing login updates that row (last_login_at) after writing its session, factor and

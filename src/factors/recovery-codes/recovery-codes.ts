@@ -9,7 +9,7 @@ import type { Clock } from '../../clock.ts';
 import { readingKeySets, type Keys, type KeySet } from '../../crypto/keys.ts';
 import { hmacHex } from '../../crypto/tokens.ts';
 import type { Database } from '../../storage/schema.ts';
-import { lockUserForUpdate } from '../../storage/user-lock.ts';
+import { lockUser } from '../../storage/user-lock.ts';
 
 export const RECOVERY_CODE_COUNT = 10;
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -42,7 +42,7 @@ function hashRecoveryCode(keys: KeySet, userId: string, normalized: string): str
  * delete the set they saw and insert their own, leaving several sets that work.
  */
 export async function replaceRecoveryCodes(db: Database, clock: Clock, keys: Keys, userId: string): Promise<string[]> {
-  await lockUserForUpdate(db, userId);
+  await lockUser(db, userId);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, generateRecoveryCode);
   const now = clock.now();
   await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
