@@ -129,7 +129,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
       schema: {
         tags: ['me'],
         summary: 'Confirm it is still you, with your password or a current authenticator-app code',
-        description: 'Sensitive actions need this within the last 15 minutes. Wrong codes count against the same limit as at login.',
+        description: 'Sensitive actions need this within the last 15 minutes, and so does setting up a factor from a session that predates the account\'s enforcement. Wrong codes count against the same limit as at login.',
         security: sessionSecurity,
         body: IdentityProofSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 429, 503) },
