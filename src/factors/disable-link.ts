@@ -10,7 +10,7 @@ import { hmacHex } from '../crypto/tokens.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import type { Deps } from '../deps.ts';
 import { chargeWithinLimit } from '../limits/counters.ts';
-import { buildLinkURL, consumeLink, issueLink, peekLink } from '../links/links.ts';
+import { buildLinkURL, consumeLinkUnderSamePassword, issueLink, peekLink } from '../links/links.ts';
 import { disableLinkEmail } from '../notices/email-texts.ts';
 import { checkUserPassword, type PasswordCheckOutcome } from '../passwords/password-check.ts';
 import { findAccountUser, findUserById } from '../users/users.ts';
@@ -54,7 +54,9 @@ export type UseLinkOutcome = { ok: true } | { ok: false; reason: 'link_expired' 
 /**
  * The POST of the link's page. The password is checked before the link is consumed, so a
  * mistyped password does not burn the link; the consume is one conditional write, so two
- * concurrent posts cannot both disable. No session is created (rule 22).
+ * concurrent posts cannot both disable. No session is created (rule 22). The password must be
+ * one that existed when the link was sent (rule 44): otherwise mailbox access alone — a reset,
+ * then this link — would turn 2FA off.
  */
 export async function consumeDisableLink(deps: Deps, token: string, password: string, origin: RequestOrigin): Promise<UseLinkOutcome> {
   const link = await peekLink(deps.db, deps.clock, 'disable_2fa', token);
@@ -64,6 +66,6 @@ export async function consumeDisableLink(deps: Deps, token: string, password: st
   const checked = await checkUserPassword(deps, { userId: user.id, email: user.email, accountId: user.account_id }, password, origin, 'disable_link');
   if (!checked.ok) return checked;
   const subject = { userId: user.id, accountId: user.account_id, email: user.email, name: user.name };
-  const disabled = await disableTwoFactor(deps, subject, { kind: 'disable_link' }, origin, async (trx) => (await consumeLink(trx, deps.clock, 'disable_2fa', token))?.userId === user.id);
+  const disabled = await disableTwoFactor(deps, subject, { kind: 'disable_link' }, origin, async (trx) => (await consumeLinkUnderSamePassword(trx, deps.clock, 'disable_2fa', token))?.userId === user.id);
   return disabled ? { ok: true } : { ok: false, reason: 'link_expired' };
 }

@@ -14,6 +14,7 @@ import { voidLinks } from '../links/links.ts';
 import { methodRemovedEmail, twoFactorDisabledEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
+import { lockUser } from '../storage/user-lock.ts';
 import { findSecondFactor, listConfirmedMethods, SECOND_FACTORS } from './registry.ts';
 
 export interface DisableSubject {
@@ -61,6 +62,8 @@ export async function disableTwoFactor(
   claim?: (trx: Database) => Promise<boolean>,
 ): Promise<{ methods: string[]; notified: Promise<void> } | null> {
   const methods = await deps.db.transaction().execute(async (trx) => {
+    // Serialised with removing one method and with enrolment, so the methods read are the ones removed.
+    await lockUser(trx, subject.userId);
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
     await revokeUserSessions(trx, subject.userId);
@@ -76,10 +79,15 @@ export async function disableTwoFactor(
 
 /**
  * Removes one method of a user who has two, keeping the other (and the recovery codes).
- * Sessions stay: the user still has two-factor authentication.
+ * Sessions stay: the user still has two-factor authentication. The read of the methods and the
+ * delete are serialised on the user (issue 13): two concurrent removals of different methods
+ * would otherwise both see two methods and leave none. The second one then finds one method and
+ * is refused as 'last_method' — turning 2FA off is its own action ("Disable Two Factor", refused
+ * under enforcement, with its own event and notice; PRODUCT.md §2.5), never a side effect of a race.
  */
 export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
+    await lockUser(trx, subject.userId);
     const methods = await listConfirmedMethods(trx, { id: subject.userId });
     if (!methods.includes(method)) return { ok: false, reason: 'not_enrolled' } as const;
     if (methods.length < 2) return { ok: false, reason: 'last_method' } as const;

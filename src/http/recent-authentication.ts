@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { LOGIN_STATES } from '../login/flow.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../sessions/sessions.ts';
 
 /**
@@ -10,11 +11,14 @@ import { isRecentlyAuthenticated, type SessionContext } from '../sessions/sessio
 /**
  * Enrolling or replacing a factor (SECURITY.md rule 12) needs a recent login even for a user
  * with no factor yet: a stolen, idle session must not plant the thief's own factor and lock the
- * owner out. The enrollment-only state that enforcement imposes is exempt — it reaches nothing
- * but setup (not even re-authentication), and finishing setup is what it is for.
+ * owner out. Exempt is only a login that completed its password step under enforcement (stored
+ * as enrollment_required from its start): finishing setup is what it is for. A session that
+ * became enrollment-only later — an old complete session, read as enrollment_required once the
+ * admin turned enforcement on — is exactly the idle session this rule is about, so it re-enters
+ * its password first (issue 13).
  */
 export function enrollmentNeedsReauthentication(deps: Pick<Deps, 'clock' | 'config'>, session: SessionContext): boolean {
-  return session.state !== 'enrollment_required' && !isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
+  return session.storedState !== LOGIN_STATES.enrollmentRequired && !isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
 }
 
 export function requireRecentAuthentication(deps: Pick<Deps, 'clock' | 'config'>, session: SessionContext): void {

@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken, isWellFormedToken } from '../crypto/tokens.ts';
 import type { Database, LinkKind } from '../storage/schema.ts';
+import { lockUser } from '../storage/user-lock.ts';
 
 export type { LinkKind };
 
@@ -21,12 +22,29 @@ export function buildLinkURL(publicURL: URL, kind: LinkKind, token: string): str
   return new URL(`${publicURL.pathname.replace(/\/$/, '')}${linkPaths[kind]}${token}`, publicURL).toString();
 }
 
-/** Issues a new link and voids every earlier unused link of the same kind for the user. */
+/**
+ * Issues a new link and voids every earlier unused link of the same kind for the user. Runs in
+ * the caller's transaction, locked on the user: two concurrent requests would otherwise both void
+ * the links they see and both insert, leaving two usable links ("newest only", rules 6, 21).
+ */
 export async function issueLink(db: Database, clock: Clock, kind: LinkKind, userId: string, lifetimeMs: number): Promise<string> {
+  await lockUser(db, userId);
   const token = generateToken();
   const now = clock.now();
   await db.updateTable('links').set({ consumed_at: now }).where('user_id', '=', userId).where('kind', '=', kind).where('consumed_at', 'is', null).execute();
-  await db.insertInto('links').values({ token_hash: hashToken(token), kind, user_id: userId, created_at: now, expires_at: now + lifetimeMs, consumed_at: null }).execute();
+  await db
+    .insertInto('links')
+    .values({
+      token_hash: hashToken(token),
+      kind,
+      user_id: userId,
+      created_at: now,
+      expires_at: now + lifetimeMs,
+      consumed_at: null,
+      // The password the link was sent under (consumeLinkUnderSamePassword).
+      password_version: db.selectFrom('users').select('password_version').where('id', '=', userId),
+    })
+    .execute();
   return token;
 }
 
@@ -55,6 +73,27 @@ export async function consumeLink(db: Database, clock: Clock, kind: LinkKind, to
     .where('kind', '=', kind)
     .where('consumed_at', 'is', null)
     .where('expires_at', '>', now)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row ? { userId: row.user_id } : null;
+}
+
+/**
+ * Uses a link only if the user's password is still the one it was sent under (issue 13): the
+ * disable link acts with "the user's own password", and a password chosen later — say through a
+ * reset by whoever reads the mailbox — is not that. One conditional write, like consumeLink.
+ */
+export async function consumeLinkUnderSamePassword(db: Database, clock: Clock, kind: LinkKind, token: string): Promise<{ userId: string } | null> {
+  if (!isWellFormedToken(token)) return null;
+  const now = clock.now();
+  const row = await db
+    .updateTable('links')
+    .set({ consumed_at: now })
+    .where('token_hash', '=', hashToken(token))
+    .where('kind', '=', kind)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('password_version', '=', (eb) => eb.selectFrom('users').select('users.password_version').whereRef('users.id', '=', 'links.user_id'))
     .returning('user_id')
     .executeTakeFirst();
   return row ? { userId: row.user_id } : null;

@@ -1,14 +1,15 @@
 /**
  * Forgot / reset password (PRODUCT.md §2.1). The forgot answer is the same whether or not the
  * email exists (the e-mail is sent in the background so timing does not tell either). A reset
- * consumes its single-use link, sets the password, revokes every session of the user, and never
- * logs anyone in: the next login still asks for the second factor (SECURITY.md rule 11).
+ * consumes its single-use link, sets the password, revokes every session of the user, voids their
+ * outstanding disable links (rule 44), and never logs anyone in: the next login still asks for
+ * the second factor (SECURITY.md rule 11).
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
-import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
+import { buildLinkURL, consumeLink, issueLink, voidLinks } from '../links/links.ts';
 import { passwordResetEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import { findUserByEmail, setPasswordHash } from '../users/users.ts';
@@ -16,7 +17,7 @@ import { findUserByEmail, setPasswordHash } from '../users/users.ts';
 export async function requestPasswordReset(deps: Deps, email: string, origin: RequestOrigin): Promise<void> {
   const user = await findUserByEmail(deps.db, email);
   if (!user || user.active !== 1) return;
-  const token = await issueLink(deps.db, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs);
+  const token = await deps.db.transaction().execute((trx) => issueLink(trx, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs));
   const link = buildLinkURL(deps.config.publicURL, 'password_reset', token);
   sendEmailInBackground(deps.delivery.email, deps.log, { to: user.email, ...passwordResetEmail({ name: user.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
 }
@@ -32,6 +33,8 @@ export async function resetPassword(deps: Deps, token: string, password: string,
     const user = await trx.selectFrom('users').select(['id', 'account_id']).where('id', '=', link.userId).executeTakeFirstOrThrow();
     await setPasswordHash(trx, user.id, hashed.value);
     await revokeUserSessions(trx, user.id);
+    // Whoever reads the mailbox can reset; that must not also let them use a disable link (rule 44).
+    await voidLinks(trx, deps.clock, 'disable_2fa', user.id);
     await recordSecurityEvent(trx, deps.clock, { type: 'password_reset', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin });
     return { ok: true } as const;
   });

@@ -25,6 +25,8 @@ export interface UsersTable {
   active: number;
   /** Null until an invited user sets a password. */
   password_hash: string | null;
+  /** Bumped by every password change; a disable link works only under the version it was sent with. */
+  password_version: Generated<number>;
   created_at: number;
   last_login_at: number | null;
 }
@@ -51,6 +53,8 @@ export interface LinksTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+  /** The user's password_version when the link was issued. */
+  password_version: Generated<number>;
 }
 
 export interface SecurityEventsTable {

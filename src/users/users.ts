@@ -42,6 +42,7 @@ export async function insertUser(db: Database, clock: Clock, input: NewUserInput
     role: input.role,
     active: 1,
     password_hash: input.passwordHash,
+    password_version: 0,
     created_at: clock.now(),
     last_login_at: null,
   };
@@ -49,8 +50,13 @@ export async function insertUser(db: Database, clock: Clock, input: NewUserInput
   return inserted ? user : null;
 }
 
+/** Every password change goes through here, so the version that disable links check always moves. */
 export async function setPasswordHash(db: Database, userId: string, passwordHash: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+  await db
+    .updateTable('users')
+    .set((eb) => ({ password_hash: passwordHash, password_version: eb('password_version', '+', 1) }))
+    .where('id', '=', userId)
+    .execute();
 }
 
 export async function recordLogin(db: Database, clock: Clock, userId: string): Promise<void> {

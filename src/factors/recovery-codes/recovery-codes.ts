@@ -9,6 +9,7 @@ import type { Clock } from '../../clock.ts';
 import { readingKeySets, type Keys, type KeySet } from '../../crypto/keys.ts';
 import { hmacHex } from '../../crypto/tokens.ts';
 import type { Database } from '../../storage/schema.ts';
+import { lockUser } from '../../storage/user-lock.ts';
 
 export const RECOVERY_CODE_COUNT = 10;
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -35,8 +36,13 @@ function hashRecoveryCode(keys: KeySet, userId: string, normalized: string): str
   return hmacHex(keys.hashing, `recovery-code:${userId}:${normalized}`);
 }
 
-/** Replaces the user's whole set (rule 16: regeneration voids the old set); returns the new codes. */
+/**
+ * Replaces the user's whole set (rule 16: regeneration voids the old set); returns the new codes.
+ * In the caller's transaction, locked on the user: concurrent regenerations would otherwise each
+ * delete the set they saw and insert their own, leaving several sets that work.
+ */
 export async function replaceRecoveryCodes(db: Database, clock: Clock, keys: Keys, userId: string): Promise<string[]> {
+  await lockUser(db, userId);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, generateRecoveryCode);
   const now = clock.now();
   await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestOrigin } from '../../audit/events.ts';
 import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
+import { lockUser } from '../../storage/user-lock.ts';
 import { recordFactorEnrolled, type StoredFactor } from '../enrollment-completion.ts';
 import { hashPhoneNumber, maskPhoneNumber, parsePhoneNumberInput } from './phone-number.ts';
 import { readSMSCodeState, refuseDisallowedCountry, sendSMSCode, consumeSMSCode, type SMSDeps, type SMSSendOutcome } from './sms-codes.ts';
@@ -98,6 +99,8 @@ export async function confirmSMSEnrollment(deps: SMSDeps, session: EnrollingSess
   const subject = { purpose: 'enrollment' as const, subjectId: pending.id, userId: session.userId };
 
   const stored = await db.transaction().execute(async (trx) => {
+    // The user before any other row (storage/user-lock.ts): recordFactorEnrolled locks it anyway.
+    await lockUser(trx, session.userId);
     if (!(await consumeSMSCode(trx, clock, keys, config.policy, subject, code))) return null;
     const taken = await trx.deleteFrom('sms_enrollments').where('id', '=', pending.id).where('user_id', '=', session.userId).returning('id').executeTakeFirst();
     if (!taken) return null;

@@ -12,6 +12,7 @@ import type { Keys } from '../../crypto/keys.ts';
 import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
 import type { RequestOrigin } from '../../audit/events.ts';
 import type { Database } from '../../storage/schema.ts';
+import { lockUser } from '../../storage/user-lock.ts';
 import { recordFactorEnrolled, type StoredFactor } from '../enrollment-completion.ts';
 import { buildOtpauthURI, encodeBase32, findTOTPStep, generateTOTPSecret, renderQRCodeSVG } from './totp.ts';
 
@@ -85,6 +86,8 @@ export async function confirmTOTPEnrollment<T>(
   if (step === null) return { ok: false, reason: 'invalid_code' };
 
   return deps.db.transaction().execute(async (trx) => {
+    // The user before any other row (storage/user-lock.ts): recordFactorEnrolled locks it anyway.
+    await lockUser(trx, input.userId);
     const taken = await trx
       .deleteFrom('totp_enrollments')
       .where('id', '=', input.enrollmentId)

@@ -122,11 +122,14 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
   app.post(
     '/me/reauthenticate',
     {
+      // Reachable from the enrollment-only state too: a session that became enrollment-only when
+      // enforcement was turned on must re-enter its password before it may enrol (rule 12).
+      config: { access: 'setup' },
       attachValidation: true,
       schema: {
         tags: ['me'],
         summary: 'Confirm it is still you, with your password or a current authenticator-app code',
-        description: 'Sensitive actions need this within the last 15 minutes. Wrong codes count against the same limit as at login.',
+        description: 'Sensitive actions need this within the last 15 minutes, and so does setting up a factor from a session that predates the account\'s enforcement. Wrong codes count against the same limit as at login.',
         security: sessionSecurity,
         body: IdentityProofSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 429, 503) },

@@ -31,14 +31,16 @@ function nextFrom(query: unknown): string {
 export async function reauthenticatePages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps } = options;
 
-  app.get(REAUTHENTICATE_PATH, { schema: { hide: true } }, async (request, reply) => {
+  // 'setup': a session that became enrollment-only when enforcement was turned on confirms its
+  // password here before it may enrol (rule 12); it reaches nothing more by doing so.
+  app.get(REAUTHENTICATE_PATH, { config: { access: 'setup' }, schema: { hide: true } }, async (request, reply) => {
     const { layoutUser } = signedInPage(request, reply);
     return sendConfirmationPage(reply, 200, layoutUser, nextFrom(request.query), null);
   });
 
   app.post(
     REAUTHENTICATE_PATH,
-    { schema: { hide: true, body: formBodySchema({ password: PasswordSchema }) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    { config: { access: 'setup' }, schema: { hide: true, body: formBodySchema({ password: PasswordSchema }) }, attachValidation: true, preHandler: verifyFormToken(app) },
     async (request, reply) => {
       const { session, layoutUser } = signedInPage(request, reply);
       const next = nextFrom(request.query);

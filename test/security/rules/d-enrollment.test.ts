@@ -92,7 +92,7 @@ forEachDatabase('D. enrollment', (context) => {
       assert.equal((await api.post('/me/2fa/totp', undefined, { token: admin.token })).status, 201);
     });
 
-    it('lets the enrollment-only state imposed by enforcement enrol even on a session held from long before', async () => {
+    it('makes a session held from long before enforcement re-enter its password before it enrols (issue 13; more in test/security/stale-session-enrollment-under-enforcement.test.ts)', async () => {
       const { api, server } = context();
       const admin = await userWithApp(server, api);
       const member = await inviteAndAccept(server, api, admin.token);
@@ -101,6 +101,8 @@ forEachDatabase('D. enrollment', (context) => {
       assert.equal((await api.post('/me/reauthenticate', { code: currentCode(server, admin.secret) }, { token: admin.token })).status, 204);
       assert.equal((await api.patch('/account', { enforce2fa: true }, { token: admin.token })).status, 200);
       assert.equal((await api.get('/me', { token: held.token })).body.error, 'enrollment_required');
+      assert.equal((await api.post('/me/2fa/totp', undefined, { token: held.token })).body.error, 'reauthentication_required');
+      assert.equal((await api.post('/me/reauthenticate', { password: PASSWORD }, { token: held.token })).status, 204);
       const enrolled = await enrollAuthenticatorApp(server, api, held.token);
       assert.equal((await api.get('/me', { token: enrolled.token })).status, 200);
     });
