@@ -128,7 +128,7 @@ const options = {
   nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required', 'development'),
   port: integerOption('PORT', 'TCP port to listen on', 3000, 0, 65535),
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
-  publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms', 'http://localhost:PORT'),
+  publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms; must be https:// in production', 'http://localhost:PORT'),
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
   previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in the README)', ''),
   encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
@@ -279,6 +279,9 @@ export function loadConfig(env: Env = process.env): Config {
   const smtpURL = read(options.smtpURL) || null;
   if (smtpURL && !/^smtps?:\/\//.test(smtpURL)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
   if (production && !smtpURL) throw new ConfigError('SMTP_URL is required in production: the development outbox is not available there');
+  // Rule 25: production cookies are Secure and pages send HSTS, both meaningless over http://.
+  // TLS may end at a proxy; PUBLIC_URL is the address users see, so that is what must be https.
+  if (production && publicURL.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must start with https:// in production (TLS may end at a proxy; PUBLIC_URL is the address users see), got "${publicURL.origin}"`);
 
   return {
     production,
