@@ -66,7 +66,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
         tags: ['account'],
         summary: 'Users of the account with their 2FA status (administrators)',
         security: sessionSecurity,
-        querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
+        querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 400 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
         response: {
           200: Type.Object({
             users: Type.Array(UserSchema),

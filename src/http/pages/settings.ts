@@ -45,7 +45,7 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
 
   app.get(
     USERS_PATH,
-    { config: { role: 'admin' }, schema: { hide: true, querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }) } },
+    { config: { role: 'admin' }, schema: { hide: true, querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 400 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }) } },
     async (request, reply) => {
       const { session, layoutUser } = signedInPage(request, reply);
       const { cursor, email } = request.query as { cursor?: string; email?: string };
