@@ -22,6 +22,11 @@ export interface Policy {
   invitationLinkMs: number;
   disableLinkMs: number;
   signupsPerIPPerHour: number;
+  /** Rule 44: forgot-password e-mails per address and per client IP, per hour. */
+  passwordResetsPerEmailPerHour: number;
+  passwordResetsPerIPPerHour: number;
+  /** Rule 44: invitations an account may send per hour. */
+  invitationsPerAccountPerHour: number;
   loginChallengeMs: number;
   wrongCodesPerChallenge: number;
   wrongCodesPerUser: number;
@@ -157,6 +162,9 @@ const options = {
   failedPasswordsPerIP: integerOption('FAILED_PASSWORDS_PER_IP', 'Failed passwords from one IP within the window before 429', 100, 1, 1_000_000),
   failedPasswordWindowMinutes: integerOption('FAILED_PASSWORD_WINDOW_MINUTES', 'Window of the failed-password limits', 15, 1, 24 * 60),
   signupsPerIPPerHour: integerOption('SIGNUPS_PER_IP_PER_HOUR', 'Sign-ups accepted from one IP per hour', 100, 1, 1_000_000),
+  passwordResetsPerEmailPerHour: integerOption('PASSWORD_RESETS_PER_EMAIL_PER_HOUR', 'Password reset e-mails sent to one address per hour; further requests still answer 202 and send nothing', 3, 1, 1000),
+  passwordResetsPerIPPerHour: integerOption('PASSWORD_RESETS_PER_IP_PER_HOUR', 'Password reset e-mails requested from one client IP per hour; further requests still answer 202 and send nothing', 20, 1, 1_000_000),
+  invitationsPerAccountPerHour: integerOption('INVITATIONS_PER_ACCOUNT_PER_HOUR', 'Invitations one account may send per hour (429 beyond)', 100, 1, 1_000_000),
   passwordHashConcurrency: integerOption('PASSWORD_HASH_CONCURRENCY', 'Password hashes computed at once (bounded so session checks never queue behind them)', 2, 1, 64),
   passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
   requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance or shared through REDIS_URL (security limits are separate and shared)', 1200, 1, 100_000_000),
@@ -319,6 +327,9 @@ export function loadConfig(env: Env = process.env): Config {
       invitationLinkMs: 7 * 24 * HOUR,
       disableLinkMs: 24 * HOUR,
       signupsPerIPPerHour: read(options.signupsPerIPPerHour),
+      passwordResetsPerEmailPerHour: read(options.passwordResetsPerEmailPerHour),
+      passwordResetsPerIPPerHour: read(options.passwordResetsPerIPPerHour),
+      invitationsPerAccountPerHour: read(options.invitationsPerAccountPerHour),
       loginChallengeMs: 10 * MINUTE,
       wrongCodesPerChallenge: 5,
       wrongCodesPerUser: 10,

@@ -96,7 +96,8 @@ export function linkError(refusal: { reason: 'link_expired' | 'busy' }): HttpErr
   return new HttpError(refusal.reason === 'busy' ? 'server_busy' : 'link_expired');
 }
 
-export function invitationError(refusal: { reason: 'email_taken' }): HttpError<'email_taken'> {
+export function invitationError(refusal: { reason: 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number }): HttpError<'email_taken' | 'rate_limited'> {
+  if (refusal.reason === 'rate_limited') return new HttpError('rate_limited', { variant: 'invitations_capped', retryAfterSeconds: refusal.retryAfterSeconds });
   return new HttpError(refusal.reason);
 }
 

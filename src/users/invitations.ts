@@ -7,6 +7,7 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
+import { retryAfterSeconds } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
 import { invitationEmail } from '../notices/email-texts.ts';
 import type { Role, User } from '../storage/schema.ts';
@@ -19,10 +20,16 @@ export interface Inviter {
   accountName: string;
 }
 
-export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' };
+export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' } | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
+
+const HOUR = 3_600_000;
 
 export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: string; name: string; role: Role }, origin: RequestOrigin): Promise<InviteOutcome> {
   const { db, clock, config } = deps;
+  // Rule 44: every attempt counts against the account's hourly cap before anything is looked up
+  // (refused ones too), which bounds the e-mails an account can cause and the addresses it can try.
+  const byAccount = await deps.limits.hit(`invite-account:${inviter.accountId}`, HOUR);
+  if (byAccount.count > config.policy.invitationsPerAccountPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byAccount) };
   const result = await db.transaction().execute(async (trx) => {
     const user = await insertUser(trx, clock, { accountId: inviter.accountId, email: input.email, name: input.name, role: input.role, passwordHash: null });
     if (!user) return null;
