@@ -19,7 +19,7 @@ export const errorCatalog = {
       code_not_recovery_code: 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.',
       password_or_code: 'The request is not valid: send either password or code.',
       method_not_totp_or_sms: 'The request is not valid: the method must be totp or sms.',
-      login_sms_takes_no_fields: 'The request is not valid: POST /login/sms takes no fields; the text goes to the number on record.',
+      takes_no_fields: 'The request is not valid: this request takes no fields; send no body or {}.',
       unknown_cursor: 'The request is not valid: querystring.cursor is not a cursor this server gave out.',
       url_contains_nul: 'The request is not valid: the URL contains a NUL character.',
       recovery_codes_need_2fa: 'Turn on two-factor authentication before making recovery codes.',

@@ -71,7 +71,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
 
   app.post(
     '/logout',
-    { config: { access: 'any-session' }, schema: { tags: ['login'], summary: 'End the session', security: sessionSecurity, response: { 204: Type.Null(), ...errorResponses(401) } } },
+    { config: { access: 'any-session' }, schema: { tags: ['login'], summary: 'End the session', security: sessionSecurity, response: { 204: Type.Null(), ...errorResponses(400, 401) } } },
     async (request, reply) => {
       await revokeSession(deps.db, requireSession(request).tokenHash);
       clearSessionCookie(reply, cookie);

@@ -80,7 +80,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
         description: 'The link goes to the user only; it is never in this answer. It works once, for 24 hours, and a newer link voids older ones. At most 3 per user per hour.',
         security: sessionSecurity,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 202: Type.Null(), ...errorResponses(401, 403, 404, 409, 429) },
+        response: { 202: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
