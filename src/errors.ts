@@ -40,7 +40,11 @@ export const errorCatalog = {
       not_enrolled: 'Text messages are not turned on for you. Use the authenticator app or a recovery code.',
     },
   },
-  weak_password: { status: 400, message: 'The password must be between 8 and 128 characters.' },
+  weak_password: {
+    status: 400,
+    message: 'The password must be between 8 and 128 characters.',
+    variants: { common_password: 'This password is too common: it appears in lists of leaked passwords. Choose another.' },
+  },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   unauthenticated: { status: 401, message: 'You need to log in.' },
   mfa_required: { status: 401, message: 'Finish logging in with your verification code.' },

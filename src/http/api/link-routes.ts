@@ -3,11 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
-import { isAcceptablePassword } from '../../passwords/policy.ts';
+import { passwordWeakness } from '../../passwords/policy.ts';
 import { requestPasswordReset, resetPassword } from '../../passwords/reset.ts';
 import { acceptInvitation } from '../../users/invitations.ts';
-import { linkError } from '../outcome-errors.ts';
+import { linkError, weakPasswordError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { EmailSchema, errorResponses, PasswordSchema, publicSecurity, TokenParamSchema } from './schemas.ts';
 
@@ -49,7 +48,8 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       },
     },
     async (request, reply) => {
-      if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
+      const weakness = passwordWeakness(deps.config.policy, request.body.password);
+      if (weakness) throw weakPasswordError(weakness);
       const outcome = await resetPassword(deps, request.body.token, request.body.password, originOf(request));
       if (!outcome.ok) throw linkError(outcome);
       return reply.code(204).send(null);
@@ -70,7 +70,8 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       },
     },
     async (request, reply) => {
-      if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
+      const weakness = passwordWeakness(deps.config.policy, request.body.password);
+      if (weakness) throw weakPasswordError(weakness);
       const outcome = await acceptInvitation(deps, request.params.token, request.body.password);
       if (!outcome.ok) throw linkError(outcome);
       return reply.code(204).send(null);
