@@ -42,6 +42,7 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       schema: {
         tags: ['password'],
         summary: 'Set a new password with a reset link token; revokes every session',
+        description: '400 weak_password when the password is not 8 to 128 characters long or is in the list of common and breached passwords (NIST SP 800-63B); the message says which.',
         security: publicSecurity,
         body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }), password: PasswordSchema }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...errorResponses(400, 410, 503) },
@@ -63,6 +64,7 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       schema: {
         tags: ['invitations'],
         summary: 'Accept an invitation by choosing a password (does not log in)',
+        description: '400 weak_password when the password is not 8 to 128 characters long or is in the list of common and breached passwords (NIST SP 800-63B); the message says which.',
         security: publicSecurity,
         params: TokenParamSchema,
         body: Type.Object({ password: PasswordSchema }, { additionalProperties: false }),
