@@ -25,8 +25,9 @@ export interface Policy {
   /** Rule 44: forgot-password e-mails per address and per client IP, per hour. */
   passwordResetsPerEmailPerHour: number;
   passwordResetsPerIPPerHour: number;
-  /** Rule 44: invitations an account may send per hour. */
+  /** Rule 44: invitations an account, and a client IP, may send per hour. */
   invitationsPerAccountPerHour: number;
+  invitationsPerIPPerHour: number;
   loginChallengeMs: number;
   wrongCodesPerChallenge: number;
   wrongCodesPerUser: number;
@@ -165,6 +166,7 @@ const options = {
   passwordResetsPerEmailPerHour: integerOption('PASSWORD_RESETS_PER_EMAIL_PER_HOUR', 'Password reset e-mails sent to one address per hour; further requests still answer 202 and send nothing', 3, 1, 1000),
   passwordResetsPerIPPerHour: integerOption('PASSWORD_RESETS_PER_IP_PER_HOUR', 'Password reset e-mails requested from one client IP per hour; further requests still answer 202 and send nothing', 20, 1, 1_000_000),
   invitationsPerAccountPerHour: integerOption('INVITATIONS_PER_ACCOUNT_PER_HOUR', 'Invitations one account may send per hour (429 beyond)', 100, 1, 1_000_000),
+  invitationsPerIPPerHour: integerOption('INVITATIONS_PER_IP_PER_HOUR', 'Invitations sent from one client IP per hour, whichever accounts it uses (429 beyond)', 100, 1, 1_000_000),
   passwordHashConcurrency: integerOption('PASSWORD_HASH_CONCURRENCY', 'Password hashes computed at once (bounded so session checks never queue behind them)', 2, 1, 64),
   passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
   requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance or shared through REDIS_URL (security limits are separate and shared)', 1200, 1, 100_000_000),
@@ -330,6 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
       passwordResetsPerEmailPerHour: read(options.passwordResetsPerEmailPerHour),
       passwordResetsPerIPPerHour: read(options.passwordResetsPerIPPerHour),
       invitationsPerAccountPerHour: read(options.invitationsPerAccountPerHour),
+      invitationsPerIPPerHour: read(options.invitationsPerIPPerHour),
       loginChallengeMs: 10 * MINUTE,
       wrongCodesPerChallenge: 5,
       wrongCodesPerUser: 10,

@@ -87,7 +87,7 @@ export const errorCatalog = {
       sms_cooldown: 'A code was texted a moment ago. Wait a little before asking for another.',
       sms_capped: 'Too many text messages were requested. Wait a while and try again.',
       disable_links_capped: 'A link was sent to this user several times in the last hour. Wait before sending another.',
-      invitations_capped: 'This account has sent as many invitations as it may in an hour. Wait a while before inviting more people.',
+      invitations_capped: 'As many invitations as allowed were sent in the last hour. Wait a while before inviting more people.',
     },
   },
   server_busy: {

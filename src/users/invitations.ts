@@ -5,6 +5,7 @@
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
+import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import { retryAfterSeconds } from '../limits/counters.ts';
@@ -26,8 +27,12 @@ const HOUR = 3_600_000;
 
 export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: string; name: string; role: Role }, origin: RequestOrigin): Promise<InviteOutcome> {
   const { db, clock, config } = deps;
-  // Rule 44: every attempt counts against the account's hourly cap before anything is looked up
-  // (refused ones too), which bounds the e-mails an account can cause and the addresses it can try.
+  // Rule 44: every attempt counts against the client IP's and the account's hourly caps before
+  // anything is looked up (refused ones too), which bounds the e-mails they can cause and the
+  // addresses they can try. The IP cap holds across the accounts one client signs up, so probing
+  // addresses by inviting them is no faster than probing them by signing up.
+  const byIP = await deps.limits.hit(`invite-ip:${hmacHex(deps.keys.hashing, origin.ip ?? 'unknown')}`, HOUR);
+  if (byIP.count > config.policy.invitationsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byIP) };
   const byAccount = await deps.limits.hit(`invite-account:${inviter.accountId}`, HOUR);
   if (byAccount.count > config.policy.invitationsPerAccountPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byAccount) };
   const result = await db.transaction().execute(async (trx) => {

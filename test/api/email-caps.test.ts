@@ -126,3 +126,21 @@ forEachDatabase(
   },
   { env: { TRUSTED_PROXIES: '127.0.0.1', PASSWORD_RESETS_PER_IP_PER_HOUR: '4', INVITATIONS_PER_ACCOUNT_PER_HOUR: '5' } },
 );
+
+forEachDatabase(
+  'invitations are capped per client IP (rule 44)',
+  (context) => {
+    it('rule 44: one client IP sends at most INVITATIONS_PER_IP_PER_HOUR invitations, across the accounts it signs up (which bounds probing addresses with invitations to the rate sign-up allows)', async () => {
+      const { api } = context();
+      const ip = { headers: { 'x-forwarded-for': freshIP() } };
+      const statuses: number[] = [];
+      for (const admin of [await signUp(api), await signUp(api)]) {
+        for (let i = 0; i < 2; i += 1) statuses.push((await api.post('/account/users', { email: uniqueEmail(), name: 'Ip', role: 'user' }, { token: admin.token, ...ip })).status);
+      }
+      assert.deepEqual(statuses, [201, 201, 201, 429]);
+      const elsewhere = await signUp(api);
+      assert.equal((await api.post('/account/users', { email: uniqueEmail(), name: 'Other IP', role: 'user' }, { token: elsewhere.token, headers: { 'x-forwarded-for': freshIP() } })).status, 201, 'another IP has its own budget');
+    });
+  },
+  { env: { TRUSTED_PROXIES: '127.0.0.1', INVITATIONS_PER_IP_PER_HOUR: '3' } },
+);
