@@ -122,6 +122,7 @@ forEachDatabase(
       const page = await browser.post('/settings/users', { email: uniqueEmail(), name: 'Sixth', role: 'user' });
       assert.equal(page.status, 429);
       assert.match(page.text, /invitations/i);
+      assert.ok(Number(page.headers.get('retry-after')) > 0);
     });
   },
   { env: { TRUSTED_PROXIES: '127.0.0.1', PASSWORD_RESETS_PER_IP_PER_HOUR: '4', INVITATIONS_PER_ACCOUNT_PER_HOUR: '5' } },
