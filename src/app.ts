@@ -26,6 +26,7 @@ import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
+import { refuseFieldsOnBodyLessRoutes } from './http/plugins/body-less-routes.ts';
 import { answerClientError, answerFrameworkError, errorsPlugin } from './http/plugins/errors.ts';
 import { floodGuardStore } from './http/plugins/flood-guard-store.ts';
 import { metricsRoute, requestTimingPlugin } from './http/plugins/metrics.ts';
@@ -106,6 +107,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   await app.register(
     async (api) => {
+      refuseFieldsOnBodyLessRoutes(api);
       await api.register(authRoutes, { deps, cookie });
       await api.register(loginVerifyRoutes, { deps, cookie });
       await api.register(twoFactorRoutes, { deps, cookie });

@@ -22,6 +22,12 @@ export interface Policy {
   invitationLinkMs: number;
   disableLinkMs: number;
   signupsPerIPPerHour: number;
+  /** Rule 44: forgot-password e-mails per address and per client IP, per hour. */
+  passwordResetsPerEmailPerHour: number;
+  passwordResetsPerIPPerHour: number;
+  /** Rule 44: invitations an account, and a client IP, may send per hour. */
+  invitationsPerAccountPerHour: number;
+  invitationsPerIPPerHour: number;
   loginChallengeMs: number;
   wrongCodesPerChallenge: number;
   wrongCodesPerUser: number;
@@ -128,7 +134,7 @@ const options = {
   nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required', 'development'),
   port: integerOption('PORT', 'TCP port to listen on', 3000, 0, 65535),
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
-  publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms', 'http://localhost:PORT'),
+  publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms; must be https:// in production', 'http://localhost:PORT'),
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
   previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in the README)', ''),
   encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
@@ -157,6 +163,10 @@ const options = {
   failedPasswordsPerIP: integerOption('FAILED_PASSWORDS_PER_IP', 'Failed passwords from one IP within the window before 429', 100, 1, 1_000_000),
   failedPasswordWindowMinutes: integerOption('FAILED_PASSWORD_WINDOW_MINUTES', 'Window of the failed-password limits', 15, 1, 24 * 60),
   signupsPerIPPerHour: integerOption('SIGNUPS_PER_IP_PER_HOUR', 'Sign-ups accepted from one IP per hour', 100, 1, 1_000_000),
+  passwordResetsPerEmailPerHour: integerOption('PASSWORD_RESETS_PER_EMAIL_PER_HOUR', 'Password reset e-mails sent to one address per hour; further requests still answer 202 and send nothing', 3, 1, 1000),
+  passwordResetsPerIPPerHour: integerOption('PASSWORD_RESETS_PER_IP_PER_HOUR', 'Password reset e-mails requested from one client IP per hour; further requests still answer 202 and send nothing', 20, 1, 1_000_000),
+  invitationsPerAccountPerHour: integerOption('INVITATIONS_PER_ACCOUNT_PER_HOUR', 'Invitations one account may send per hour (429 beyond)', 100, 1, 1_000_000),
+  invitationsPerIPPerHour: integerOption('INVITATIONS_PER_IP_PER_HOUR', 'Invitations sent from one client IP per hour, whichever accounts it uses (429 beyond)', 100, 1, 1_000_000),
   passwordHashConcurrency: integerOption('PASSWORD_HASH_CONCURRENCY', 'Password hashes computed at once (bounded so session checks never queue behind them)', 2, 1, 64),
   passwordHashQueue: integerOption('PASSWORD_HASH_QUEUE', 'Password hashes waiting before new logins get 503 with Retry-After', 64, 0, 100_000),
   requestsPerMinutePerIP: integerOption('REQUESTS_PER_MINUTE_PER_IP', 'Coarse flood guard: requests from one IP per minute on any route, per instance or shared through REDIS_URL (security limits are separate and shared)', 1200, 1, 100_000_000),
@@ -279,6 +289,9 @@ export function loadConfig(env: Env = process.env): Config {
   const smtpURL = read(options.smtpURL) || null;
   if (smtpURL && !/^smtps?:\/\//.test(smtpURL)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
   if (production && !smtpURL) throw new ConfigError('SMTP_URL is required in production: the development outbox is not available there');
+  // Rule 25: production cookies are Secure and pages send HSTS, both meaningless over http://.
+  // TLS may end at a proxy; PUBLIC_URL is the address users see, so that is what must be https.
+  if (production && publicURL.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must start with https:// in production (TLS may end at a proxy; PUBLIC_URL is the address users see), got "${publicURL.origin}"`);
 
   return {
     production,
@@ -316,6 +329,10 @@ export function loadConfig(env: Env = process.env): Config {
       invitationLinkMs: 7 * 24 * HOUR,
       disableLinkMs: 24 * HOUR,
       signupsPerIPPerHour: read(options.signupsPerIPPerHour),
+      passwordResetsPerEmailPerHour: read(options.passwordResetsPerEmailPerHour),
+      passwordResetsPerIPPerHour: read(options.passwordResetsPerIPPerHour),
+      invitationsPerAccountPerHour: read(options.invitationsPerAccountPerHour),
+      invitationsPerIPPerHour: read(options.invitationsPerIPPerHour),
       loginChallengeMs: 10 * MINUTE,
       wrongCodesPerChallenge: 5,
       wrongCodesPerUser: 10,

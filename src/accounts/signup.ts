@@ -9,7 +9,7 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { retryAfterSeconds } from '../limits/counters.ts';
-import { isAcceptablePassword } from '../passwords/policy.ts';
+import { passwordWeakness, type PasswordWeakness } from '../passwords/policy.ts';
 import { LOGIN_STATES, PASSWORD_METHOD } from '../login/flow.ts';
 import { createSession } from '../sessions/sessions.ts';
 import type { Account, User } from '../storage/schema.ts';
@@ -23,12 +23,14 @@ export interface SignupRequest {
 
 export type SignupResult =
   | { ok: true; token: string; user: User; account: Account }
-  | { ok: false; reason: 'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' }
+  | { ok: false; reason: 'signup_disabled' | 'server_busy' | 'email_taken' }
+  | { ok: false; reason: 'weak_password'; weakness: PasswordWeakness }
   | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
 
 export async function signUpAccount(deps: Deps, input: SignupRequest, origin: RequestOrigin & { ip: string }): Promise<SignupResult> {
   if (!deps.config.signupEnabled) return { ok: false, reason: 'signup_disabled' };
-  if (!isAcceptablePassword(deps.config.policy, input.password)) return { ok: false, reason: 'weak_password' };
+  const weakness = passwordWeakness(deps.config.policy, input.password);
+  if (weakness) return { ok: false, reason: 'weak_password', weakness };
   const byIP = await deps.limits.hit(`signup-ip:${hmacHex(deps.keys.hashing, origin.ip)}`, 3_600_000);
   if (byIP.count > deps.config.policy.signupsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(deps.clock, byIP) };
   const hashed = await deps.hasher.hashPassword(input.password);

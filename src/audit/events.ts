@@ -65,3 +65,20 @@ export async function recordSecurityEvent(db: Database, clock: Clock, event: Sec
     })
     .execute();
 }
+
+/**
+ * Writes an event that records no change (a refused attempt) once the current answer has gone
+ * out, rather than before it: the password step must do the same work before answering whether
+ * or not the email has an account (SECURITY.md rule 31), and only known users have a log to
+ * write to. setImmediate runs after the reply is flushed; a crash in that moment loses the event,
+ * which records a refusal, never a change. A failed write is logged, never thrown.
+ */
+export function recordSecurityEventAfterAnswer(db: Database, clock: Clock, log: { error(fields: Record<string, unknown>, message: string): void }, event: SecurityEventInput): void {
+  const at = clock.now();
+  const atAnswer: Clock = { now: () => at };
+  setImmediate(() => {
+    recordSecurityEvent(db, atAnswer, event).catch((error: unknown) => {
+      log.error({ err: error instanceof Error ? error.message : String(error), type: event.type }, 'security event not recorded');
+    });
+  });
+}

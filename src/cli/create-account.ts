@@ -3,7 +3,7 @@ import { createAccountWithAdmin } from '../accounts/accounts.ts';
 import { systemClock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { createPasswordHasher } from '../crypto/password-hasher.ts';
-import { isAcceptablePassword } from '../passwords/policy.ts';
+import { passwordWeakness } from '../passwords/policy.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { UsageError } from './usage-error.ts';
@@ -23,7 +23,9 @@ export async function createAccountCommand(config: Config, args: { 'account-name
   // The password never goes on the command line (shell history, ps): stdin only.
   if (!args['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin (for example: printf %s "$PASSWORD" | twofold create-account … --password-stdin)');
   const password = await readStdin();
-  if (!isAcceptablePassword(config.policy, password)) throw new UsageError('the password must be between 8 and 128 characters');
+  const weakness = passwordWeakness(config.policy, password);
+  if (weakness === 'length') throw new UsageError('the password must be between 8 and 128 characters');
+  if (weakness === 'common') throw new UsageError('the password is too common: it appears in lists of leaked passwords; choose another');
   const storage = openStorage(config.databaseURL);
   try {
     await migrateToLatest(storage.db);

@@ -2,8 +2,10 @@
  * Turning 2FA off, by any path (PRODUCT.md §2.5-2.7, SECURITY.md rules 20 and 24): the user's
  * own "Disable Two Factor", the admin's disable link, and the operator's support command.
  * Every path removes every factor, every recovery code, any pending enrollment and every
- * outstanding disable link, revokes all of the user's sessions and writes the security log —
- * all in one transaction — and then e-mails the user.
+ * outstanding disable link, revokes the user's sessions and writes the security log — all in
+ * one transaction — and then e-mails the user. The user's own "Disable Two Factor" keeps the
+ * session that did it (PRODUCT.md §2.5): that session just proved the password or a code, and
+ * signing it out would throw the user off the page they were on; every other session ends.
  */
 import type { RequestOrigin, SecurityEventInput } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
@@ -25,7 +27,8 @@ export interface DisableSubject {
 }
 
 export type DisablePath =
-  | { kind: 'self' }
+  /** `keepSessionTokenHash`: the session that asked, which stays signed in. */
+  | { kind: 'self'; keepSessionTokenHash: string }
   | { kind: 'disable_link' }
   | { kind: 'support'; reason: string };
 
@@ -66,7 +69,7 @@ export async function disableTwoFactor(
     await lockUser(trx, subject.userId);
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
-    await revokeUserSessions(trx, subject.userId);
+    await revokeUserSessions(trx, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined);
     await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
     return removed;
   });

@@ -75,12 +75,24 @@ export function identityProofError(refusal: IdentityProofRefusal): HttpError<'to
 
 // ---- sign-up, links, invitations ----
 
-type SignupRefusal = { reason: 'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number };
+type PasswordWeakness = 'length' | 'common';
+
+type SignupRefusal =
+  | { reason: 'signup_disabled' | 'server_busy' | 'email_taken' }
+  | { reason: 'weak_password'; weakness: PasswordWeakness }
+  | { reason: 'rate_limited'; retryAfterSeconds: number };
+
+/** A password that cannot be set: too short or long, or in the common-password list (NIST SP 800-63B). */
+export function weakPasswordError(weakness: PasswordWeakness): HttpError<'weak_password'> {
+  return new HttpError('weak_password', weakness === 'common' ? { variant: 'common_password' } : {});
+}
 
 export function signupError(refusal: SignupRefusal): HttpError<'signup_disabled' | 'weak_password' | 'server_busy' | 'email_taken' | 'rate_limited'> {
   switch (refusal.reason) {
     case 'rate_limited':
       return new HttpError('rate_limited', { retryAfterSeconds: refusal.retryAfterSeconds });
+    case 'weak_password':
+      return weakPasswordError(refusal.weakness);
     case 'server_busy':
       return busyError();
     default:
@@ -96,7 +108,8 @@ export function linkError(refusal: { reason: 'link_expired' | 'busy' }): HttpErr
   return new HttpError(refusal.reason === 'busy' ? 'server_busy' : 'link_expired');
 }
 
-export function invitationError(refusal: { reason: 'email_taken' }): HttpError<'email_taken'> {
+export function invitationError(refusal: { reason: 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number }): HttpError<'email_taken' | 'rate_limited'> {
+  if (refusal.reason === 'rate_limited') return new HttpError('rate_limited', { variant: 'invitations_capped', retryAfterSeconds: refusal.retryAfterSeconds });
   return new HttpError(refusal.reason);
 }
 

@@ -1,5 +1,6 @@
 /**
- * The counter store behind the per-IP limits (failed passwords per IP, sign-ups per IP) and the
+ * The counter store behind the per-IP limits (failed passwords per IP, sign-ups per IP), the
+ * e-mail caps of rule 44 (reset e-mails per address and IP, invitations per account) and the
  * SMS send caps (per number, per account, per IP): the database by default, Redis when
  * REDIS_URL is set (see redis-counters.ts). Both are shared by every instance and count first,
  * then let the caller check (SECURITY.md rule 1), so a concurrent burst across instances cannot

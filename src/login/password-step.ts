@@ -7,7 +7,7 @@
  * concurrent burst cannot test more passwords than the limit; a success gives the charge back.
  */
 import type { RequestOrigin } from '../audit/events.ts';
-import { recordSecurityEvent } from '../audit/events.ts';
+import { recordSecurityEventAfterAnswer } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import type { BeginOutcome } from '../factors/factor.ts';
 import { listConfirmedMethods } from '../factors/registry.ts';
@@ -61,8 +61,10 @@ export async function performPasswordStep(
     return { ok: false, reason: 'busy' };
   }
   if (!usable || !verified.value) {
+    // After the answer, not before: an unknown email has no log to write to, and the answer must
+    // not wait for work only a known email causes (rule 31).
     if (user) {
-      await recordSecurityEvent(db, clock, { type: 'login_failed', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin, detail: { reason: usable ? 'wrong_password' : 'inactive_user' } });
+      recordSecurityEventAfterAnswer(db, clock, deps.log, { type: 'login_failed', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin, detail: { reason: usable ? 'wrong_password' : 'inactive_user' } });
     }
     deps.metrics.loginPassword('refused');
     return { ok: false, reason: 'invalid_credentials' };

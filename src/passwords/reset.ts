@@ -7,14 +7,33 @@
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
+import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
 import { buildLinkURL, consumeLink, issueLink, voidLinks } from '../links/links.ts';
 import { passwordResetEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
-import { findUserByEmail, setPasswordHash } from '../users/users.ts';
+import { findUserByEmail, normalizeEmail, setPasswordHash } from '../users/users.ts';
 
+const HOUR = 3_600_000;
+
+/**
+ * Rule 44: counts this request against the client IP's and the address's hourly caps in the
+ * shared limit store, whether or not the address has an account (so the counting itself tells
+ * nothing), and says whether an e-mail may go. The IP is charged first, and a request over its
+ * IP's cap stops there: only requests that could have sent an e-mail spend the address's budget.
+ */
+async function withinResetCaps(deps: Deps, email: string, ip: string | null): Promise<boolean> {
+  const { limits, keys, config } = deps;
+  const byIP = await limits.hit(`reset-ip:${hmacHex(keys.hashing, ip ?? 'unknown')}`, HOUR);
+  if (byIP.count > config.policy.passwordResetsPerIPPerHour) return false;
+  const byEmail = await limits.hit(`reset-email:${hmacHex(keys.hashing, normalizeEmail(email))}`, HOUR);
+  return byEmail.count <= config.policy.passwordResetsPerEmailPerHour;
+}
+
+/** Runs after the 202 is sent (the caller does not await it): a capped or unknown address just gets no e-mail. */
 export async function requestPasswordReset(deps: Deps, email: string, origin: RequestOrigin): Promise<void> {
+  if (!(await withinResetCaps(deps, email, origin.ip))) return;
   const user = await findUserByEmail(deps.db, email);
   if (!user || user.active !== 1) return;
   const token = await deps.db.transaction().execute((trx) => issueLink(trx, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs));

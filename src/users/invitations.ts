@@ -5,8 +5,10 @@
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
+import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { sendEmailInBackground } from '../delivery/delivery.ts';
+import { retryAfterSeconds } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
 import { invitationEmail } from '../notices/email-texts.ts';
 import type { Role, User } from '../storage/schema.ts';
@@ -19,10 +21,20 @@ export interface Inviter {
   accountName: string;
 }
 
-export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' };
+export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' } | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
+
+const HOUR = 3_600_000;
 
 export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: string; name: string; role: Role }, origin: RequestOrigin): Promise<InviteOutcome> {
   const { db, clock, config } = deps;
+  // Rule 44: every attempt counts against the client IP's and the account's hourly caps before
+  // anything is looked up (refused ones too), which bounds the e-mails they can cause and the
+  // addresses they can try. The IP cap holds across the accounts one client signs up, so probing
+  // addresses by inviting them is no faster than probing them by signing up.
+  const byIP = await deps.limits.hit(`invite-ip:${hmacHex(deps.keys.hashing, origin.ip ?? 'unknown')}`, HOUR);
+  if (byIP.count > config.policy.invitationsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byIP) };
+  const byAccount = await deps.limits.hit(`invite-account:${inviter.accountId}`, HOUR);
+  if (byAccount.count > config.policy.invitationsPerAccountPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byAccount) };
   const result = await db.transaction().execute(async (trx) => {
     const user = await insertUser(trx, clock, { accountId: inviter.accountId, email: input.email, name: input.name, role: input.role, passwordHash: null });
     if (!user) return null;

@@ -14,10 +14,20 @@ export interface UserPageQuery {
 
 export type UserPage = { ok: true; users: User[]; nextCursor: string | null } | { ok: false; reason: 'bad_cursor' };
 
+/** What an email in a cursor may hold: stored emails are trimmed, lower-case, at most 254 characters, without control characters. */
+const CURSOR_EMAIL = /^[^\s\u0000-\u001f\u007f]{1,254}$/u;
+
+/**
+ * The email a cursor of ours names, or null for anything else. The decoded text is checked before
+ * it reaches SQL (rule 34): PostgreSQL refuses a NUL byte in text with an error, and bytes that are
+ * not UTF-8 would be silently replaced, so only a cursor that encodes back to itself is ours.
+ */
 function decodeCursor(cursor: string): string | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return null;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  return text.startsWith('e:') ? text.slice(2) : null;
+  if (Buffer.from(text, 'utf8').toString('base64url') !== cursor || !text.startsWith('e:')) return null;
+  const email = text.slice(2);
+  return CURSOR_EMAIL.test(email) && email === normalizeEmail(email) ? email : null;
 }
 
 function escapeLike(text: string): string {

@@ -33,14 +33,19 @@ async function disableLinkFor(context: SuiteContext, adminToken: string, userId:
 }
 
 forEachDatabase('turning 2FA off', (context) => {
-  it('lets a user turn 2FA off with their password: every factor and recovery code gone, every session out, logged and e-mailed', async () => {
+  it('lets a user turn 2FA off with their password: every factor and recovery code gone, every other session out, this one kept (PRODUCT.md §2.5), logged and e-mailed', async () => {
     const { api, server } = context();
-    const { user, token } = await adminAndEnrolledUser(context());
+    const { user, token, secret } = await adminAndEnrolledUser(context());
+    const elsewhere = await api.post('/login/verify', { method: 'totp', code: nextStepCode(server, secret) }, { token: (await api.post('/login', { email: user.email, password: PASSWORD })).body.token });
+    assert.equal(elsewhere.status, 200, elsewhere.text);
     assert.ok((await countSecondFactorRows(context(), user.userId)) > 0);
     const off = await api.delete('/me/2fa', { password: PASSWORD }, { token });
     assert.equal(off.status, 204, off.text);
     assert.equal(await countSecondFactorRows(context(), user.userId), 0);
-    assert.equal((await api.get('/me', { token })).status, 401, 'the session that disabled is signed out too');
+    const me = await api.get('/me', { token });
+    assert.equal(me.status, 200, 'the session that disabled stays signed in');
+    assert.equal(me.body.twoFactor.enabled, false);
+    assert.equal((await api.get('/me', { token: elsewhere.body.token })).status, 401, 'every other session is signed out');
     assert.equal((await securityEvents(server, user.userId, 'factor_removed')).length, 1);
     await waitFor(() => server.outbox.list().some((m) => m.to === user.email && /turned off/.test(m.subject ?? '')));
     assert.equal((await logIn(api, user.email)).state, 'authenticated', 'the next login asks for no code');

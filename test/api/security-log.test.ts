@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { inviteAndAccept, logIn, signUp } from '../helpers/fixtures.ts';
+import { inviteAndAccept, logIn, signUp, waitFor } from '../helpers/fixtures.ts';
 import { request } from '../helpers/http.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 
@@ -53,6 +53,8 @@ forEachDatabase('security log', (context) => {
     const { api, server } = context();
     const admin = await signUp(api);
     await api.post('/login', { email: admin.email, password: 'wrong' }, { headers: { 'user-agent': '=HYPERLINK("http://evil")' } });
+    // login_failed is written just after the answer (rule 31).
+    await waitFor(async () => (await server.deps.db.selectFrom('security_events').select('id').where('subject_user_id', '=', admin.userId).where('type', '=', 'login_failed').execute()).length === 1);
     const csv = await request(server.url, 'GET', '/api/v1/account/security-log.csv', undefined, { token: admin.token });
     assert.equal(csv.status, 200);
     assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);

@@ -7,7 +7,7 @@ import { browserSuite, logInInBrowser, signUpInBrowser, submitForm } from '../he
 import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 
 browserSuite('disabling your own 2FA in a browser', (context) => {
-  it('turns 2FA off with the password from User Details, signs out, and the next login asks for no code', async () => {
+  it('turns 2FA off with the password from User Details, stays signed in (PRODUCT.md §2.5), and the next login asks for no code', async () => {
     const { server } = context();
     const api = apiClient(server.url);
     const email = uniqueEmail('ada');
@@ -27,8 +27,11 @@ browserSuite('disabling your own 2FA in a browser', (context) => {
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     assert.equal(await submitForm(page, 'Disable Two Factor'), 200);
     await page.getByRole('heading', { name: 'Two-factor authentication is off' }).waitFor();
-    await page.goto('/user');
-    await page.waitForURL('**/login?next=%2Fuser');
+    await page.getByRole('link', { name: 'Back to User Details' }).click();
+    await page.waitForURL('**/user');
+    assert.match(await page.locator('main').innerText(), /Not enabled/, 'still signed in, on User Details');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL('**/login**');
     assert.equal(await logInInBrowser(page, email), 303);
     await page.waitForURL('**/user');
     assert.match(await page.locator('main').innerText(), /Not enabled/);

@@ -160,3 +160,22 @@ forEachDatabase('two-factor pages over HTTP', (context) => {
     assert.deepEqual(await server.deps.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', userId).execute(), before);
   });
 });
+
+forEachDatabase('Disable Two Factor over HTTP', (context) => {
+  it('keeps the session that disabled 2FA signed in and signs out every other session (PRODUCT.md §2.5)', async () => {
+    const { api, server } = context();
+    const admin = await signUp(api);
+    const enrolled = await enrollAuthenticatorApp(server, api, admin.token);
+    const browser = await passwordStep(server, admin.email);
+    const verified = await browser.post('/login/verify', { method: 'totp', code: nextStepCode(server, enrolled.secret) });
+    assert.equal(verified.status, 303, verified.text);
+    const disabled = await browser.post('/user/two-factor/disable', { password: PASSWORD }, { formPage: '/user/two-factor/disable' });
+    assert.equal(disabled.status, 200, disabled.text);
+    assert.match(disabled.text, /Two-factor authentication is off/);
+    assert.match(disabled.text, /Log out/, 'the answer is a signed-in page');
+    const userPage = await browser.get('/user');
+    assert.equal(userPage.status, 200, 'the browser that disabled 2FA is still signed in');
+    assert.match(userPage.text, /Not enabled/);
+    assert.equal((await api.get('/me', { token: enrolled.token })).status, 401, 'the other session is signed out');
+  });
+});

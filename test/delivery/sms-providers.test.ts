@@ -182,8 +182,8 @@ describe('SMS provider configuration', () => {
 
   it('needs a URL and a long secret for the webhook, and refuses the outbox in production', () => {
     assert.throws(() => loadConfig({ ENCRYPTION_KEY: key, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: 'http://x', SMS_WEBHOOK_SECRET: 'short' }), /at least 32/);
-    assert.throws(() => loadConfig({ ENCRYPTION_KEY: key, NODE_ENV: 'production', SMTP_URL: 'smtp://x', SMS_PROVIDER: 'outbox' }), /not available in production/);
-    assert.equal(loadConfig({ ENCRYPTION_KEY: key, NODE_ENV: 'production', SMTP_URL: 'smtp://x' }).sms.provider, 'none');
+    assert.throws(() => loadConfig({ ENCRYPTION_KEY: key, NODE_ENV: 'production', PUBLIC_URL: 'https://twofold.example', SMTP_URL: 'smtp://x', SMS_PROVIDER: 'outbox' }), /not available in production/);
+    assert.equal(loadConfig({ ENCRYPTION_KEY: key, NODE_ENV: 'production', PUBLIC_URL: 'https://twofold.example', SMTP_URL: 'smtp://x' }).sms.provider, 'none');
     assert.throws(() => loadConfig({ ENCRYPTION_KEY: key, SMS_PROVIDER: 'carrier-pigeon' }), /SMS_PROVIDER must be/);
   });
 });

@@ -100,6 +100,21 @@ describe(`limits shared through Redis by two instances [${kind}]`, { skip: redis
     });
   });
 
+  it('rule 44: twelve forgot-password requests at once for one address, spread over both instances, send exactly 3 e-mails, counted in Redis', async () => {
+    await withTwoInstances({}, async ({ servers, apis, prefix, redis }) => {
+      const admin = await signUp(apis[0]);
+      const burst = await spread(12, apis, (api) => api.post('/password/forgot', { email: admin.email }));
+      assert.ok(burst.every((r) => r.status === 202), statuses(burst));
+      const resets = () => [...servers[0].outbox.list(), ...servers[1].outbox.list()].filter((m) => m.to === admin.email && m.body.includes('/password/reset/')).length;
+      const deadline = Date.now() + 5000;
+      while (resets() < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(resets(), 3);
+      assert.equal((await keysWithPrefix(redis, `${prefix}limit:reset-email:`)).length, 1);
+      assert.deepEqual(await databaseCounterKeys(servers[0], 'reset-'), [], 'the caps are not in the database');
+    });
+  });
+
   it('texts one number at most 5 times an hour across both instances, even when 12 accounts ask at once', async () => {
     await withTwoInstances({}, async ({ servers, apis, prefix, redis }) => {
       const accounts = await spread(12, apis, (api) => signUp(api));

@@ -1,7 +1,9 @@
 /** Production mode (PRODUCT.md §5, SECURITY.md rules 25 and 27): HSTS, Secure __Host- cookies, no outbox. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { fileURLToPath } from 'node:url';
+import { freePort, startTestServer, TEST_ENCRYPTION_KEY, type TestServer } from '../helpers/server.ts';
 import { uniqueEmail } from '../helpers/fixtures.ts';
 
 describe('production mode', () => {
@@ -49,5 +51,22 @@ describe('production mode', () => {
     assert.equal(fromLocalhost.status, 403);
     const fromPublicURL = await fetch(`${server.url}/api/v1/logout`, { method: 'POST', headers: { origin: 'https://twofold.example', cookie } });
     assert.equal(fromPublicURL.status, 204);
+  });
+});
+
+describe('production mode needs an https:// PUBLIC_URL (rule 25)', () => {
+  it('refuses to start over http:// with one line naming PUBLIC_URL, so no cookie is ever set without Secure', async () => {
+    const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
+    const port = await freePort();
+    const result = spawnSync(process.execPath, [bin, 'serve'], {
+      env: { ...process.env, NODE_ENV: 'production', PUBLIC_URL: `http://127.0.0.1:${port}`, PORT: String(port), ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SMTP_URL: 'smtp://127.0.0.1:1', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.notEqual(result.status, 0, 'the server must not start');
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, /PUBLIC_URL/);
+    assert.match(lines[0]!, /https:\/\//);
   });
 });

@@ -25,6 +25,9 @@ describe('configuration', () => {
     ['a short encryption key', { ENCRYPTION_KEY: 'c2hvcnQ=' }, /ENCRYPTION_KEY must be 32 bytes/],
     ['production without a key', { NODE_ENV: 'production', SMTP_URL: 'smtp://x' }, /ENCRYPTION_KEY is required in production/],
     ['production without SMTP', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY }, /SMTP_URL is required in production/],
+    // Rule 25: a production cookie must be Secure, which needs the https:// that users see.
+    ['production over http:// (rule 25)', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY, SMTP_URL: 'smtp://x', PUBLIC_URL: 'http://twofold.example' }, /^PUBLIC_URL must start with https:\/\/ in production/],
+    ['production with the default http://localhost PUBLIC_URL (rule 25)', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY, SMTP_URL: 'smtp://x' }, /^PUBLIC_URL must start with https:\/\/ in production/],
     ['a boolean that is neither', { SIGNUP_ENABLED: 'maybe', ENCRYPTION_KEY: KEY }, /SIGNUP_ENABLED must be true or false/],
   ];
   for (const [name, env, message] of refusals) {

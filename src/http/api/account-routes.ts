@@ -66,7 +66,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
         tags: ['account'],
         summary: 'Users of the account with their 2FA status (administrators)',
         security: sessionSecurity,
-        querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
+        querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 400 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
         response: {
           200: Type.Object({
             users: Type.Array(UserSchema),
@@ -97,7 +97,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
         summary: 'Invite a user by e-mail (administrators)',
         security: sessionSecurity,
         body: Type.Object({ email: EmailSchema, name: NameSchema, role: Type.Union([Type.Literal('admin'), Type.Literal('user')]) }, { additionalProperties: false }),
-        response: { 201: Type.Object({ user: UserSchema }), ...errorResponses(400, 401, 403, 409) },
+        response: { 201: Type.Object({ user: UserSchema }), ...errorResponses(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) => {

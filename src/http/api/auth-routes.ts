@@ -32,6 +32,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       schema: {
         tags: ['sign-up'],
         summary: 'Create an account and its first administrator',
+        description: '400 weak_password when the password is not 8 to 128 characters long or is in the list of common and breached passwords (NIST SP 800-63B); the message says which.',
         security: publicSecurity,
         body: Type.Object({ accountName: NameSchema, name: NameSchema, email: EmailSchema, password: PasswordSchema }, { additionalProperties: false }),
         response: { 201: Type.Object({ token: Type.String(), user: UserSchema, account: AccountSchema }), ...errorResponses(400, 403, 409, 429) },
@@ -71,7 +72,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
 
   app.post(
     '/logout',
-    { config: { access: 'any-session' }, schema: { tags: ['login'], summary: 'End the session', security: sessionSecurity, response: { 204: Type.Null(), ...errorResponses(401) } } },
+    { config: { access: 'any-session' }, schema: { tags: ['login'], summary: 'End the session', security: sessionSecurity, response: { 204: Type.Null(), ...errorResponses(400, 401) } } },
     async (request, reply) => {
       await revokeSession(deps.db, requireSession(request).tokenHash);
       clearSessionCookie(reply, cookie);

@@ -10,7 +10,7 @@ import { HttpError } from '../../errors.ts';
 import { sendDisableLink, consumeDisableLink } from '../../factors/disable-link.ts';
 import { disableTwoFactor, removeOneMethod } from '../../factors/disable-two-factor.ts';
 import { removeMethodError, sendDisableLinkError, disableLinkError } from '../outcome-errors.ts';
-import { clearSessionCookie, requireSession, type SessionCookie } from '../plugins/authentication.ts';
+import { requireSession, type SessionCookie } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
@@ -19,7 +19,7 @@ import { METHOD_KINDS } from '../../factors/registry.ts';
 
 export async function disableRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { deps, cookie } = options;
+  const { deps } = options;
 
   app.delete(
     '/me/2fa',
@@ -28,7 +28,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
       schema: {
         tags: ['2fa'],
         summary: 'Turn your own 2FA off, with your password or a current code',
-        description: 'Removes every factor and recovery code and signs out every session, this one included. Refused with 403 2fa_enforced while your account requires 2FA.',
+        description: 'Removes every factor and recovery code and signs out every other session of yours; this one stays signed in. Refused with 403 2fa_enforced while your account requires 2FA.',
         security: sessionSecurity,
         body: IdentityProofSchema,
         response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 429, 503) },
@@ -40,8 +40,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
       if (session.accountEnforces2FA) throw new HttpError('2fa_enforced', { variant: 'cannot_disable' });
       if (!session.hasSecondFactor) throw new HttpError('two_factor_not_enabled', { variant: 'not_on' });
       await requireIdentityProof(deps, request, 'disable_2fa');
-      await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
-      if (request.sessionSource === 'cookie') clearSessionCookie(reply, cookie);
+      await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self', keepSessionTokenHash: session.tokenHash }, originOf(request));
       return reply.code(204).send(null);
     },
   );
@@ -80,7 +79,7 @@ export async function disableRoutes(parent: FastifyInstance, options: { deps: De
         description: 'The link goes to the user only; it is never in this answer. It works once, for 24 hours, and a newer link voids older ones. At most 3 per user per hour.',
         security: sessionSecurity,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 202: Type.Null(), ...errorResponses(401, 403, 404, 409, 429) },
+        response: { 202: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {

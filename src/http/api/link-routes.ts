@@ -3,11 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { HttpError } from '../../errors.ts';
-import { isAcceptablePassword } from '../../passwords/policy.ts';
+import { passwordWeakness } from '../../passwords/policy.ts';
 import { requestPasswordReset, resetPassword } from '../../passwords/reset.ts';
 import { acceptInvitation } from '../../users/invitations.ts';
-import { linkError } from '../outcome-errors.ts';
+import { linkError, weakPasswordError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { EmailSchema, errorResponses, PasswordSchema, publicSecurity, TokenParamSchema } from './schemas.ts';
 
@@ -43,13 +42,15 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       schema: {
         tags: ['password'],
         summary: 'Set a new password with a reset link token; revokes every session',
+        description: '400 weak_password when the password is not 8 to 128 characters long or is in the list of common and breached passwords (NIST SP 800-63B); the message says which.',
         security: publicSecurity,
         body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }), password: PasswordSchema }, { additionalProperties: false }),
         response: { 204: Type.Null(), ...errorResponses(400, 410, 503) },
       },
     },
     async (request, reply) => {
-      if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
+      const weakness = passwordWeakness(deps.config.policy, request.body.password);
+      if (weakness) throw weakPasswordError(weakness);
       const outcome = await resetPassword(deps, request.body.token, request.body.password, originOf(request));
       if (!outcome.ok) throw linkError(outcome);
       return reply.code(204).send(null);
@@ -63,6 +64,7 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       schema: {
         tags: ['invitations'],
         summary: 'Accept an invitation by choosing a password (does not log in)',
+        description: '400 weak_password when the password is not 8 to 128 characters long or is in the list of common and breached passwords (NIST SP 800-63B); the message says which.',
         security: publicSecurity,
         params: TokenParamSchema,
         body: Type.Object({ password: PasswordSchema }, { additionalProperties: false }),
@@ -70,7 +72,8 @@ export async function linkRoutes(parent: FastifyInstance, options: { deps: Deps 
       },
     },
     async (request, reply) => {
-      if (!isAcceptablePassword(deps.config.policy, request.body.password)) throw new HttpError('weak_password');
+      const weakness = passwordWeakness(deps.config.policy, request.body.password);
+      if (weakness) throw weakPasswordError(weakness);
       const outcome = await acceptInvitation(deps, request.params.token, request.body.password);
       if (!outcome.ok) throw linkError(outcome);
       return reply.code(204).send(null);

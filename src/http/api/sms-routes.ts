@@ -102,12 +102,8 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
     },
     async (request, reply) => {
       const session = requireSession(request);
-      // Nothing in the request chooses where the text goes (rule 18): it takes no fields at all.
-      // (Checked here rather than by a body schema, which would also refuse a request without a body.)
-      const body = request.body as unknown;
-      if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
-        throw new HttpError('invalid_request', { variant: 'login_sms_takes_no_fields' });
-      }
+      // Nothing in the request chooses where the text goes (rule 18): like every API route without
+      // a body schema it takes no fields at all (http/plugins/body-less-routes.ts).
       const outcome = await sendLoginText(deps, { tokenHash: session.tokenHash, userId: session.userId, accountId: session.accountId, createdAt: session.createdAt }, originOf(request));
       if (!outcome.ok) throw smsError(outcome, 'login');
       reply.header('cache-control', 'no-store');

@@ -60,7 +60,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
         security: sessionSecurity,
         response: {
           201: Type.Object({ enrollmentId: Type.String(), otpauthUri: Type.String(), secret: Type.String(), qrSvg: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
-          ...errorResponses(401, 403),
+          ...errorResponses(400, 401, 403),
         },
       },
     },

@@ -8,12 +8,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalog } from '../../errors.ts';
 import { peekLink, type LinkKind } from '../../links/links.ts';
 import { requestPasswordReset, resetPassword } from '../../passwords/reset.ts';
-import { isAcceptablePassword } from '../../passwords/policy.ts';
+import { passwordWeakness } from '../../passwords/policy.ts';
 import { acceptInvitation } from '../../users/invitations.ts';
 import { findUserById } from '../../users/users.ts';
 import { EmailSchema, PasswordSchema, TokenParamSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { linkError } from '../outcome-errors.ts';
+import { linkError, weakPasswordError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { FORGOT_PASSWORD_PATH, renderForgotPassword, renderForgotPasswordSent, renderInvitation, renderLinkDone, renderLinkExpired, renderResetPassword } from '../views/links.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
@@ -66,7 +66,8 @@ export async function linkPages(app: FastifyInstance, options: PageOptions): Pro
       if (request.validationError?.validationContext === 'params') return sendLinkExpired(reply, 'password_reset');
       if (formProblem(request)) return again(400, errorCatalog.weak_password.message);
       const { password } = readFields(request.body, ['password'] as const);
-      if (!isAcceptablePassword(deps.config.policy, password)) return again(400, errorCatalog.weak_password.message);
+      const weakness = passwordWeakness(deps.config.policy, password);
+      if (weakness) return again(400, weakPasswordError(weakness).message);
       const outcome = await resetPassword(deps, token, password, originOf(request));
       if (!outcome.ok) {
         const error = linkError(outcome);
@@ -102,7 +103,8 @@ export async function linkPages(app: FastifyInstance, options: PageOptions): Pro
       };
       if (formProblem(request)) return again(400, errorCatalog.weak_password.message);
       const { password } = readFields(request.body, ['password'] as const);
-      if (!isAcceptablePassword(deps.config.policy, password)) return again(400, errorCatalog.weak_password.message);
+      const weakness = passwordWeakness(deps.config.policy, password);
+      if (weakness) return again(400, weakPasswordError(weakness).message);
       const outcome = await acceptInvitation(deps, token, password);
       if (!outcome.ok) {
         const error = linkError(outcome);

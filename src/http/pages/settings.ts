@@ -11,7 +11,7 @@ import { inviteUser } from '../../users/invitations.ts';
 import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { EmailSchema, NameSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { invitationError, listPageError } from '../outcome-errors.ts';
+import { answerRetryAfter, invitationError, listPageError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { renderUsersPage, USERS_PATH, type InviteState } from '../views/users.ts';
@@ -45,7 +45,7 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
 
   app.get(
     USERS_PATH,
-    { config: { role: 'admin' }, schema: { hide: true, querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }) } },
+    { config: { role: 'admin' }, schema: { hide: true, querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 400 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }) } },
     async (request, reply) => {
       const { session, layoutUser } = signedInPage(request, reply);
       const { cursor, email } = request.query as { cursor?: string; email?: string };
@@ -72,7 +72,8 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
       const outcome = await inviteUser(deps, inviter, { email: values.email, name: values.name, role }, originOf(request));
       if (!outcome.ok) {
         const error = invitationError(outcome);
-        return again(error.status, error.message, 'email');
+        answerRetryAfter(reply, error);
+        return again(error.status, error.message, error.code === 'email_taken' ? 'email' : undefined);
       }
       return sendUsersPage(reply, 200, session, layoutUser, null, { values: {}, error: null, confirmation: `Invitation sent to ${outcome.user.email}.` });
     },

@@ -9,11 +9,10 @@ import { errorCatalog, type HttpError } from '../../errors.ts';
 import { disableTwoFactor } from '../../factors/disable-two-factor.ts';
 import { proveIdentity } from '../../login/identity-proof.ts';
 import { PasswordSchema } from '../api/schemas.ts';
-import { clearSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, identityProofError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
-import { renderBarePage, renderSignedInPage } from '../views/layout.ts';
+import { renderSignedInPage } from '../views/layout.ts';
 import { DISABLE_TWO_FACTOR_PATH, renderDisabled, renderDisableRefused, renderDisableTwoFactor } from '../views/two-factor-disable.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -30,7 +29,7 @@ function proofMessage(error: HttpError): string {
 }
 
 export async function twoFactorDisablePages(app: FastifyInstance, options: PageOptions): Promise<void> {
-  const { deps, cookie } = options;
+  const { deps } = options;
 
   app.get(DISABLE_TWO_FACTOR_PATH, { schema: { hide: true } }, async (request, reply) => {
     const { session, layoutUser } = signedInPage(request, reply);
@@ -60,9 +59,8 @@ export async function twoFactorDisablePages(app: FastifyInstance, options: PageO
         answerRetryAfter(reply, error);
         return again(error.status, proofMessage(error));
       }
-      await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self' }, originOf(request));
-      clearSessionCookie(reply, cookie);
-      return sendPage(reply, 200, renderBarePage('Two-factor authentication is off', renderDisabled()));
+      await disableTwoFactor(deps, { userId: session.userId, accountId: session.accountId, email: session.email, name: session.name }, { kind: 'self', keepSessionTokenHash: session.tokenHash }, originOf(request));
+      return sendPage(reply, 200, renderSignedInPage('Two-factor authentication is off', layoutUser, renderDisabled()));
     },
   );
 }

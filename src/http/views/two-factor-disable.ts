@@ -26,6 +26,6 @@ export function renderDisableRefused(accountName: string): SafeHTML {
 
 export function renderDisabled(): SafeHTML {
   return html`<h1>Two-factor authentication is off</h1>
-<p role="status">Your authenticator app and recovery codes were removed and every session was signed out. We sent you an e-mail about it.</p>
-<p><a class="button primary" href="/login">Log in</a></p>`;
+<p role="status">Your second factors and recovery codes were removed and your other sessions were signed out; you stay signed in here. We sent you an e-mail about it.</p>
+<p><a class="button primary" href="/user">Back to User Details</a></p>`;
 }

@@ -252,12 +252,13 @@ onSQLiteServer('F. disabling, links, support', (context) => {
       await waitFor(() => server.outbox.list().some((m) => m.to === user.email && /turned off/i.test(m.subject ?? '')));
     }
 
-    it('self-disable', async () => {
+    it('self-disable (every other session; the one that disabled stays signed in, PRODUCT.md §2.5)', async () => {
       const { api, server } = context();
       const { user, token, secret } = await adminAndEnrolledUser(server, api);
       const before = await outstanding(server, user.email, token, secret);
       assert.equal((await api.delete('/me/2fa', { code: nextStepCode(server, secret) }, { token })).status, 204);
-      await assertDisabledEverywhere(server, user, before, secret, 'factor_removed');
+      await assertDisabledEverywhere(server, user, { ...before, sessions: before.sessions.filter((session) => session !== token) }, secret, 'factor_removed');
+      assert.equal((await api.get('/me', { token })).status, 200, 'the session that disabled stays');
     });
 
     it('the admin\'s disable link', async () => {

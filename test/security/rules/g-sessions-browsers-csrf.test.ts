@@ -43,10 +43,13 @@ forEachDatabase('G. sessions at rest and across instances', (context) => {
       try {
         const secondAPI = apiClient(second.url);
         const { user, token, secret } = await adminAndEnrolledUser(server, api);
-        assert.equal((await secondAPI.get('/me', { token })).status, 200, 'the second instance knows the session');
-        assert.equal((await api.delete('/me/2fa', { code: nextStepCode(server, secret) }, { token })).status, 204, 'disabling revokes every session');
-        assert.equal((await secondAPI.get('/me', { token })).status, 401, 'the other instance refuses it at once');
-        void user;
+        // A second session of the user, known to the second instance; disabling 2FA from the first
+        // session signs every other one out (PRODUCT.md §2.5).
+        const other = await api.post('/login/verify', { method: 'totp', code: nextStepCode(server, secret) }, { token: (await api.post('/login', { email: user.email, password: PASSWORD })).body.token });
+        assert.equal(other.status, 200, other.text);
+        assert.equal((await secondAPI.get('/me', { token: other.body.token })).status, 200, 'the second instance knows the session');
+        assert.equal((await api.delete('/me/2fa', { password: PASSWORD }, { token })).status, 204, 'disabling revokes every other session');
+        assert.equal((await secondAPI.get('/me', { token: other.body.token })).status, 401, 'the other instance refuses it at once');
       } finally {
         await second.close();
       }
