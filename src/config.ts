@@ -1,7 +1,7 @@
 /**
  * Configuration: one validated table of options read from environment variables.
  * Every option documents itself (description and default); `describeConfiguration()` prints
- * the table, and the README mirrors it. Secrets come only from the environment.
+ * the table, and docs/configuration.md mirrors it (test/unit/docs-agree.test.ts checks). Secrets come only from the environment.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -136,7 +136,7 @@ const options = {
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
   publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms; must be https:// in production', 'http://localhost:PORT'),
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
-  previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in the README)', ''),
+  previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in docs/operations.md)', ''),
   encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
   smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
   smsProvider: stringOption('SMS_PROVIDER', 'outbox (development only), twilio or webhook; production without one offers no SMS factor', ''),
