@@ -62,6 +62,8 @@ export interface Config {
   host: string;
   publicURL: URL;
   databaseURL: string;
+  /** Most PostgreSQL connections one instance holds (requests beyond it wait for one). */
+  databasePoolSize: number;
   /** 32 bytes: AES-256-GCM for secrets at rest; HMAC keys are derived from it. */
   encryptionKey: Uint8Array;
   /** Keys replaced by ENCRYPTION_KEY, still accepted for reading what they protected (key rotation). */
@@ -136,6 +138,7 @@ const options = {
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
   publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms; must be https:// in production', 'http://localhost:PORT'),
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
+  databasePoolSize: integerOption('DATABASE_POOL_SIZE', 'Most PostgreSQL connections one instance opens (queries beyond it wait for a free one); keep instances × pool size below the server\'s max_connections. Ignored for SQLite', 10, 1, 1000),
   previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in docs/operations.md)', ''),
   encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
   smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
@@ -301,6 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read(options.host),
     publicURL,
     databaseURL,
+    databasePoolSize: read(options.databasePoolSize),
     encryptionKey: keyText ? parseKey(keyText) : developmentKey(databaseURL),
     previousEncryptionKeys: read(options.previousEncryptionKeys)
       .split(',')

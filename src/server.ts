@@ -62,7 +62,7 @@ export function createDeps(config: Config, storage: Storage, log: pino.Logger, c
 
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config);
-  const storage = openStorage(config.databaseURL);
+  const storage = openStorage(config.databaseURL, undefined, { poolSize: config.databasePoolSize });
   const { applied } = await migrateToLatest(storage.db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
   const deps = createDeps(config, storage, log);

@@ -19,6 +19,9 @@ export interface Storage {
 
 const PG_INT8 = 20;
 
+/** PostgreSQL connections one process may hold by default (DATABASE_POOL_SIZE). */
+export const DEFAULT_POOL_SIZE = 10;
+
 /** Enough for every distinct statement the app issues; a query with a varying IN list may add more. */
 const STATEMENT_CACHE_SIZE = 1000;
 
@@ -44,7 +47,12 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void): Storage {
+export interface StorageOptions {
+  /** Most PostgreSQL connections this process opens (pg.Pool `max`); SQLite has one connection. */
+  poolSize?: number;
+}
+
+export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void, options: StorageOptions = {}): Storage {
   if (databaseURL.startsWith('sqlite:')) {
     const path = databaseURL.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -61,7 +69,7 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
   }
   const pool = new pg.Pool({
     connectionString: databaseURL,
-    max: 10,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
     // bigint columns hold millisecond times and counts, all well inside Number's exact range.
     types: { getTypeParser: (oid: number, format?: any) => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) },
   });

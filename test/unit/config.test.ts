@@ -28,6 +28,8 @@ describe('configuration', () => {
     // Rule 25: a production cookie must be Secure, which needs the https:// that users see.
     ['production over http:// (rule 25)', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY, SMTP_URL: 'smtp://x', PUBLIC_URL: 'http://twofold.example' }, /^PUBLIC_URL must start with https:\/\/ in production/],
     ['production with the default http://localhost PUBLIC_URL (rule 25)', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY, SMTP_URL: 'smtp://x' }, /^PUBLIC_URL must start with https:\/\/ in production/],
+    ['a database pool of no connections', { DATABASE_POOL_SIZE: '0', ENCRYPTION_KEY: KEY }, /DATABASE_POOL_SIZE must be between 1 and 1000/],
+    ['a database pool size that is not a number', { DATABASE_POOL_SIZE: 'ten', ENCRYPTION_KEY: KEY }, /DATABASE_POOL_SIZE must be/],
     ['a boolean that is neither', { SIGNUP_ENABLED: 'maybe', ENCRYPTION_KEY: KEY }, /SIGNUP_ENABLED must be true or false/],
   ];
   for (const [name, env, message] of refusals) {
