@@ -4,7 +4,8 @@
  * the table, and docs/configuration.md mirrors it (test/unit/docs-agree.test.ts checks). Secrets come only from the environment.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 
@@ -106,7 +107,7 @@ function integerOption(name: string, description: string, fallback: number, min:
     defaultText: String(fallback),
     read(value) {
       if (value === undefined || value === '') return fallback;
-      if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
+      if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a ${min >= 1 ? 'positive ' : ''}whole number from ${min} to ${max}, got "${value}"`);
       const parsed = Number(value);
       if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`);
       return parsed;
@@ -133,7 +134,7 @@ function stringOption(name: string, description: string, fallback: string): Opti
 }
 
 const options = {
-  nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required', 'development'),
+  nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required; "development" (or "test") runs with the outbox. Any other value refuses to start', 'development'),
   port: integerOption('PORT', 'TCP port to listen on', 3000, 0, 65535),
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
   publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms; must be https:// in production', 'http://localhost:PORT'),
@@ -187,6 +188,22 @@ export function describeConfiguration(): string[] {
   return Object.values(options).map((option) => `${option.name} (default ${option.defaultText}): ${option.description}`);
 }
 
+/** NODE_ENV values: a typo such as "prod" must not quietly run in development with the outbox on. */
+const NODE_ENVIRONMENTS = ['production', 'development', 'test'];
+
+function readProduction(nodeEnv: string): boolean {
+  if (!NODE_ENVIRONMENTS.includes(nodeEnv)) throw new ConfigError(`NODE_ENV must be production, development or test, got "${nodeEnv}"`);
+  return nodeEnv === 'production';
+}
+
+/** pino's levels; pino itself would refuse another with a message that does not name LOG_LEVEL. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function readLogLevel(level: string): string {
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}
+
 function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
   const trimmed = text.trim();
   const bytes = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
@@ -194,15 +211,29 @@ function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** Where the generated development key lives: beside the SQLite file, or ./data with PostgreSQL. */
+function developmentKeyPath(databaseURL: string): string {
+  const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
+  return resolve(folder, 'dev-encryption.key');
+}
+
 function developmentKey(databaseURL: string): Uint8Array {
   // Kept beside the SQLite file so the default install keeps decrypting what it stored.
-  const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
-  const path = `${folder}/dev-encryption.key`;
-  if (!existsSync(path)) {
-    mkdirSync(folder, { recursive: true });
-    writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
+  const path = developmentKeyPath(databaseURL);
+  try {
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
+    }
+    return parseKey(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // The folder is the SQLite database's: naming only the key file would send the operator
+    // looking for a setting that does not exist.
+    const reason = error instanceof Error ? error.message : String(error);
+    if (databaseURL.startsWith('sqlite:')) throw new ConfigError(`DATABASE_URL: cannot write in ${dirname(path)}, the folder of the SQLite database and of the generated development key (${reason}); point DATABASE_URL at a folder Twofold can write`);
+    throw new ConfigError(`ENCRYPTION_KEY is not set and the development key cannot be written (${reason}); set ENCRYPTION_KEY`);
   }
-  return parseKey(readFileSync(path, 'utf8'));
 }
 
 /** Country calling codes libphonenumber knows, plus the non-geographic ones (+800, +882 …). */
@@ -220,8 +251,24 @@ function parseAllowedCountryCodes(text: string): string[] | null {
   return [...new Set(codes)];
 }
 
+/** The names proxy-addr (behind Fastify's trustProxy) accepts besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry) || isIP(entry) !== 0) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || range === undefined || rest.length > 0) return false;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (version === 4 ? 32 : 128);
+  return version === 4 && isIP(range) === 4; // a netmask: 10.0.0.0/255.0.0.0
+}
+
 function parseTrustedProxies(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const entries = text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  for (const entry of entries) {
+    if (!isProxyEntry(entry)) throw new ConfigError(`TRUSTED_PROXIES must list IP addresses or CIDR ranges (for example "10.0.0.0/8,192.168.1.10"); "${entry}" is not one`);
+  }
+  return entries;
 }
 
 function readSMSProvider(read: <T>(option: Option<T>) => T, production: boolean): SMSProviderConfig {
@@ -273,7 +320,7 @@ function readMetricsToken(read: <T>(option: Option<T>) => T): string | null {
 
 export function loadConfig(env: Env = process.env): Config {
   const read = <T>(option: Option<T>): T => option.read(env[option.name], env);
-  const production = read(options.nodeEnv) === 'production';
+  const production = readProduction(read(options.nodeEnv));
   const port = read(options.port);
   const publicText = env.PUBLIC_URL || `http://localhost:${port}`;
   let publicURL: URL;
@@ -296,6 +343,10 @@ export function loadConfig(env: Env = process.env): Config {
   // TLS may end at a proxy; PUBLIC_URL is the address users see, so that is what must be https.
   if (production && publicURL.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must start with https:// in production (TLS may end at a proxy; PUBLIC_URL is the address users see), got "${publicURL.origin}"`);
 
+  // Read before the development key is written, so a refused configuration leaves no file behind.
+  const logLevel = readLogLevel(read(options.logLevel));
+  const trustedProxies = parseTrustedProxies(read(options.trustedProxies));
+
   return {
     production,
     sms: readSMSProvider(read, production),
@@ -314,9 +365,9 @@ export function loadConfig(env: Env = process.env): Config {
     smtpURL,
     mailFrom: read(options.mailFrom),
     signupEnabled: read(options.signupEnabled),
-    trustedProxies: parseTrustedProxies(read(options.trustedProxies)),
+    trustedProxies,
     issuer: read(options.issuer),
-    logLevel: read(options.logLevel),
+    logLevel,
     redis: readRedis(read),
     metricsToken: readMetricsToken(read),
     policy: {
