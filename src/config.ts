@@ -141,7 +141,7 @@ const options = {
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
   databasePoolSize: integerOption('DATABASE_POOL_SIZE', 'Most PostgreSQL connections one instance opens (queries beyond it wait for a free one); keep instances × pool size below the server\'s max_connections. Ignored for SQLite', 10, 1, 1000),
   previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in docs/operations.md)', ''),
-  encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
+  encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into dev-encryption.key beside the SQLite file (./data with PostgreSQL), and moving from it to a real key is a rotation (it goes in PREVIOUS_ENCRYPTION_KEYS)', ''),
   smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
   smsProvider: stringOption('SMS_PROVIDER', 'outbox (development only), twilio or webhook; production without one offers no SMS factor', ''),
   twilioAccountSID: stringOption('TWILIO_ACCOUNT_SID', 'Twilio account SID (AC…)', ''),
@@ -212,7 +212,7 @@ function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
 }
 
 /** Where the generated development key lives: beside the SQLite file, or ./data with PostgreSQL. */
-function developmentKeyPath(databaseURL: string): string {
+export function developmentKeyPath(databaseURL: string): string {
   const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
   return resolve(folder, 'dev-encryption.key');
 }

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config.ts';
+import { developmentKeyPath, type Config } from './config.ts';
 import { deriveKeys } from './crypto/keys.ts';
 import { createDelivery } from './delivery/delivery.ts';
 import type { Deps } from './deps.ts';
@@ -69,7 +69,11 @@ export async function serve(config: Config): Promise<void> {
   if (deps.delivery.outbox) {
     log.warn({}, '*** DEVELOPMENT MODE: e-mails and texts go to the in-memory outbox at /dev/outbox, not to anyone. Set SMTP_URL (and NODE_ENV=production) for real delivery. ***');
   }
-  if (config.encryptionKeyIsDevelopmentDefault) log.warn({}, '*** ENCRYPTION_KEY is not set: using a generated development key in ./data. Set ENCRYPTION_KEY in production. ***');
+  if (config.encryptionKeyIsDevelopmentDefault) {
+    // The real path: the key sits beside the SQLite file, which need not be in ./data.
+    const keyPath = developmentKeyPath(config.databaseURL);
+    log.warn({ keyPath }, `*** ENCRYPTION_KEY is not set: using the generated development key ${keyPath}. Set ENCRYPTION_KEY in production; moving to it from this key is a key rotation (this key in PREVIOUS_ENCRYPTION_KEYS, then twofold rotate-key). ***`);
+  }
   const app = await buildApp(deps, { logger: log });
   await app.listen({ port: config.port, host: config.host });
   const stopSweeping = startSweeping(storage.db, deps.clock, config.policy, log);
