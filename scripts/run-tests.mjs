@@ -33,6 +33,7 @@ if (!process.execArgv.some((arg) => arg.includes('tsx'))) {
 
 const { run } = await import('node:test');
 const reporters = await import('node:test/reporters');
+const { build } = await import('esbuild');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -124,6 +125,16 @@ const groupable = files.filter((file) => !ALONE.has(name(file)) && !SIDE_BY_SIDE
 
 const folder = mkdtempSync(join(tmpdir(), 'twofold-tests-'));
 
+// Tests start the `twofold` command as a child well over a hundred times (servers, support and
+// migrate commands, the crash test's restarts); through the tsx loader each start costs about
+// 2.5 CPU-seconds, from one bundle of the same sources 0.8 (test/helpers/twofold-command.ts).
+// Built fresh for every run, so it cannot go stale, into .test-build/ (git-ignored): one level
+// below the root like src/, so app.ts finds ../public/, and beside node_modules for the packages
+// it leaves external. One file per run, so two runs in one worktree do not share it.
+const bundle = join(root, '.test-build', `twofold-${process.pid}.mjs`);
+await build({ entryPoints: [join(root, 'src/cli/main.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+process.env.TWOFOLD_TEST_BIN = bundle;
+
 /** A module that imports `group`'s files in order; a file that fails to load fails one test named after it. */
 function groupEntry(label, group) {
   const entry = join(folder, `${label}.mjs`);
@@ -183,6 +194,7 @@ try {
   await runBatch(timed, 1);
 } finally {
   rmSync(folder, { recursive: true, force: true });
+  rmSync(bundle, { force: true });
 }
 for (const [key, value] of Object.entries(totals)) events.write({ type: 'test:diagnostic', data: { nesting: 0, message: `${key} ${value}` } });
 events.write({ type: 'test:diagnostic', data: { nesting: 0, message: `duration_ms ${performance.now() - started}` } });
