@@ -15,7 +15,7 @@ import type { Deps } from '../../src/deps.ts';
 import { createDeps, loggerOptions } from '../../src/server.ts';
 import { openStorage } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
-import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
+import { createMigratedTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -51,7 +51,7 @@ export interface TestServerOptions {
 }
 
 export async function startTestServer(kind: DatabaseKind, options: TestServerOptions = {}): Promise<TestServer> {
-  const database = options.database ?? (await createTestDatabase(kind));
+  const database = options.database ?? (await createMigratedTestDatabase(kind));
   const port = await freePort();
   const config = loadConfig({
     NODE_ENV: 'test',
