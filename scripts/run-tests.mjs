@@ -139,14 +139,30 @@ const groupable = files.filter((file) => !ALONE.has(name(file)) && !HEAVY.has(na
 
 const folder = mkdtempSync(join(tmpdir(), 'twofold-tests-'));
 
-// Tests start the `twofold` command as a child well over a hundred times (servers, support and
+// Tests start the `twofold` command as a child about a hundred times (servers, support and
 // migrate commands, the crash test's restarts); through the tsx loader each start costs about
-// 2.5 CPU-seconds, from one bundle of the same sources 0.8 (test/helpers/twofold-command.ts).
-// Built fresh for every run, so it cannot go stale, into .test-build/ (git-ignored): one level
-// below the root like src/, so app.ts finds ../public/, and beside node_modules for the packages
-// it leaves external. One file per run, so two runs in one worktree do not share it.
+// 2.5 CPU-seconds, from one bundle of src/ 0.9, from one bundle of src/ and its packages 0.4
+// (test/helpers/twofold-command.ts). Built fresh for every run, so it cannot go stale, into
+// .test-build/ (git-ignored): one level below the root like src/, so app.ts finds ../public/, and
+// beside node_modules for the packages left out of it: native addons, and packages that read
+// files next to their own code (__dirname: swagger-ui's assets, @fastify/static) or start
+// workers by file name (pino's transports). A package added to that kind fails loudly in the
+// tests that start the command ("__dirname is not defined"): add it to EXTERNAL. One file per
+// run, so two runs in one worktree do not share it.
+const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg-native', '@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pino'];
 const bundle = join(root, '.test-build', `twofold-${process.pid}.mjs`);
-await build({ entryPoints: [join(root, 'src/cli/main.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: bundle,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: EXTERNAL,
+  // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
+  banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },
+  logLevel: 'error',
+});
 process.env.TWOFOLD_TEST_BIN = bundle;
 
 /** A module that imports `group`'s files in order; a file that fails to load fails one test named after it. */

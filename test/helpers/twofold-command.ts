@@ -3,8 +3,8 @@
  *
  * `npm test` (scripts/run-tests.mjs) bundles src/cli/main.ts once with esbuild, before any test,
  * and names the bundle in TWOFOLD_TEST_BIN: the same sources, compiled once instead of through
- * the tsx loader in every child (about 2.5 CPU-seconds per start through tsx, 0.8 from the
- * bundle; the suite starts such children well over a hundred times). Run outside the runner
+ * the tsx loader in every child (about 2.5 CPU-seconds per start through tsx, 0.4 from the
+ * bundle; the suite starts such children about a hundred times). Run outside the runner
  * (`node --import tsx --test FILE`), tests fall back to bin/twofold.js, the command users run.
  * test/cli/cli.test.ts always runs bin/twofold.js once, so the tsx entry stays covered.
  */
