@@ -15,9 +15,10 @@
 //   files are grouped, several to a process: node:test runs the tests of every file a process
 //   imports, one file after the other. Grouped files share module state; a file whose own
 //   file-level hooks must run around its own tests only keeps a process of its own: OWN_PROCESS.
-// - Files that keep a core busy for a minute start first, in processes of their own, and never
-//   two at once (HEAVY): started last, as they were, they left the run's last minute and a half
-//   to two processes on an otherwise idle machine.
+// - Files that need a core of their own run after those, two side by side: SIDE_BY_SIDE. (Run
+//   in the first phase, one at a time beside three others, the 100,000-user enforcement test
+//   failed on the shared machine at load 16: its server was blocked past Node's 60 s
+//   headersTimeout.)
 // - Processes start longest first (SECONDS), each reported as a whole when it ends.
 // - Files that measure time run last, one process with nothing beside it: ALONE.
 // - The CPU, measured (user+sys of every process, /usr/bin/time around `npm test`): 413 s before
@@ -50,12 +51,8 @@ const ALONE = new Map([
   ['test/security/rules/i-enumeration-and-timing.test.ts', 'times answers from a separate client process (rule 31)'],
 ]);
 
-/**
- * Keep about a core busy for a minute: a process of their own, started first, at most one of
- * them at a time, so each has a core beside the light processes and the two are not starved
- * together (they did so in the run's last phase before, two side by side).
- */
-const HEAVY = new Map([
+/** Need a core of their own: run after the others, two at a time, each in its own process. */
+const SIDE_BY_SIDE = new Map([
   // 28 CPU-s since its loads were cut to 0.3 s (was ~45); its time limit is 240 s.
   ['test/bench/bench-quick.test.ts', 'load generators and servers that take 1.5 cores while they run; starved, it runs into its 240 s limit'],
   // The product sends the 100,000 notices without yielding the event loop (15 s on SQLite);
@@ -75,8 +72,6 @@ const OWN_PROCESS = new Map([
  * DEFAULT_SECONDS; the numbers only order the work, a wrong one costs time, not correctness.
  */
 const SECONDS = {
-  'test/api/enforcement-flow.test.ts': 80,
-  'test/bench/bench-quick.test.ts': 50,
   'test/cli/cli.test.ts': 26,
   'test/crash/crash-safety.test.ts': 25,
   'test/cli/support-disable.test.ts': 24,
@@ -133,9 +128,9 @@ const name = (file) => relative(root, file);
 const seconds = (file) => SECONDS[name(file)] ?? DEFAULT_SECONDS;
 const inside = (map) => files.filter((file) => map.has(name(file)));
 const alone = inside(ALONE);
-const heavy = inside(HEAVY);
+const sideBySide = inside(SIDE_BY_SIDE);
 const own = inside(OWN_PROCESS);
-const groupable = files.filter((file) => !ALONE.has(name(file)) && !HEAVY.has(name(file)) && !OWN_PROCESS.has(name(file)));
+const groupable = files.filter((file) => !ALONE.has(name(file)) && !SIDE_BY_SIDE.has(name(file)) && !OWN_PROCESS.has(name(file)));
 
 const folder = mkdtempSync(join(tmpdir(), 'twofold-tests-'));
 
@@ -184,16 +179,13 @@ for (const file of [...groupable].sort((a, b) => seconds(b) - seconds(a))) {
   lightest.files.push(file);
   lightest.seconds += seconds(file);
 }
-// Every process of the first phase: the heavy ones first (the first starts at once, the second
-// when it ends), then the others longest first, so the short ones fill in at the end.
-const jobs = [
-  ...groups.map((group, index) => ({ file: groupEntry(`group-${index + 1}`, group.files), seconds: group.seconds, heavy: false })),
-  ...own.map((file) => ({ file, seconds: seconds(file), heavy: false })),
-  ...heavy.map((file) => ({ file, seconds: seconds(file), heavy: true })),
-].sort((a, b) => Number(b.heavy) - Number(a.heavy) || b.seconds - a.seconds);
+// The processes of the first phase longest first, so the short ones fill in at the end.
+const parallel = [...groups.map((group, index) => ({ file: groupEntry(`group-${index + 1}`, group.files), seconds: group.seconds })), ...own.map((file) => ({ file, seconds: seconds(file) }))]
+  .sort((a, b) => b.seconds - a.seconds)
+  .map((entry) => entry.file);
 const timed = alone.length > 0 ? [groupEntry('alone', alone)] : [];
 
-console.log(`# ${files.length} test files: ${groupable.length} in ${groups.length} groups, ${own.length} in processes of their own and ${heavy.length} heavy (one at a time: ${heavy.map(name).join(', ') || '-'}), ${options.concurrency} processes at a time; then ${alone.length} alone (${alone.map(name).join(', ') || '-'})`);
+console.log(`# ${files.length} test files: ${groupable.length} in ${groups.length} groups and ${own.length} in processes of their own, ${options.concurrency} processes at a time; then ${sideBySide.length} side by side (${sideBySide.map(name).join(', ') || '-'}); then ${alone.length} alone (${alone.map(name).join(', ') || '-'})`);
 
 const SUMMARY = /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ([\d.]+)$/;
 const totals = { tests: 0, suites: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
@@ -227,33 +219,24 @@ async function runProcess(file) {
   if (!summarized) totals.fail += 1;
 }
 
-/**
- * Up to `concurrency` processes at once, taken in order, except that a heavy one waits while
- * another heavy one runs (a later light one takes the free place meanwhile).
- */
-async function runPool(queue, concurrency) {
-  const waiting = [...queue];
+/** Runs `files`, each in a process, up to `concurrency` at once, in order. */
+async function runPool(files, concurrency) {
+  const waiting = [...files];
   const running = new Set();
-  let heavyRunning = false;
   while (waiting.length > 0 || running.size > 0) {
-    const index = running.size < concurrency ? waiting.findIndex((job) => !(job.heavy && heavyRunning)) : -1;
-    if (index === -1) {
+    if (waiting.length === 0 || running.size >= concurrency) {
       await Promise.race(running);
       continue;
     }
-    const [job] = waiting.splice(index, 1);
-    if (job.heavy) heavyRunning = true;
-    const done = runProcess(job.file).finally(() => {
-      running.delete(done);
-      if (job.heavy) heavyRunning = false;
-    });
+    const done = runProcess(waiting.shift()).finally(() => running.delete(done));
     running.add(done);
   }
 }
 
 try {
-  await runPool(jobs, options.concurrency);
-  await runPool(timed.map((file) => ({ file, heavy: false })), 1);
+  await runPool(parallel, options.concurrency);
+  await runPool(sideBySide, 2);
+  await runPool(timed, 1);
 } finally {
   rmSync(folder, { recursive: true, force: true });
   rmSync(bundle, { force: true });

@@ -28,7 +28,9 @@ let postgresCheck: Promise<string | null> | null = null;
 /** null when PostgreSQL answers, else the reason it cannot be used. */
 export function postgresUnavailableReason(): Promise<string | null> {
   postgresCheck ??= (async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3000 });
+    // A server that is not there refuses at once; the timeout only has to outlast a busy one
+    // (at 3 s a test process once gave up on PostgreSQL while the shared machine's load was 20).
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 30_000 });
     try {
       await client.connect();
       await client.query('select 1');
