@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { deriveKeys } from './crypto/keys.ts';
 import { createDelivery } from './delivery/delivery.ts';
+import { countMessages } from './delivery/queue/queue-store.ts';
 import type { Deps } from './deps.ts';
 import { databaseLimitCounters } from './limits/limit-counters.ts';
 import { redisLimitCounters } from './limits/redis-counters.ts';
@@ -47,15 +48,18 @@ export function createLogger(config: Config): pino.Logger {
 }
 
 export function createDeps(config: Config, storage: Storage, log: pino.Logger, clock: Clock = systemClock): Deps {
+  const keys = deriveKeys(config.encryptionKey, config.previousEncryptionKeys);
+  const metrics = createMetrics({ withDefaults: config.metricsToken !== null });
+  metrics.countDeliveryQueueWith(() => countMessages(storage.db));
   return {
     db: storage.db,
     clock,
     config,
-    keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys),
+    keys,
     hasher: createPasswordHasher(config.policy.passwordHashConcurrency, config.policy.passwordHashQueue),
-    delivery: createDelivery(config, clock, log),
+    delivery: createDelivery(config, clock, log, { db: storage.db, keys, observe: (channel, outcome) => metrics.deliveryAttempt(channel, outcome) }),
     limits: config.redis ? redisLimitCounters(config.redis, clock, log) : databaseLimitCounters(storage.db, clock),
-    metrics: createMetrics({ withDefaults: config.metricsToken !== null }),
+    metrics,
     log,
   };
 }
