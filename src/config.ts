@@ -77,6 +77,8 @@ export interface Config {
   policy: Policy;
   /** The delivery queue's worker (src/delivery/queue/). */
   delivery: DeliverySettings;
+  /** How long a shutdown lets requests in progress finish before closing their connections. */
+  shutdownDrainMs: number;
 }
 
 export interface DeliverySettings {
@@ -184,6 +186,7 @@ const options = {
   deliveryMaxAttempts: integerOption('DELIVERY_MAX_ATTEMPTS', 'Tries before a queued message is given up and marked failed', 12, 1, 100),
   deliveryRetrySeconds: integerOption('DELIVERY_RETRY_SECONDS', 'Wait before retrying a message that failed; doubles with each try, at most one hour', 5, 1, 3600),
   deliveryLeaseSeconds: integerOption('DELIVERY_LEASE_SECONDS', 'A message claimed by an instance that has not finished within this (it crashed mid-send) is taken back by another', 60, 2, 3600),
+  shutdownDrainSeconds: integerOption('SHUTDOWN_DRAIN_SECONDS', 'On SIGTERM/SIGINT, idle connections close at once; requests in progress get this long to finish before every connection is closed', 10, 0, 300),
   smsAllowedCountryCodes: stringOption('SMS_ALLOWED_COUNTRY_CODES', 'Comma-separated country calling codes texts may go to (for example "1,44"); empty allows every country', ''),
 } satisfies Record<string, Option<unknown>>;
 
@@ -358,5 +361,6 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: read(options.deliveryRetrySeconds) * 1000,
       retryMaxMs: HOUR,
     },
+    shutdownDrainMs: read(options.shutdownDrainSeconds) * 1000,
   };
 }

@@ -83,9 +83,20 @@ export async function serve(config: Config): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, drainSeconds: config.shutdownDrainMs / 1000 }, 'shutting down');
     stopSweeping();
+    // A rolling deploy must never hang on a browser's keep-alive connection: idle connections
+    // close now, and requests still running get SHUTDOWN_DRAIN_SECONDS before theirs close too.
+    app.server.closeIdleConnections();
+    const drained = setTimeout(() => {
+      log.warn({}, 'shutdown drain time over: closing the connections still open');
+      app.server.closeAllConnections();
+    }, config.shutdownDrainMs);
+    drained.unref();
+    // Whatever else might hold the process (a database that does not answer), it ends soon after.
+    setTimeout(() => process.exit(1), config.shutdownDrainMs + 10_000).unref();
     await app.close();
+    clearTimeout(drained);
     deps.delivery.close();
     await storage.close();
     process.exit(0);
