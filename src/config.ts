@@ -61,6 +61,8 @@ export interface Config {
   /** Keys replaced by ENCRYPTION_KEY, still accepted for reading what they protected (key rotation). */
   previousEncryptionKeys: Uint8Array[];
   encryptionKeyIsDevelopmentDefault: boolean;
+  /** Where the generated development key is kept; null when ENCRYPTION_KEY is set. */
+  developmentKeyPath: string | null;
   smtpURL: string | null;
   sms: SMSProviderConfig;
   /** Country calling codes texts may go to ("1", "44"); null sends to every country. */
@@ -202,10 +204,15 @@ function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-function developmentKey(databaseURL: string): Uint8Array {
+function developmentKeyPath(databaseURL: string): string {
   // Kept beside the SQLite file so the default install keeps decrypting what it stored.
   const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
-  const path = `${folder}/dev-encryption.key`;
+  return `${folder}/dev-encryption.key`;
+}
+
+function developmentKey(databaseURL: string): Uint8Array {
+  const folder = dirname(developmentKeyPath(databaseURL));
+  const path = developmentKeyPath(databaseURL);
   if (!existsSync(path)) {
     mkdirSync(folder, { recursive: true });
     writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
@@ -315,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
       .filter((text) => text.trim() !== '')
       .map((text) => parseKey(text, 'Each of PREVIOUS_ENCRYPTION_KEYS')),
     encryptionKeyIsDevelopmentDefault: !keyText,
+    developmentKeyPath: keyText ? null : developmentKeyPath(databaseURL),
     smtpURL,
     mailFrom: read(options.mailFrom),
     signupEnabled: read(options.signupEnabled),

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { deriveKeys } from './crypto/keys.ts';
 import { createDelivery } from './delivery/delivery.ts';
 import { countMessages } from './delivery/queue/queue-store.ts';
@@ -15,6 +15,7 @@ import { redisLimitCounters } from './limits/redis-counters.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { createPasswordHasher } from './crypto/password-hasher.ts';
 import { openStorage, type Storage } from './storage/database.ts';
+import { checkEncryptionKeys } from './storage/key-check.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import { startSweeping } from './maintenance/sweep.ts';
 
@@ -64,12 +65,27 @@ export function createDeps(config: Config, storage: Storage, log: pino.Logger, c
   };
 }
 
+/**
+ * Refuses to start (one line, naming the variables) when neither ENCRYPTION_KEY nor any of
+ * PREVIOUS_ENCRYPTION_KEYS opens the key-check value stored at first start: otherwise the
+ * wrong key would show only as a 500 at some user's code step.
+ */
+async function refuseWrongEncryptionKey(config: Config, storage: Storage, deps: Deps): Promise<void> {
+  if ((await checkEncryptionKeys(storage.db, deps.keys, deps.clock.now())) !== 'wrong_key') return;
+  await storage.close();
+  const where = config.developmentKeyPath ? ` (ENCRYPTION_KEY is not set, so the generated development key in ${config.developmentKeyPath} was used)` : '';
+  throw new ConfigError(
+    `ENCRYPTION_KEY does not open what this database stores${where}: set ENCRYPTION_KEY to the key it was written with, or, after changing keys, put the old key in PREVIOUS_ENCRYPTION_KEYS and run twofold rotate-key`,
+  );
+}
+
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config);
   const storage = openStorage(config.databaseURL);
   const { applied } = await migrateToLatest(storage.db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
   const deps = createDeps(config, storage, log);
+  await refuseWrongEncryptionKey(config, storage, deps);
   if (deps.delivery.outbox) {
     log.warn({}, '*** DEVELOPMENT MODE: e-mails and texts go to the in-memory outbox at /dev/outbox, not to anyone. Set SMTP_URL (and NODE_ENV=production) for real delivery. ***');
   }

@@ -173,6 +173,13 @@ export interface DeliveryQueueTable {
   last_error: string | null;
 }
 
+/** A known text encrypted under the configured key (migration 007): checked at every start. */
+export interface KeyChecksTable {
+  name: string;
+  value_encrypted: string;
+  written_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -187,6 +194,7 @@ export interface Schema {
   sms_enrollments: SMSEnrollmentsTable;
   sms_codes: SMSCodesTable;
   delivery_queue: DeliveryQueueTable;
+  key_checks: KeyChecksTable;
 }
 
 export type Database = Kysely<Schema>;

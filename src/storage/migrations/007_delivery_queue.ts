@@ -6,6 +6,9 @@ import type { Kysely } from 'kysely';
  * so a crash, a restart or an unreachable SMTP server loses nothing. Any number of instances
  * share the table: a message is claimed by one conditional write, and a claim that outlives
  * its worker (a crash mid-send) is taken back once its lease has run out.
+ *
+ * Also the key-check value (issue 13): a known text encrypted under ENCRYPTION_KEY at first start,
+ * so that a server started with the wrong key refuses to start instead of failing at a login.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -37,8 +40,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('delivery_queue_due').on('delivery_queue').columns(['status', 'next_attempt_at']).execute();
   await db.schema.createIndex('delivery_queue_user').on('delivery_queue').column('user_id').execute();
+
+  await db.schema
+    .createTable('key_checks')
+    // 'encryption': one row per purpose.
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('value_encrypted', 'text', (c) => c.notNull())
+    .addColumn('written_at', 'bigint', (c) => c.notNull())
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('key_checks').execute();
   await db.schema.dropTable('delivery_queue').execute();
 }
