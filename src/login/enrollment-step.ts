@@ -14,7 +14,8 @@ import { LOGIN_STATES } from './flow.ts';
 
 export interface CompletedEnrollment {
   ok: true;
-  recoveryCodes: string[];
+  /** Null when the user already had another method and keeps their recovery codes. */
+  recoveryCodes: string[] | null;
   /** Set when this confirmation completed an enrollment-required login (rule 9). */
   newToken: string | null;
 }
