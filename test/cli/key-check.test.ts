@@ -11,6 +11,10 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { systemClock } from '../../src/clock.ts';
+import { deriveKeys } from '../../src/crypto/keys.ts';
+import { claimDueMessages, enqueueMessage } from '../../src/delivery/queue/queue-store.ts';
+import { openStorage } from '../../src/storage/database.ts';
 import { createTestDatabase, databaseTargets, type TestDatabase } from '../helpers/databases.ts';
 import { freePort } from '../helpers/server.ts';
 
@@ -73,8 +77,17 @@ for (const target of await databaseTargets()) {
 
     it('starts with the new key while the old one is a previous key, and with the new key alone after rotate-key', async () => {
       assert.equal((await tryToServe(database, { ENCRYPTION_KEY: KEY_B, PREVIOUS_ENCRYPTION_KEYS: KEY_A })).served, true);
+      // A message still waiting in the delivery queue, written under the old key.
+      const storage = openStorage(database.url);
+      const oldKeys = deriveKeys(Buffer.from(KEY_A, 'base64'));
+      const waiting = await enqueueMessage(storage.db, systemClock, oldKeys, 'gone-instance', { channel: 'email', kind: 'test', userId: null, payload: { to: 'ada@example.com', subject: 's', text: 't' } });
       const rotated = rotateKey(database, { ENCRYPTION_KEY: KEY_B, PREVIOUS_ENCRYPTION_KEYS: KEY_A });
       assert.equal(rotated.status, 0, rotated.stderr);
+      assert.match(rotated.stdout, /1 queued messages/);
+      // The new key alone opens it now: the queued message survives removing the old key.
+      const claimed = await claimDueMessages(storage.db, { now: () => Date.now() + 60_000 }, deriveKeys(Buffer.from(KEY_B, 'base64')), { instanceId: 'test', leaseMs: 1000, handoffMs: 0, limit: 10 });
+      await storage.close();
+      assert.deepEqual(claimed.map((m) => [m.id, m.unreadable, m.payload]), [[waiting, null, { to: 'ada@example.com', subject: 's', text: 't' }]]);
       assert.equal((await tryToServe(database, { ENCRYPTION_KEY: KEY_B })).served, true, 'rotate-key rewrote the check under the new key');
       assert.equal((await tryToServe(database, { ENCRYPTION_KEY: KEY_A })).served, false, 'the old key alone no longer opens it');
     });

@@ -170,6 +170,27 @@ export async function markAttemptFailed(db: Database, clock: Clock, message: Pic
   await base.set({ status: 'queued', next_attempt_at: clock.now() + retryInMs, enqueued_by: null, claim_id: null, lease_until: null, last_error: lastError }).execute();
 }
 
+/**
+ * `twofold rotate-key`: messages still waiting are encrypted again under the current key, so the
+ * previous key can go without failing them. A row that a worker changed meanwhile (sent, and
+ * its payload erased) is left as it is: the update is conditional on the old ciphertext.
+ */
+export async function reencryptWaitingMessages(db: Database, keys: Keys): Promise<number> {
+  const rows = await db.selectFrom('delivery_queue').select(['id', 'payload_encrypted']).where('payload_encrypted', 'is not', null).execute();
+  let count = 0;
+  for (const row of rows) {
+    let payload: unknown;
+    try {
+      payload = openPayload(keys, row.id, row.payload_encrypted!);
+    } catch {
+      continue; // no configured key opens it: left for the worker to retry and, in the end, give up
+    }
+    const updated = await db.updateTable('delivery_queue').set({ payload_encrypted: sealPayload(keys, row.id, payload) }).where('id', '=', row.id).where('payload_encrypted', '=', row.payload_encrypted).executeTakeFirst();
+    count += Number(updated.numUpdatedRows);
+  }
+  return count;
+}
+
 export interface QueueCount {
   channel: string;
   status: DeliveryStatus;
