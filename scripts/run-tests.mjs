@@ -73,6 +73,10 @@ const OWN_PROCESS = new Map([
  * DEFAULT_SECONDS; the numbers only order the work, a wrong one costs time, not correctness.
  */
 const SECONDS = {
+  'test/cli/key-check.test.ts': 45,
+  'test/delivery/delivery-queue-processes.test.ts': 30,
+  'test/delivery/delivery-queue.test.ts': 28,
+  'test/api/shutdown.test.ts': 15,
   'test/cli/cli.test.ts': 26,
   'test/crash/crash-safety.test.ts': 25,
   'test/cli/support-disable.test.ts': 24,

@@ -74,6 +74,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   app.addHook('onReady', async () => deps.limits.ready());
   app.addHook('onClose', async () => deps.limits.close());
+  // The delivery worker runs while the app does: it sends what this and every other instance queued.
+  app.addHook('onReady', async () => deps.delivery.queue.start());
+  app.addHook('onClose', async () => deps.delivery.queue.stop());
   await app.register(authenticationPlugin, { deps, cookie });
   await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });
 

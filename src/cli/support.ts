@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import pino from 'pino';
 import { findAccountById } from '../accounts/accounts.ts';
 import { systemClock } from '../clock.ts';
+import { deriveKeys } from '../crypto/keys.ts';
 import { createDelivery } from '../delivery/delivery.ts';
 import { disableTwoFactor } from '../factors/disable-two-factor.ts';
 import { listSecurityEvents } from '../audit/listing.ts';
@@ -80,7 +81,7 @@ export async function disable2FACommand(config: Config, args: { email?: string; 
   const storage = openStorage(config.databaseURL);
   // Mail goes through the configured provider; in development the outbox only prints it here.
   const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const delivery = createDelivery(config, systemClock, log);
+  const delivery = createDelivery(config, systemClock, log, { db: storage.db, keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys) });
   try {
     await migrateToLatest(storage.db);
     const user = await findUserByEmail(storage.db, args.email);
@@ -97,11 +98,13 @@ export async function disable2FACommand(config: Config, args: { email?: string; 
       return 1;
     }
     const subject = { userId: user.id, accountId: user.account_id, email: user.email, name: user.name };
-    const done = await disableTwoFactor({ db: storage.db, clock: systemClock, delivery, log }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
+    await disableTwoFactor({ db: storage.db, clock: systemClock, delivery }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
     console.log(`Turned off two-factor authentication for ${user.email} (${methods.join(', ')} removed, recovery codes voided, every session signed out).`);
     console.log(`Recorded in the security log as support_reset with the reason "${reason}"; ${delivery.outbox ? 'the notice e-mail went to this process\'s development outbox (no SMTP_URL), so nobody received it' : 'the user was e-mailed'}.`);
     if (account?.enforce_2fa === 1) console.log('Their account enforces 2FA, so they will set it up again at their next login.');
-    await done?.notified;
+    // The notice is queued with the change; try it now rather than wait for a server's worker
+    // (if the mail server refuses, a running server retries it).
+    await delivery.queue.drain();
     return 0;
   } finally {
     delivery.close();

@@ -19,7 +19,10 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters', number>;
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters' | 'delivery_queue', number>;
+
+/** How long the record of a sent or given-up message is kept (its body went when it was sent). */
+const DELIVERY_RECORD_MS = 30 * DAY_MS;
 
 type SweepPolicy = Pick<Policy, 'sessionIdleMs' | 'sessionAbsoluteMs'>;
 
@@ -68,6 +71,11 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
     rate_limit_counters: await deleteInBatches(
       async () => (await db.selectFrom('rate_limit_counters').select('key').where('window_started_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.key),
       async (keys) => void (await db.deleteFrom('rate_limit_counters').where('key', 'in', keys).execute()),
+    ),
+    // Finished messages only: a queued or claimed one is never swept, however old.
+    delivery_queue: await deleteInBatches(
+      async () => (await db.selectFrom('delivery_queue').select('id').where('status', 'in', ['sent', 'failed']).where('created_at', '<', now - DELIVERY_RECORD_MS).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('delivery_queue').where('id', 'in', keys).execute()),
     ),
   };
 }

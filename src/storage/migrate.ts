@@ -13,6 +13,7 @@ import * as twoFactor from './migrations/002_two_factor.ts';
 import * as sms from './migrations/003_sms.ts';
 import * as sessionMethods from './migrations/004_session_methods.ts';
 import * as hardeningLinks from './migrations/005_hardening_links.ts';
+import * as deliveryQueue from './migrations/007_delivery_queue.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '003_sms': sms,
   '004_session_methods': sessionMethods,
   '005_hardening_links': hardeningLinks,
+  '007_delivery_queue': deliveryQueue,
 };
 
 /** Every migration, in the order they apply. */

@@ -155,6 +155,35 @@ export interface SMSCodesTable {
   consumed_at: number | null;
 }
 
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed';
+
+/** One message of the delivery queue (migration 007): see src/delivery/queue/. */
+export interface DeliveryQueueTable {
+  id: string;
+  /** 'email', 'sms'; future channels (OIDC back-channel logout, webhooks) add their own. */
+  channel: string;
+  kind: string;
+  user_id: string | null;
+  /** AES-256-GCM envelope of the message; null once sent or given up, or when sent at once. */
+  payload_encrypted: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  enqueued_by: string | null;
+  claim_id: string | null;
+  lease_until: number | null;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+/** A known text encrypted under the configured key (migration 007): checked at every start. */
+export interface KeyChecksTable {
+  name: string;
+  value_encrypted: string;
+  written_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -168,6 +197,8 @@ export interface Schema {
   recovery_codes: RecoveryCodesTable;
   sms_enrollments: SMSEnrollmentsTable;
   sms_codes: SMSCodesTable;
+  delivery_queue: DeliveryQueueTable;
+  key_checks: KeyChecksTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -74,7 +74,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
         description: 'Answers ten recovery codes, shown once. Signs out your other sessions. When this completes a login that required enrollment, also answers the new session token. Wrong, expired and used codes all answer 401 invalid_code; five wrong codes use a code up.',
         security: sessionSecurity,
         body: Type.Object({ code: CodeSchema }, { additionalProperties: false }),
-        response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema, token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403) },
+        response: { 200: Type.Object({ recoveryCodes: Type.Optional(RecoveryCodesSchema), token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
