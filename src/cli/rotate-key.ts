@@ -6,6 +6,7 @@
 import type { Config } from '../config.ts';
 import { deriveKeys } from '../crypto/keys.ts';
 import { reencryptSecrets } from '../factors/key-rotation.ts';
+import { reencryptSigningKeys } from '../oidc/signing-keys.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { UsageError } from './usage-error.ts';
@@ -16,8 +17,10 @@ export async function rotateKeyCommand(config: Config): Promise<number> {
   const storage = openStorage(config.databaseURL);
   try {
     await migrateToLatest(storage.db);
-    const report = await reencryptSecrets(storage.db, deriveKeys(config.encryptionKey, config.previousEncryptionKeys));
-    console.log(`Re-encrypted under the current key: ${report.factors} factors, ${report.totpEnrollments} pending app enrollments, ${report.smsEnrollments} pending phone numbers.`);
+    const keys = deriveKeys(config.encryptionKey, config.previousEncryptionKeys);
+    const report = await reencryptSecrets(storage.db, keys);
+    const signingKeys = await reencryptSigningKeys(storage.db, keys);
+    console.log(`Re-encrypted under the current key: ${report.factors} factors, ${report.totpEnrollments} pending app enrollments, ${report.smsEnrollments} pending phone numbers, ${signingKeys} OpenID Connect signing keys.`);
     console.log('Keep the previous key in PREVIOUS_ENCRYPTION_KEYS while recovery codes issued before today should keep working.');
     return 0;
   } finally {

@@ -19,7 +19,7 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters', number>;
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters' | 'oidc_payloads', number>;
 
 type SweepPolicy = Pick<Policy, 'sessionIdleMs' | 'sessionAbsoluteMs'>;
 
@@ -68,6 +68,12 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
     rate_limit_counters: await deleteInBatches(
       async () => (await db.selectFrom('rate_limit_counters').select('key').where('window_started_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.key),
       async (keys) => void (await db.deleteFrom('rate_limit_counters').where('key', 'in', keys).execute()),
+    ),
+    // OpenID Connect codes, tokens, grants, sessions and interactions (their ids are random,
+    // unique across models); one without an expiry lives until revoked.
+    oidc_payloads: await deleteInBatches(
+      async () => (await db.selectFrom('oidc_payloads').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('oidc_payloads').where('expires_at', '<', longAgo).where('id', 'in', keys).execute()),
     ),
   };
 }

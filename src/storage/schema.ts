@@ -151,6 +151,42 @@ export interface SMSCodesTable {
   consumed_at: number | null;
 }
 
+/** One oidc-provider model instance (code, token, grant, session, interaction), keyed by (model, id). */
+export interface OIDCPayloadsTable {
+  model: string;
+  id: string;
+  /** The provider's JSON payload; it holds hashes or references, the provider's own format. */
+  payload: string;
+  grant_id: string | null;
+  /** Sessions only: the uid the provider looks them up by. */
+  uid: string | null;
+  /** The user (the provider's accountId), so a user's tokens and sessions can be ended at once. */
+  account_id: string | null;
+  expires_at: number | null;
+  /** Set once, by one conditional update: single use across instances (rule 38). */
+  consumed_at: number | null;
+}
+
+/** An application the operator registered (PRODUCT.md §2.13). */
+export interface OIDCClientsTable {
+  client_id: string;
+  name: string;
+  /** The provider's client metadata as JSON; `client_secret` is the SHA-256 of the secret. */
+  metadata: string;
+  created_at: number;
+}
+
+export interface OIDCSigningKeysTable {
+  kid: string;
+  /** AES-256-GCM envelope of the private JWK; associated data binds it to its kid. */
+  private_jwk_encrypted: string;
+  created_at: number;
+  /** When a newer key replaced it; still published for a while after. */
+  retired_at: number | null;
+  /** 1 on the key made at first start (unique), null on rotated-in keys. */
+  first_key: number | null;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -164,6 +200,9 @@ export interface Schema {
   recovery_codes: RecoveryCodesTable;
   sms_enrollments: SMSEnrollmentsTable;
   sms_codes: SMSCodesTable;
+  oidc_payloads: OIDCPayloadsTable;
+  oidc_clients: OIDCClientsTable;
+  oidc_signing_keys: OIDCSigningKeysTable;
 }
 
 export type Database = Kysely<Schema>;
