@@ -5,6 +5,7 @@
  * back to the application's redirect URI.
  */
 import assert from 'node:assert/strict';
+import { createPublicKey, createVerify, type JsonWebKeyInput } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { systemClock } from '../../src/clock.ts';
 import { addClient, type NewClient } from '../../src/oidc/clients.ts';
@@ -87,4 +88,38 @@ export function callbackOf(stop: Stop): URL {
 
 export async function exchange(client: RegisteredClient, attempt: AuthorizationAttempt, callback: URL) {
   return oidc.authorizationCodeGrant(client.config, callback, { pkceCodeVerifier: attempt.verifier, expectedState: attempt.state, expectedNonce: attempt.nonce });
+}
+
+/** Checks an ID token's RS256 signature against the provider's published JWKS, independently of openid-client. */
+export async function verifyAgainstJWKS(server: TestServer, idToken: string): Promise<{ header: Record<string, unknown>; payload: Record<string, unknown> }> {
+  const [headerText, payloadText, signature] = idToken.split('.');
+  const header = JSON.parse(Buffer.from(headerText!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const jwks = (await (await fetch(`${server.url}/oidc/jwks`)).json()) as { keys: Array<Record<string, unknown>> };
+  const jwk = jwks.keys.find((key) => key.kid === header.kid);
+  assert.ok(jwk, `the JWKS publishes the key ${String(header.kid)}`);
+  assert.equal(jwk.d, undefined, 'the JWKS publishes no private part');
+  const valid = createVerify('RSA-SHA256').update(`${headerText}.${payloadText}`).verify(createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' }), Buffer.from(signature!, 'base64url'));
+  assert.ok(valid, 'the ID token is signed by the published key');
+  return { header, payload: JSON.parse(Buffer.from(payloadText!, 'base64url').toString('utf8')) as Record<string, unknown> };
+}
+
+/** A token request by hand (form-encoded, client_secret_basic), to any instance: the answer as is. */
+export async function tokenRequest(baseURL: string, client: { clientId: string; clientSecret: string | null }, fields: Record<string, string>): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  const body = new URLSearchParams(fields);
+  if (client.clientSecret) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
+  else body.set('client_id', client.clientId);
+  const response = await fetch(`${baseURL}/oidc/token`, { method: 'POST', headers, body: body.toString() });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Walks a whole sign-in through the pages: password, then `secondStep` fields on the Verification Code page when asked. */
+export async function signInThroughPages(server: TestServer, browser: FormSession, attempt: AuthorizationAttempt, email: string, password: string, secondStep?: () => Record<string, string>): Promise<Stop> {
+  const atLogin = await follow(server, browser, attempt.url.href);
+  if (atLogin.kind === 'callback') return atLogin;
+  assert.match(atLogin.path, /^\/login\?next=%2Foidc%2Finteraction%2F/, `stopped at ${atLogin.path}`);
+  const afterPassword = await submit(server, browser, atLogin.path, { email, password });
+  if (afterPassword.kind === 'callback' || !afterPassword.path.startsWith('/login/verify') || !secondStep) return afterPassword;
+  return submit(server, browser, afterPassword.path, secondStep());
 }
