@@ -19,6 +19,7 @@ import type Provider from 'oidc-provider';
 import type { Deps } from '../deps.ts';
 import { decideAuthorization, type AuthorizationRequest } from '../oidc/authorization-decision.ts';
 import { createProvider, interactionPath, OIDC_PATHS, type ProviderPages } from '../oidc/provider.ts';
+import { startLogoutSender } from '../oidc/backchannel-logout-sender.ts';
 import { loadSigningKeys } from '../oidc/signing-keys.ts';
 import { sendPage } from './pages/form-input.ts';
 import { loginPath } from './pages/safe-next.ts';
@@ -40,6 +41,12 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
   const signingKeys = await loadSigningKeys(deps.db, deps.clock, deps.keys);
   const provider = createProvider({ db: deps.db, config: deps.config, keys: deps.keys, signingKeys, pages });
   const handle = provider.callback();
+  // Back-channel logout tokens queued when a user's sessions end (rule 41).
+  let stopSender: (() => void) | null = null;
+  app.addHook('onReady', async () => {
+    stopSender = startLogoutSender({ issuer: deps.config.publicURL.origin, signingKey: signingKeys[0]!, db: deps.db, log: deps.log });
+  });
+  app.addHook('onClose', async () => stopSender?.());
 
   await app.register(async (endpoints) => {
     // oidc-provider reads the body from the raw request itself: leave the stream untouched.

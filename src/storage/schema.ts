@@ -187,6 +187,18 @@ export interface OIDCSigningKeysTable {
   first_key: number | null;
 }
 
+/** A back-channel logout token still to send to one client (see oidc/backchannel-logout-sender.ts). */
+export interface OIDCLogoutNoticesTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  /** The provider session's sid for this client, as the ID token claimed it. */
+  sid: string | null;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -203,6 +215,7 @@ export interface Schema {
   oidc_payloads: OIDCPayloadsTable;
   oidc_clients: OIDCClientsTable;
   oidc_signing_keys: OIDCSigningKeysTable;
+  oidc_logout_notices: OIDCLogoutNoticesTable;
 }
 
 export type Database = Kysely<Schema>;

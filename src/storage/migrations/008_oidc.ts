@@ -12,6 +12,9 @@ import type { Kysely } from 'kysely';
  *   `first_key` is 1 on the key generated at first start and unique, so instances starting
  *   together make one key (a conditional insert), never two.
  *
+ * - oidc_logout_notices: back-channel logout tokens still to send, written in the same transaction
+ *   that ends a user's sessions, so a notice is never lost and never blocks the request.
+ *
  * Numbered 008: 005–007 are reserved for the branches merged before this one.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -48,8 +51,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('retired_at', 'bigint')
     .addColumn('first_key', 'integer', (c) => c.unique())
     .execute();
+
+  await db.schema
+    .createTable('oidc_logout_notices')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('client_id', 'text', (c) => c.notNull())
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('sid', 'text')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('oidc_logout_notices_due').on('oidc_logout_notices').column('next_attempt_at').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['oidc_signing_keys', 'oidc_clients', 'oidc_payloads']) await db.schema.dropTable(table).execute();
+  for (const table of ['oidc_logout_notices', 'oidc_signing_keys', 'oidc_clients', 'oidc_payloads']) await db.schema.dropTable(table).execute();
 }

@@ -1,0 +1,40 @@
+/**
+ * A user's sign-ins to applications (OpenID Connect) end with their Twofold sessions (SECURITY.md
+ * rule 41). Called by `revokeUserSessions`, in the same transaction: every code, access and
+ * refresh token, grant and provider session of the user is deleted — a refresh token stops
+ * working on the very next request, on every instance — and one back-channel logout notice per
+ * application the user was signed in to is queued for the sender (oidc/backchannel-logout-sender.ts),
+ * so the request that ended the sessions never waits for an application.
+ *
+ * It works on the provider's rows directly (it lives here, below oidc/, because every domain
+ * that ends sessions calls it): a provider session's payload lists, per client, the `sid` it
+ * claimed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../storage/schema.ts';
+
+interface ProviderSessionPayload {
+  authorizations?: Record<string, { sid?: string }>;
+}
+
+export async function endApplicationSessions(db: Database, userId: string): Promise<void> {
+  const sessions = await db.selectFrom('oidc_payloads').select('payload').where('account_id', '=', userId).where('model', '=', 'Session').execute();
+  const now = Date.now();
+  const notices = sessions.flatMap((row) => {
+    const payload = JSON.parse(row.payload) as ProviderSessionPayload;
+    return Object.entries(payload.authorizations ?? {}).map(([clientId, authorization]) => ({
+      id: randomUUID(),
+      client_id: clientId,
+      user_id: userId,
+      sid: typeof authorization.sid === 'string' ? authorization.sid : null,
+      created_at: now,
+      attempts: 0,
+      next_attempt_at: now,
+    }));
+  });
+  if (notices.length > 0) await db.insertInto('oidc_logout_notices').values(notices).execute();
+  const grants = await db.selectFrom('oidc_payloads').select('id').where('account_id', '=', userId).where('model', '=', 'Grant').execute();
+  // Tokens carry their user too; the grant ids also catch any row issued from the user's grants.
+  if (grants.length > 0) await db.deleteFrom('oidc_payloads').where('grant_id', 'in', grants.map((grant) => grant.id)).execute();
+  await db.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
+}

@@ -1,0 +1,91 @@
+/**
+ * SECURITY.md rule 41: when a user's sessions end for a security reason — a password reset, the
+ * support command — every application with a back-channel logout URI receives a signed logout
+ * token (at a real local endpoint), and the user's refresh tokens stop working at once.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { disableTwoFactor } from '../../src/factors/disable-two-factor.ts';
+import { FormSession } from '../helpers/browser.ts';
+import { linkFromOutbox, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
+import { authorizationRequest, callbackOf, exchange, registerClient, signInThroughPages, verifyAgainstJWKS } from '../helpers/oidc.ts';
+import { forEachDatabase } from '../helpers/suites.ts';
+import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
+
+/** The application's back-channel logout endpoint: records every logout token it receives. */
+let endpoint: Server;
+let endpointURL = '';
+const received: string[] = [];
+before(async () => {
+  endpoint = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const token = new URLSearchParams(body).get('logout_token');
+      if (request.method === 'POST' && request.headers['content-type'] === 'application/x-www-form-urlencoded' && token) received.push(token);
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  endpointURL = `http://127.0.0.1:${(endpoint.address() as { port: number }).port}/backchannel-logout`;
+});
+after(() => endpoint.close());
+
+forEachDatabase('back-channel logout (rule 41)', (context) => {
+  async function signedInToApp(withApp: boolean) {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const secret = withApp ? (await enrollAuthenticatorApp(server, api, user.token)).secret : null;
+    const client = await registerClient(server, { backchannelLogoutURI: endpointURL });
+    const attempt = await authorizationRequest(client, { scope: 'openid email offline_access' });
+    const callback = callbackOf(await signInThroughPages(server, new FormSession(server), attempt, user.email, PASSWORD, secret ? () => ({ method: 'totp', code: nextStepCode(server, secret) }) : undefined));
+    const tokens = await exchange(client, attempt, callback);
+    assert.ok(tokens.refresh_token);
+    return { user, client, tokens };
+  }
+
+  async function logoutTokenFor(sub: string) {
+    const { server } = context();
+    let found: Record<string, unknown> | null = null;
+    await waitFor(async () => {
+      for (const token of received) {
+        const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub?: string };
+        if (claims.sub !== sub) continue; // another test's (or database's) user
+        const { header, payload } = await verifyAgainstJWKS(server, token);
+        {
+          assert.equal(header.typ, 'logout+jwt');
+          found = payload;
+        }
+      }
+      return found !== null;
+    }, 10_000);
+    return found! as Record<string, any>;
+  }
+
+  it('tells the application and ends its refresh token when the password is reset', async () => {
+    const { server, api } = context();
+    const { user, client, tokens } = await signedInToApp(false);
+    await api.post('/password/forgot', { email: user.email });
+    await waitFor(() => server.outbox.list().some((m) => m.to === user.email && m.body.includes('/password/reset/')));
+    assert.equal((await api.post('/password/reset', { token: linkFromOutbox(server, user.email, '/password/reset/'), password: 'another good password' })).status, 204);
+    // At once, before any logout token arrives: the refresh token is dead.
+    await assert.rejects(oidc.refreshTokenGrant(client.config, tokens.refresh_token!), (error: any) => error.error === 'invalid_grant');
+    const logout = await logoutTokenFor(user.userId);
+    assert.equal(logout.iss, server.url);
+    assert.equal(logout.aud, client.clientId);
+    assert.equal(logout.sid, tokens.claims()!.sid);
+    assert.deepEqual(logout.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+    assert.equal(logout.nonce, undefined);
+  });
+
+  it('tells the application and ends its refresh token when support turns 2FA off', async () => {
+    const { server } = context();
+    const { user, client, tokens } = await signedInToApp(true);
+    await disableTwoFactor(server.deps, { userId: user.userId, accountId: user.accountId, email: user.email, name: 'Ada Admin' }, { kind: 'support', reason: 'Ticket 1: lost phone' }, { ip: null, userAgent: 'test' });
+    await assert.rejects(oidc.refreshTokenGrant(client.config, tokens.refresh_token!), (error: any) => error.error === 'invalid_grant');
+    const logout = await logoutTokenFor(user.userId);
+    assert.equal(logout.sid, tokens.claims()!.sid);
+  });
+});
