@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Deps } from '../deps.ts';
 import { decideAuthorization, type AuthorizationRequest } from '../oidc/authorization-decision.ts';
-import { createProvider, interactionPath, OIDC_PATHS, type ProviderPages } from '../oidc/provider.ts';
+import { interactionPath, OIDC_PATHS, type ProviderPages } from '../oidc/provider-paths.ts';
 import { startLogoutSender } from '../oidc/backchannel-logout-sender.ts';
 import { loadSigningKeys } from '../oidc/signing-keys.ts';
 import { sendPage } from './pages/form-input.ts';
@@ -39,6 +39,9 @@ const EXPIRED_REQUEST = 'This sign-in request has expired or is not yours. Go ba
 export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }): Promise<void> {
   const { deps } = options;
   const signingKeys = await loadSigningKeys(deps.db, deps.clock, deps.keys);
+  // Loaded with the app, not with the `twofold` command: oidc-provider warns on import under
+  // Node.js 20 (it asks for 22 LTS), and only the server needs it.
+  const { createProvider } = await import('../oidc/provider.ts');
   const provider = createProvider({ db: deps.db, config: deps.config, keys: deps.keys, signingKeys, pages });
   const handle = provider.callback();
   // Back-channel logout tokens queued when a user's sessions end (rule 41).

@@ -19,6 +19,7 @@ import type { Keys } from '../crypto/keys.ts';
 import { ASSURANCE_LEVELS } from '../login/assurance.ts';
 import type { Database } from '../storage/schema.ts';
 import { SIGNING_ALGORITHM, type PrivateJWK } from './signing-keys.ts';
+import { interactionPath, OIDC_PATHS, type ProviderPages } from './provider-paths.ts';
 import { storageAdapter } from './storage-adapter.ts';
 import { findUserClaims } from './user-claims.ts';
 
@@ -32,26 +33,6 @@ export const OIDC_LIFETIMES = {
   Session: 14 * 24 * 60 * 60,
   Grant: 14 * 24 * 60 * 60,
 } as const;
-
-export const OIDC_PATHS = {
-  authorization: '/oidc/auth',
-  token: '/oidc/token',
-  userinfo: '/oidc/me',
-  jwks: '/oidc/jwks',
-  end_session: '/oidc/session/end',
-  revocation: '/oidc/token/revocation',
-} as const;
-
-export function interactionPath(uid: string): string {
-  return `/oidc/interaction/${uid}`;
-}
-
-/** The pages the provider itself renders, drawn by http/views so they keep the site's CSP. */
-export interface ProviderPages {
-  error(status: number, message: string): string;
-  logoutConfirmation(action: string, xsrf: string, clientName: string | null): string;
-  loggedOut(clientName: string | null): string;
-}
 
 export interface ProviderInputs {
   db: Database;
