@@ -19,6 +19,7 @@ import type Provider from 'oidc-provider';
 import type { Deps } from '../deps.ts';
 import { decideAuthorization, type AuthorizationRequest } from '../oidc/authorization-decision.ts';
 import { interactionPath, OIDC_PATHS, type ProviderPages } from '../oidc/provider-paths.ts';
+import { revokeSession } from '../sessions/sessions.ts';
 import { startLogoutSender } from '../oidc/backchannel-logout-sender.ts';
 import { loadSigningKeys } from '../oidc/signing-keys.ts';
 import { sendPage } from './pages/form-input.ts';
@@ -42,7 +43,19 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
   // Loaded with the app, not with the `twofold` command: oidc-provider warns on import under
   // Node.js 20 (it asks for 22 LTS), and only the server needs it.
   const { createProvider } = await import('../oidc/provider.ts');
-  const provider = createProvider({ db: deps.db, config: deps.config, keys: deps.keys, signingKeys, pages });
+  // The Twofold session of a request handed to the provider, for a confirmed logout.
+  const twofoldSessions = new WeakMap<object, string>();
+  const provider = createProvider({
+    db: deps.db,
+    config: deps.config,
+    keys: deps.keys,
+    signingKeys,
+    pages,
+    onLogoutConfirmed: async (raw) => {
+      const tokenHash = twofoldSessions.get(raw);
+      if (tokenHash) await revokeSession(deps.db, tokenHash);
+    },
+  });
   const handle = provider.callback();
   // Back-channel logout tokens queued when a user's sessions end (rule 41).
   let stopSender: (() => void) | null = null;
@@ -57,6 +70,7 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
     endpoints.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
       const headers = reply.getHeaders();
+      if (request.session) twofoldSessions.set(request.raw, request.session.tokenHash);
       reply.hijack();
       for (const [name, value] of Object.entries(headers)) if (value !== undefined) reply.raw.setHeader(name, value as string);
       reply.raw.setHeader('cache-control', 'no-store');

@@ -11,6 +11,9 @@ export const OIDC_PATHS = {
   revocation: '/oidc/token/revocation',
 } as const;
 
+/** oidc-provider's session cookie (its default name): Twofold's logout ends the session it names. */
+export const PROVIDER_SESSION_COOKIE = '_session';
+
 export function interactionPath(uid: string): string {
   return `/oidc/interaction/${uid}`;
 }

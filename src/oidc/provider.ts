@@ -12,6 +12,7 @@
  *   code by itself, so a Twofold session that ended, or one that did not reach the requested
  *   level, never yields one (rule 39). The interaction finishes with the login and the grant.
  */
+import type { IncomingMessage } from 'node:http';
 import Provider, { interactionPolicy } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import { hashToken, hmacHex, constantTimeEqual } from '../crypto/tokens.ts';
@@ -19,7 +20,7 @@ import type { Keys } from '../crypto/keys.ts';
 import { ASSURANCE_LEVELS } from '../login/assurance.ts';
 import type { Database } from '../storage/schema.ts';
 import { SIGNING_ALGORITHM, type PrivateJWK } from './signing-keys.ts';
-import { interactionPath, OIDC_PATHS, type ProviderPages } from './provider-paths.ts';
+import { interactionPath, OIDC_PATHS, PROVIDER_SESSION_COOKIE, type ProviderPages } from './provider-paths.ts';
 import { storageAdapter } from './storage-adapter.ts';
 import { findUserClaims } from './user-claims.ts';
 
@@ -40,6 +41,8 @@ export interface ProviderInputs {
   keys: Keys;
   signingKeys: PrivateJWK[];
   pages: ProviderPages;
+  /** The user confirmed logging out at the end-session endpoint: end their Twofold session too. */
+  onLogoutConfirmed(request: IncomingMessage): Promise<void>;
 }
 
 const OIDC_CLAIMS = {
@@ -68,7 +71,7 @@ export function createProvider(inputs: ProviderInputs): Provider {
   const provider = new Provider(inputs.config.publicURL.origin, {
     adapter: storageAdapter(db),
     jwks: { keys: inputs.signingKeys },
-    cookies: { keys: [hmacHex(inputs.keys.hashing, 'oidc cookies')], long: { signed: true, sameSite: 'lax' }, short: { signed: true, sameSite: 'lax' } },
+    cookies: { keys: [hmacHex(inputs.keys.hashing, 'oidc cookies')], names: { session: PROVIDER_SESSION_COOKIE }, long: { signed: true, sameSite: 'lax' }, short: { signed: true, sameSite: 'lax' } },
     routes: OIDC_PATHS,
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -142,6 +145,12 @@ export function createProvider(inputs: ProviderInputs): Provider {
         .replace("Your browser does not support JavaScript or you've disabled it.<br/>", '');
       if (csp) ctx.set('content-security-policy', csp);
     }
+  });
+
+  // The end-session endpoint signs out of Twofold too (PRODUCT.md §2.13), once the user chose to.
+  provider.use(async (ctx: any, next: () => Promise<void>) => {
+    await next();
+    if (ctx.method === 'POST' && ctx.path === `${OIDC_PATHS.end_session}/confirm` && ctx.oidc?.params?.logout && ctx.status >= 300 && ctx.status < 400) await inputs.onLogoutConfirmed(ctx.req);
   });
 
   // Every ID token names its Twofold-side session (`sid`, PRODUCT.md §2.13), not only those of

@@ -38,3 +38,31 @@ export async function endApplicationSessions(db: Database, userId: string): Prom
   if (grants.length > 0) await db.deleteFrom('oidc_payloads').where('grant_id', 'in', grants.map((grant) => grant.id)).execute();
   await db.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
 }
+
+/**
+ * Logging out of Twofold in a browser ends that browser's sign-in to applications too: the
+ * provider session its cookie names (`_session`, oidc-provider's) is deleted with the grants it
+ * made, and each application in it is told by back-channel logout. A session id is 256 random
+ * bits from the provider: knowing it is what it takes to end it, and it belongs to the user
+ * logging out or to nobody.
+ */
+export async function endBrowserApplicationSession(db: Database, userId: string, providerSessionId: string | undefined): Promise<void> {
+  if (!providerSessionId || providerSessionId.length > 128) return;
+  const row = await db.selectFrom('oidc_payloads').select('payload').where('model', '=', 'Session').where('id', '=', providerSessionId).where('account_id', '=', userId).executeTakeFirst();
+  if (!row) return;
+  const payload = JSON.parse(row.payload) as ProviderSessionPayload & { authorizations?: Record<string, { sid?: string; grantId?: string }> };
+  const now = Date.now();
+  const authorizations = Object.entries(payload.authorizations ?? {});
+  if (authorizations.length > 0) {
+    await db
+      .insertInto('oidc_logout_notices')
+      .values(authorizations.map(([clientId, authorization]) => ({ id: randomUUID(), client_id: clientId, user_id: userId, sid: typeof authorization.sid === 'string' ? authorization.sid : null, created_at: now, attempts: 0, next_attempt_at: now })))
+      .execute();
+  }
+  const grantIds = authorizations.map(([, authorization]) => authorization.grantId).filter((id): id is string => typeof id === 'string');
+  if (grantIds.length > 0) {
+    await db.deleteFrom('oidc_payloads').where('grant_id', 'in', grantIds).execute();
+    await db.deleteFrom('oidc_payloads').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
+  }
+  await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '=', providerSessionId).execute();
+}

@@ -89,3 +89,38 @@ forEachDatabase('back-channel logout (rule 41)', (context) => {
     assert.equal(logout.sid, tokens.claims()!.sid);
   });
 });
+
+forEachDatabase('logging out ends application sign-ins', (context) => {
+  it('tells the application when the user logs out of Twofold in that browser, and ends that sign-in', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const client = await registerClient(server, { backchannelLogoutURI: endpointURL });
+    const browser = new FormSession(server);
+    const attempt = await authorizationRequest(client, { scope: 'openid offline_access' });
+    const tokens = await exchange(client, attempt, callbackOf(await signInThroughPages(server, browser, attempt, user.email, PASSWORD)));
+    assert.ok(browser.cookie('_session'), 'the provider keeps its session in the browser');
+    const loggedOut = await browser.post('/logout', {}, { formPage: '/user' });
+    assert.equal(loggedOut.status, 303);
+    await assert.rejects(oidc.refreshTokenGrant(client.config, tokens.refresh_token!), (error: any) => error.error === 'invalid_grant');
+    await waitFor(() => received.some((token) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).sid === tokens.claims()!.sid), 10_000);
+  });
+
+  it('signs out of Twofold at the end-session endpoint once the user confirms', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const client = await registerClient(server);
+    const browser = new FormSession(server);
+    const attempt = await authorizationRequest(client);
+    const tokens = await exchange(client, attempt, callbackOf(await signInThroughPages(server, browser, attempt, user.email, PASSWORD)));
+    const endSession = oidc.buildEndSessionUrl(client.config, { id_token_hint: tokens.id_token! });
+    const confirmation = await browser.get(endSession.pathname + endSession.search);
+    assert.equal(confirmation.status, 200);
+    assert.doesNotMatch(confirmation.text, /<script/, 'no inline script (rule 27)');
+    const action = /<form method="post" action="([^"]+)"/.exec(confirmation.text)![1]!;
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(confirmation.text)![1]!;
+    const confirmed = await browser.post(new URL(action, server.url).pathname, { xsrf, logout: 'yes', _csrf: 'unused' });
+    assert.ok(confirmed.status >= 300 && confirmed.status < 400, `confirm answered ${confirmed.status}`);
+    assert.equal((await browser.get('/user')).status, 303, 'the Twofold session ended too');
+    assert.equal(await server.deps.db.selectFrom('sessions').select('token_hash').where('user_id', '=', user.userId).execute().then((rows) => rows.length), 1, 'only the sign-up session (the API one) is left');
+  });
+});

@@ -9,6 +9,8 @@ import type { BeginOutcome } from '../../factors/factor.ts';
 import { LOGIN_TEXT_KIND } from '../../login/login-text.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession, type SessionContext } from '../../sessions/sessions.ts';
+import { endBrowserApplicationSession } from '../../sessions/application-sessions.ts';
+import { PROVIDER_SESSION_COOKIE } from '../../oidc/provider-paths.ts';
 import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
@@ -77,7 +79,10 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
     '/logout',
     { config: { access: 'any-session' }, schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) },
     async (request, reply) => {
-      await revokeSession(deps.db, requireSession(request).tokenHash);
+      const session = requireSession(request);
+      await revokeSession(deps.db, session.tokenHash);
+      // …and this browser's sign-in to applications (OpenID Connect), who are told.
+      await endBrowserApplicationSession(deps.db, session.userId, request.cookies[PROVIDER_SESSION_COOKIE]);
       clearSessionCookie(reply, cookie);
       return reply.redirect('/login', 303);
     },
