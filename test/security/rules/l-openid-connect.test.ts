@@ -1,5 +1,7 @@
 /**
- * SECURITY.md rule 38 (and 40) attacked over real HTTP: redirect URIs match exactly, PKCE S256
+ * SECURITY.md section L (OpenID Connect), rules 38 and 40 attacked over real HTTP (rule 39's
+ * levels and half-authenticated sessions are in test/oidc/flow.test.ts, rule 41's logout in
+ * test/oidc/backchannel-logout.test.ts). Rule 38: redirect URIs match exactly, PKCE S256
  * is required and binds the code, a code is single use (a replay — also a concurrent one —
  * revokes what it issued), bound to its client, and client secrets are checked. Every refusal
  * is the spec's error, never a 5xx and never a token.
@@ -7,12 +9,12 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as oidc from 'openid-client';
-import { FormSession } from '../helpers/browser.ts';
-import { PASSWORD, signUp } from '../helpers/fixtures.ts';
-import { authorizationRequest, callbackOf, REDIRECT_URI, registerClient, signInThroughPages, tokenRequest, type RegisteredClient } from '../helpers/oidc.ts';
-import { forEachDatabase } from '../helpers/suites.ts';
+import { FormSession } from '../../helpers/browser.ts';
+import { PASSWORD, signUp } from '../../helpers/fixtures.ts';
+import { authorizationRequest, callbackOf, REDIRECT_URI, registerClient, signInThroughPages, tokenRequest, type RegisteredClient } from '../../helpers/oidc.ts';
+import { forEachDatabase } from '../../helpers/suites.ts';
 
-forEachDatabase('OpenID Connect attacks (rule 38)', (context) => {
+forEachDatabase('L. OpenID Connect', (context) => {
   /** A signed-in user's authorization code for `client`, with the verifier that goes with it. */
   async function codeFor(client: RegisteredClient): Promise<{ code: string; verifier: string }> {
     const { server, api } = context();
@@ -120,5 +122,45 @@ forEachDatabase('OpenID Connect attacks (rule 38)', (context) => {
     const expired = await tokenRequest(server.url, client, { grant_type: 'authorization_code', code: late.code, redirect_uri: REDIRECT_URI, code_verifier: late.verifier });
     assert.equal(expired.status, 400);
     assert.equal(expired.body.error, 'invalid_grant');
+  });
+
+  it('rule 40: a public client signs in with PKCE alone and still gets RS256 ID tokens; token answers are never cached', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const client = await registerClient(server, { public: true });
+    assert.equal(client.clientSecret, null);
+    const attempt = await authorizationRequest(client);
+    const callback = callbackOf(await signInThroughPages(server, new FormSession(server), attempt, user.email, PASSWORD));
+    const answer = await fetch(`${server.url}/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT_URI, code_verifier: attempt.verifier, client_id: client.clientId }).toString(),
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('cache-control'), 'no-store');
+    const tokens = (await answer.json()) as { id_token: string };
+    assert.equal(JSON.parse(Buffer.from(tokens.id_token.split('.')[0]!, 'base64url').toString('utf8')).alg, 'RS256');
+    const jwks = (await (await fetch(`${server.url}/oidc/jwks`)).json()) as { keys: Array<Record<string, unknown>> };
+    assert.ok(jwks.keys.every((key) => key.kty === 'RSA' && key.alg === 'RS256' && key.d === undefined), 'only public RS256 keys, pinned');
+  });
+
+  it('rule 40: the interaction pages keep the CSP, no-store and the CSRF token of every page', async () => {
+    const { server } = context();
+    const client = await registerClient(server);
+    const attempt = await authorizationRequest(client);
+    const browser = new FormSession(server);
+    const authorize = await browser.get(attempt.url.pathname + attempt.url.search);
+    assert.equal(authorize.status, 303);
+    const interaction = await browser.get(new URL(authorize.location!, server.url).pathname);
+    assert.equal(interaction.status, 303, 'no session: the guard sends the browser to /login');
+    for (const answer of [authorize, interaction]) {
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      assert.match(answer.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    }
+    const login = await browser.get(interaction.location!);
+    assert.match(login.text, /name="_csrf"/);
+    // A login form posted from elsewhere is refused like any other (rule 26).
+    const forged = await browser.post(interaction.location!, { email: 'a@example.com', password: PASSWORD }, { origin: 'https://evil.example' });
+    assert.equal(forged.status, 403);
   });
 });
