@@ -40,23 +40,27 @@ export async function endApplicationSessions(db: Database, userId: string): Prom
 }
 
 /**
- * Logging out of Twofold in a browser ends that browser's sign-in to applications too: the
- * provider session its cookie names (`_session`, oidc-provider's) is deleted with the grants it
- * made, and each application in it is told by back-channel logout. A session id is 256 random
- * bits from the provider: knowing it is what it takes to end it, and it belongs to the user
- * logging out or to nobody.
+ * Logging out of Twofold in a browser — or logging in again there, perhaps as someone else —
+ * ends that browser's sign-in to applications too: the provider session its cookie names
+ * (`_session`, oidc-provider's) is deleted with the grants it made, and each application in it is
+ * told by back-channel logout. A provider session id is random from the provider and lives only
+ * in that browser's cookie: holding it is what it takes to end it. `userId` (when logging out)
+ * limits it to that user's session.
  */
-export async function endBrowserApplicationSession(db: Database, userId: string, providerSessionId: string | undefined): Promise<void> {
+export async function endBrowserApplicationSession(db: Database, userId: string | null, providerSessionId: string | undefined): Promise<void> {
   if (!providerSessionId || providerSessionId.length > 128) return;
-  const row = await db.selectFrom('oidc_payloads').select('payload').where('model', '=', 'Session').where('id', '=', providerSessionId).where('account_id', '=', userId).executeTakeFirst();
+  let query = db.selectFrom('oidc_payloads').select(['payload', 'account_id']).where('model', '=', 'Session').where('id', '=', providerSessionId);
+  if (userId) query = query.where('account_id', '=', userId);
+  const row = await query.executeTakeFirst();
   if (!row) return;
   const payload = JSON.parse(row.payload) as ProviderSessionPayload & { authorizations?: Record<string, { sid?: string; grantId?: string }> };
+  const subject = row.account_id;
   const now = Date.now();
   const authorizations = Object.entries(payload.authorizations ?? {});
-  if (authorizations.length > 0) {
+  if (authorizations.length > 0 && subject) {
     await db
       .insertInto('oidc_logout_notices')
-      .values(authorizations.map(([clientId, authorization]) => ({ id: randomUUID(), client_id: clientId, user_id: userId, sid: typeof authorization.sid === 'string' ? authorization.sid : null, created_at: now, attempts: 0, next_attempt_at: now })))
+      .values(authorizations.map(([clientId, authorization]) => ({ id: randomUUID(), client_id: clientId, user_id: subject, sid: typeof authorization.sid === 'string' ? authorization.sid : null, created_at: now, attempts: 0, next_attempt_at: now })))
       .execute();
   }
   const grantIds = authorizations.map(([, authorization]) => authorization.grantId).filter((id): id is string => typeof id === 'string');

@@ -10,7 +10,7 @@ import * as oidc from 'openid-client';
 import { disableTwoFactor } from '../../src/factors/disable-two-factor.ts';
 import { FormSession } from '../helpers/browser.ts';
 import { linkFromOutbox, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
-import { authorizationRequest, callbackOf, exchange, registerClient, signInThroughPages, verifyAgainstJWKS } from '../helpers/oidc.ts';
+import { authorizationRequest, callbackOf, exchange, follow, registerClient, signInThroughPages, verifyAgainstJWKS } from '../helpers/oidc.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 
@@ -122,5 +122,24 @@ forEachDatabase('logging out ends application sign-ins', (context) => {
     assert.ok(confirmed.status >= 300 && confirmed.status < 400, `confirm answered ${confirmed.status}`);
     assert.equal((await browser.get('/user')).status, 303, 'the Twofold session ended too');
     assert.equal(await server.deps.db.selectFrom('sessions').select('token_hash').where('user_id', '=', user.userId).execute().then((rows) => rows.length), 1, 'only the sign-up session (the API one) is left');
+  });
+});
+
+forEachDatabase('a new login in the browser', (context) => {
+  it('signs the next user of a browser in to the application as themselves, with no page in between', async () => {
+    const { server, api } = context();
+    const first = await signUp(api);
+    const second = await signUp(api);
+    const client = await registerClient(server);
+    const browser = new FormSession(server);
+    const attempt = await authorizationRequest(client);
+    assert.equal((await exchange(client, attempt, callbackOf(await signInThroughPages(server, browser, attempt, first.email, PASSWORD)))).claims()!.sub, first.userId);
+    // The first user's Twofold session expires (its provider session does not), then someone
+    // else logs in to Twofold in the same browser and signs in to the application.
+    await server.deps.db.deleteFrom('sessions').where('user_id', '=', first.userId).execute();
+    assert.equal((await browser.post('/login', { email: second.email, password: PASSWORD })).status, 303);
+    const again = await authorizationRequest(client);
+    const claims = (await exchange(client, again, callbackOf(await follow(server, browser, again.url.href)))).claims()!;
+    assert.equal(claims.sub, second.userId);
   });
 });

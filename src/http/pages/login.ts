@@ -70,6 +70,8 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       }
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
+      // So is its sign-in to applications: the new login may be someone else's.
+      await endBrowserApplicationSession(deps.db, null, request.cookies[PROVIDER_SESSION_COOKIE]);
       setSessionCookie(reply, cookie, outcome.token);
       return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.begun), 303);
     },
