@@ -44,13 +44,14 @@ export async function endApplicationSessions(db: Database, userId: string): Prom
  * ends that browser's sign-in to applications too: the provider session its cookie names
  * (`_session`, oidc-provider's) is deleted with the grants it made, and each application in it is
  * told by back-channel logout. A provider session id is random from the provider and lives only
- * in that browser's cookie: holding it is what it takes to end it. `userId` (when logging out)
- * limits it to that user's session.
+ * in that browser's cookie: holding it is what it takes to end it. Logging out ends it when it
+ * is that user's (`of`); logging in ends it when it is someone else's (`unlessOf`) — the same
+ * user logging in again (prompt=login, a step-up) keeps it, as the sign-in in progress needs it.
  */
-export async function endBrowserApplicationSession(db: Database, userId: string | null, providerSessionId: string | undefined): Promise<void> {
+export async function endBrowserApplicationSession(db: Database, providerSessionId: string | undefined, whose: { of: string } | { unlessOf: string }): Promise<void> {
   if (!providerSessionId || providerSessionId.length > 128) return;
   let query = db.selectFrom('oidc_payloads').select(['payload', 'account_id']).where('model', '=', 'Session').where('id', '=', providerSessionId);
-  if (userId) query = query.where('account_id', '=', userId);
+  query = 'of' in whose ? query.where('account_id', '=', whose.of) : query.where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '!=', whose.unlessOf)]));
   const row = await query.executeTakeFirst();
   if (!row) return;
   const payload = JSON.parse(row.payload) as ProviderSessionPayload & { authorizations?: Record<string, { sid?: string; grantId?: string }> };
