@@ -13,7 +13,7 @@ import { authorizationRequest, callbackOf, REDIRECT_URI, registerClient, signInT
 import { createTestDatabase, databaseTargets } from '../helpers/databases.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { systemClock } from '../../src/clock.ts';
-import { loadSigningKeys } from '../../src/oidc/signing-keys.ts';
+import { loadSigningKeys, rotateSigningKeys } from '../../src/oidc/signing-keys.ts';
 import { openStorage } from '../../src/storage/database.ts';
 import { migrateToLatest } from '../../src/storage/migrate.ts';
 
@@ -69,6 +69,18 @@ for (const target of await databaseTargets()) {
       assert.equal(refreshed.status, 200);
       const reused = await tokenRequest(second.url, client, { grant_type: 'refresh_token', refresh_token: exchanged.body.refresh_token });
       assert.equal(reused.body.error, 'invalid_grant', 'the rotated-out refresh token is refused at the other instance too');
+    });
+  
+    it('publishes the new key first and keeps the previous one after rotate-keys and a restart', async () => {
+      const before = await first.deps.db.selectFrom('oidc_signing_keys').select('kid').execute();
+      const rotated = await rotateSigningKeys(first.deps.db, systemClock, first.deps.keys);
+      const restarted = await startTestServer(target.kind, { database: first.database, env: { PUBLIC_URL: first.url } });
+      try {
+        const published = (await (await fetch(`${restarted.url}/oidc/jwks`)).json()) as { keys: Array<{ kid: string }> };
+        assert.deepEqual(published.keys.map((key) => key.kid), [rotated.kid, ...before.map((key) => key.kid)]);
+      } finally {
+        await restarted.close();
+      }
     });
   });
 }
