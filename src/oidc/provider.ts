@@ -64,7 +64,7 @@ export function createProvider(inputs: ProviderInputs): Provider {
   // Twofold decides every authorization in its interaction (see above): without the result of
   // one, the login prompt is always requested.
   policy.get('login').checks.add(
-    new interactionPolicy.Check('twofold_login', 'Twofold decides every authorization through its own login', (ctx: any) => !ctx.oidc.result?.login),
+    new interactionPolicy.Check('twofold_login', 'Twofold decides every authorization through its own login', 'login_required', (ctx: any) => !ctx.oidc.result?.login),
     0,
   );
 

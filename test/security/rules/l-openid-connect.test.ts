@@ -52,6 +52,21 @@ forEachDatabase('L. OpenID Connect', (context) => {
     }
   });
 
+  it('rule 39: never answers prompt=none with a code, even for a browser signed in to the application', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const client = await registerClient(server);
+    const browser = new FormSession(server);
+    const first = await authorizationRequest(client);
+    callbackOf(await signInThroughPages(server, browser, first, user.email, PASSWORD));
+    const silent = await authorizationRequest(client, { prompt: 'none' });
+    const answer = await browser.get(silent.url.pathname + silent.url.search);
+    const location = new URL(answer.location!, server.url);
+    assert.equal(location.origin + location.pathname, REDIRECT_URI);
+    assert.equal(location.searchParams.get('error'), 'login_required');
+    assert.equal(location.searchParams.get('code'), null);
+  });
+
   it('refuses request objects and request_uri, and oversized or malformed parameters, with spec errors, never a 5xx', async () => {
     const client = await registerClient(context().server);
     const challenge = { code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' };
