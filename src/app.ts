@@ -23,6 +23,7 @@ import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { smsRoutes } from './http/api/sms-routes.ts';
 import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { oidcRoutes } from './http/oidc-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
@@ -134,5 +135,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
     await pages.register(pageRoutes, { deps, cookie });
   });
+  await app.register(oidcRoutes, { deps });
   return app;
 }

@@ -25,6 +25,7 @@ export const securityEventTypes = [
   'role_changed',
   'user_deactivated',
   'sms_refused',
+  'oidc_client_changed',
 ] as const;
 
 export type SecurityEventType = (typeof securityEventTypes)[number];

@@ -6,6 +6,7 @@
 import type { Config } from '../config.ts';
 import { deriveKeys } from '../crypto/keys.ts';
 import { reencryptSecrets } from '../factors/key-rotation.ts';
+import { reencryptSigningKeys } from '../oidc/signing-keys.ts';
 import { openStorage } from '../storage/database.ts';
 import { reencryptWaitingMessages } from '../delivery/queue/queue-store.ts';
 import { rewriteKeyCheck } from '../storage/key-check.ts';
@@ -25,9 +26,10 @@ export async function rotateKeyCommand(config: Config): Promise<number> {
     const keys = deriveKeys(config.encryptionKey, config.previousEncryptionKeys);
     const report = await reencryptSecrets(storage.db, keys);
     const messages = await reencryptWaitingMessages(storage.db, keys);
+    const signingKeys = await reencryptSigningKeys(storage.db, keys);
     // From now on the start-time check expects the new key.
     await rewriteKeyCheck(storage.db, keys, Date.now());
-    console.log(`Re-encrypted under the current key: ${report.factors} factors, ${report.totpEnrollments} pending app enrollments, ${report.smsEnrollments} pending phone numbers, ${messages} queued messages.`);
+    console.log(`Re-encrypted under the current key: ${report.factors} factors, ${report.totpEnrollments} pending app enrollments, ${report.smsEnrollments} pending phone numbers, ${messages} queued messages, ${signingKeys} OpenID Connect signing keys.`);
     console.log('Keep the previous key in PREVIOUS_ENCRYPTION_KEYS while recovery codes issued before today should keep working.');
     return 0;
   } finally {

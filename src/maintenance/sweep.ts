@@ -19,7 +19,7 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters' | 'delivery_queue', number>;
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads', number>;
 
 /** How long the record of a sent or given-up message is kept (its body went when it was sent). */
 const DELIVERY_RECORD_MS = 30 * DAY_MS;
@@ -76,6 +76,12 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
     delivery_queue: await deleteInBatches(
       async () => (await db.selectFrom('delivery_queue').select('id').where('status', 'in', ['sent', 'failed']).where('created_at', '<', now - DELIVERY_RECORD_MS).limit(BATCH_SIZE).execute()).map((row) => row.id),
       async (keys) => void (await db.deleteFrom('delivery_queue').where('id', 'in', keys).execute()),
+    ),
+    // OpenID Connect codes, tokens, grants, sessions and interactions (their ids are random,
+    // unique across models); one without an expiry lives until revoked.
+    oidc_payloads: await deleteInBatches(
+      async () => (await db.selectFrom('oidc_payloads').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('oidc_payloads').where('expires_at', '<', longAgo).where('id', 'in', keys).execute()),
     ),
   };
 }

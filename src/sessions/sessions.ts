@@ -9,6 +9,7 @@ import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
+import { endApplicationSessions } from './application-sessions.ts';
 
 export interface SessionTimeouts {
   sessionIdleMs: number;
@@ -201,11 +202,16 @@ export async function revokeSession(db: Database, tokenHash: string): Promise<vo
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
 }
 
-/** Ends every session of a user, except optionally the one making the request. */
+/**
+ * Ends every session of a user, except optionally the one making the request — and every
+ * sign-in of theirs to an application (rule 41; application-sessions.ts), which is told by
+ * back-channel logout.
+ */
 export async function revokeUserSessions(db: Database, userId: string, keepTokenHash?: string): Promise<void> {
   let query = db.deleteFrom('sessions').where('user_id', '=', userId);
   if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
   await query.execute();
+  await endApplicationSessions(db, userId);
 }
 
 export function isRecentlyAuthenticated(clock: Clock, session: SessionContext, windowMs: number): boolean {

@@ -14,6 +14,7 @@ import * as sms from './migrations/003_sms.ts';
 import * as sessionMethods from './migrations/004_session_methods.ts';
 import * as hardeningLinks from './migrations/005_hardening_links.ts';
 import * as deliveryQueue from './migrations/007_delivery_queue.ts';
+import * as oidc from './migrations/008_oidc.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '004_session_methods': sessionMethods,
   '005_hardening_links': hardeningLinks,
   '007_delivery_queue': deliveryQueue,
+  '008_oidc': oidc,
 };
 
 /** Every migration, in the order they apply. */

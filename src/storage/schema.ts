@@ -184,6 +184,54 @@ export interface KeyChecksTable {
   written_at: number;
 }
 
+/** One oidc-provider model instance (code, token, grant, session, interaction), keyed by (model, id). */
+export interface OIDCPayloadsTable {
+  model: string;
+  id: string;
+  /** The provider's JSON payload; it holds hashes or references, the provider's own format. */
+  payload: string;
+  grant_id: string | null;
+  /** Sessions only: the uid the provider looks them up by. */
+  uid: string | null;
+  /** The user (the provider's accountId), so a user's tokens and sessions can be ended at once. */
+  account_id: string | null;
+  expires_at: number | null;
+  /** Set once, by one conditional update: single use across instances (rule 38). */
+  consumed_at: number | null;
+}
+
+/** An application the operator registered (PRODUCT.md §2.13). */
+export interface OIDCClientsTable {
+  client_id: string;
+  name: string;
+  /** The provider's client metadata as JSON; `client_secret` is the SHA-256 of the secret. */
+  metadata: string;
+  created_at: number;
+}
+
+export interface OIDCSigningKeysTable {
+  kid: string;
+  /** AES-256-GCM envelope of the private JWK; associated data binds it to its kid. */
+  private_jwk_encrypted: string;
+  created_at: number;
+  /** When a newer key replaced it; still published for a while after. */
+  retired_at: number | null;
+  /** 1 on the key made at first start (unique), null on rotated-in keys. */
+  first_key: number | null;
+}
+
+/** A back-channel logout token still to send to one client (see oidc/backchannel-logout-sender.ts). */
+export interface OIDCLogoutNoticesTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  /** The provider session's sid for this client, as the ID token claimed it. */
+  sid: string | null;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -199,6 +247,10 @@ export interface Schema {
   sms_codes: SMSCodesTable;
   delivery_queue: DeliveryQueueTable;
   key_checks: KeyChecksTable;
+  oidc_payloads: OIDCPayloadsTable;
+  oidc_clients: OIDCClientsTable;
+  oidc_signing_keys: OIDCSigningKeysTable;
+  oidc_logout_notices: OIDCLogoutNoticesTable;
 }
 
 export type Database = Kysely<Schema>;

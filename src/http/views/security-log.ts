@@ -31,6 +31,7 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   role_changed: 'Role changed',
   user_deactivated: 'User deactivated',
   sms_refused: 'SMS refused',
+  oidc_client_changed: 'Application sign-in changed',
 };
 
 export interface LogFilters {
