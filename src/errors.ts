@@ -17,6 +17,8 @@ export const errorCatalog = {
     variants: {
       code_not_six_digits: 'The request is not valid: body.code must be exactly 6 digits.',
       code_not_recovery_code: 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.',
+      response_not_assertion: 'The request is not valid: body.response must be the WebAuthn assertion the browser returned.',
+      response_not_registration: 'The request is not valid: body.response must be the WebAuthn registration the browser returned.',
       password_or_code: 'The request is not valid: send either password or code.',
       method_not_totp_or_sms: 'The request is not valid: the method must be totp or sms.',
       login_sms_takes_no_fields: 'The request is not valid: POST /login/sms takes no fields; the text goes to the number on record.',
@@ -70,6 +72,17 @@ export const errorCatalog = {
   },
   last_method: { status: 409, message: 'This is your only second factor. Use "Disable Two Factor" to turn two-factor authentication off.' },
   admin_2fa_required: { status: 409, message: 'Turn on two-factor authentication for yourself before enforcing it.' },
+  webauthn_refused: {
+    status: 400,
+    message: 'The security key was not accepted. Try again.',
+    variants: {
+      challenge_invalid: 'This security key prompt has expired or was already answered. Try again.',
+      too_many_keys: 'You already have 10 security keys. Remove one before adding another.',
+      credential_taken: 'This security key is already registered. Use another key.',
+    },
+  },
+  webauthn_unavailable: { status: 400, message: 'Security keys are not available on this server.' },
+  no_security_key: { status: 400, message: 'You have no security key. Use another method.' },
   enrollment_expired: { status: 410, message: 'This setup code has expired. Scan the new QR code.' },
   link_expired: { status: 410, message: 'This link has expired or was already used. Ask for a new one.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

@@ -105,7 +105,7 @@ export function invitationError(refusal: { reason: 'email_taken' }): HttpError<'
 type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'malformed' | 'invalid_code' };
 
 /** How a malformed code is refused, by the shape its kind's codes have (`SecondFactor.codeShape`). */
-const CODE_SHAPE_VARIANTS = { six_digits: 'code_not_six_digits', recovery_code: 'code_not_recovery_code' } as const satisfies Record<CodeShape, string>;
+const CODE_SHAPE_VARIANTS = { six_digits: 'code_not_six_digits', recovery_code: 'code_not_recovery_code', webauthn_response: 'response_not_assertion' } as const satisfies Record<CodeShape, string>;
 
 /** A code refused at the Verification Code step; `codeShape`: the shape of the kind of code that was sent. */
 export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeShape): HttpError<'too_many_attempts' | 'unauthenticated' | 'invalid_request' | 'invalid_code'> {
@@ -162,6 +162,11 @@ export function smsError(refusal: SMSRefusal, during: 'enrollment' | 'login'): H
 /** Confirming an app or a phone: a wrong code, or (app) an enrollment replaced or timed out. */
 export function enrollmentConfirmationError(refusal: { reason: 'invalid_code' | 'enrollment_expired' }): HttpError<'invalid_code' | 'enrollment_expired'> {
   return new HttpError(refusal.reason);
+}
+
+/** A security key registration that was not accepted (its options, or the browser's answer). */
+export function webauthnRefusalError(refusal: { reason: 'challenge_invalid' | 'invalid_response' | 'too_many_keys' | 'credential_taken' }): HttpError<'webauthn_refused'> {
+  return refusal.reason === 'invalid_response' ? new HttpError('webauthn_refused') : new HttpError('webauthn_refused', { variant: refusal.reason });
 }
 
 /** Removing one of two methods. */

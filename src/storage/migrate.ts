@@ -12,12 +12,14 @@ import * as foundation from './migrations/001_foundation.ts';
 import * as twoFactor from './migrations/002_two_factor.ts';
 import * as sms from './migrations/003_sms.ts';
 import * as sessionMethods from './migrations/004_session_methods.ts';
+import * as webauthn from './migrations/009_webauthn.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
   '002_two_factor': twoFactor,
   '003_sms': sms,
   '004_session_methods': sessionMethods,
+  '009_webauthn': webauthn,
 };
 
 /** Every migration, in the order they apply. */

@@ -151,6 +151,41 @@ export interface SMSCodesTable {
   consumed_at: number | null;
 }
 
+/** One registered security key or passkey (PRODUCT.md §2.9). */
+export interface WebAuthnCredentialsTable {
+  id: string;
+  user_id: string;
+  /** base64url; unique across all users. */
+  credential_id: string;
+  /** base64url COSE key. */
+  public_key: string;
+  /** The signature counter last seen; 0 for authenticators that do not count (synced passkeys). */
+  counter: number;
+  /** Comma-separated transports the browser reported ('usb,nfc'), for the allow list. */
+  transports: string;
+  aaguid: string;
+  backup_eligible: number;
+  backed_up: number;
+  user_verified: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export type WebAuthnPurpose = 'registration' | 'login' | 'reauthenticate';
+
+/** A challenge handed to the browser: single use, 5 minutes, bound to user and purpose (rule 35). */
+export interface WebAuthnChallengesTable {
+  id: string;
+  user_id: string;
+  purpose: WebAuthnPurpose;
+  subject_id: string | null;
+  challenge_hash: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -164,6 +199,8 @@ export interface Schema {
   recovery_codes: RecoveryCodesTable;
   sms_enrollments: SMSEnrollmentsTable;
   sms_codes: SMSCodesTable;
+  webauthn_credentials: WebAuthnCredentialsTable;
+  webauthn_challenges: WebAuthnChallengesTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -48,6 +48,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Reuse a database (two servers on one database); otherwise a fresh one is made and dropped. */
   database?: TestDatabase;
+  /** PUBLIC_URL's host: `localhost` where security keys are needed (an IP address cannot be a relying party ID). */
+  publicHost?: 'localhost';
 }
 
 export async function startTestServer(kind: DatabaseKind, options: TestServerOptions = {}): Promise<TestServer> {
@@ -56,7 +58,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: `http://${options.publicHost ?? '127.0.0.1'}:${port}`,
     DATABASE_URL: database.url,
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     LOG_LEVEL: 'info',
@@ -81,7 +83,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
-    origin: url,
+    origin: config.publicURL.origin,
     app,
     deps,
     clock,
