@@ -19,7 +19,7 @@ export const errorCatalog = {
       code_not_recovery_code: 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.',
       response_not_assertion: 'The request is not valid: body.response must be the WebAuthn assertion the browser returned.',
       response_not_registration: 'The request is not valid: body.response must be the WebAuthn registration the browser returned.',
-      password_or_code: 'The request is not valid: send either password or code.',
+      password_or_code: 'The request is not valid: send exactly one of password, code or response.',
       method_not_totp_or_sms: 'The request is not valid: the method must be totp or sms.',
       login_sms_takes_no_fields: 'The request is not valid: POST /login/sms takes no fields; the text goes to the number on record.',
       unknown_cursor: 'The request is not valid: querystring.cursor is not a cursor this server gave out.',

@@ -54,7 +54,7 @@ export function passwordRefusalError(refusal: PasswordRefusal): HttpError<'inval
 
 type IdentityProofRefusal =
   | { reason: 'locked'; retryAfterSeconds: number }
-  | { reason: 'neither_or_both' | 'malformed' | 'invalid_code' | 'invalid_credentials' | 'busy' };
+  | { reason: 'neither_or_both' | 'malformed' | 'malformed_response' | 'invalid_code' | 'invalid_credentials' | 'busy' };
 
 /** The password or a current code, re-entered before a sensitive action or to turn 2FA off. */
 export function identityProofError(refusal: IdentityProofRefusal): HttpError<'too_many_attempts' | 'invalid_request' | 'server_busy' | 'invalid_code' | 'invalid_credentials'> {
@@ -65,6 +65,8 @@ export function identityProofError(refusal: IdentityProofRefusal): HttpError<'to
       return new HttpError('invalid_request', { variant: 'password_or_code' });
     case 'malformed':
       return new HttpError('invalid_request', { variant: 'code_not_six_digits' });
+    case 'malformed_response':
+      return new HttpError('invalid_request', { variant: 'response_not_assertion' });
     case 'busy':
       return busyError();
     case 'invalid_code':

@@ -256,6 +256,32 @@ forEachDatabase(
       assert.equal(rows.length, 0);
     });
 
+    it('an assertion re-authenticates; its challenge is not a login challenge, and a wrong one spends the code budget', async () => {
+      const { api, server } = context();
+      const admin = await signUp(api);
+      const { key } = await registerKey(server, api, admin.token);
+      server.clock.advance(16 * 60_000);
+      assert.equal((await api.post('/me/2fa/recovery-codes', undefined, { token: admin.token })).body.error, 'reauthentication_required');
+      const options = (await api.post('/me/reauthenticate/webauthn/options', undefined, { token: admin.token })).body.options;
+      const wrong = await api.post('/me/reauthenticate', { response: key.assert(options, { origin: 'https://evil.example' }) }, { token: admin.token });
+      assert.equal(wrong.status, 401, wrong.text);
+      const failed = await securityEvents(server, admin.userId, 'second_factor_failed');
+      assert.equal(JSON.parse(failed.at(-1)!.detail).stage, 'reauthenticate');
+      const malformed = await api.post('/me/reauthenticate', { response: { id: 1 } }, { token: admin.token });
+      assert.equal(malformed.status, 400, malformed.text);
+      const both = await api.post('/me/reauthenticate', { password: 'correct horse battery', response: key.assert(options) }, { token: admin.token });
+      assert.equal(both.status, 400);
+      const fresh = (await api.post('/me/reauthenticate/webauthn/options', undefined, { token: admin.token })).body.options;
+      const right = await api.post('/me/reauthenticate', { response: key.assert(fresh) }, { token: admin.token });
+      assert.equal(right.status, 204, right.text);
+      assert.equal((await api.post('/me/2fa/recovery-codes', undefined, { token: admin.token })).status, 200);
+      // A re-authentication challenge cannot finish a login.
+      const pending = await passwordStep(api, admin.email);
+      const reauthOptions = (await api.post('/me/reauthenticate/webauthn/options', undefined, { token: admin.token })).body.options;
+      await loginOptions(api, pending);
+      assert.equal((await api.post('/login/verify', { method: 'webauthn', response: key.assert(reauthOptions) }, { token: pending })).status, 401);
+    });
+
     it('registering needs a recent authentication, removing too (rule 36)', async () => {
       const { api, server } = context();
       const admin = await signUp(api);

@@ -141,6 +141,27 @@ export async function webauthnRoutes(parent: FastifyInstance, options: { deps: D
   );
 
   app.post(
+    '/me/reauthenticate/webauthn/options',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Request options to confirm it is you with a security key',
+        description: 'Answers WebAuthn request options; send the result as {response} to POST /me/reauthenticate (or DELETE /me/2fa). The challenge works once, for 5 minutes. A wrong assertion counts like a wrong code.',
+        security: sessionSecurity,
+        response: { 200: Type.Object({ options: OptionsSchema }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const party = offered(rp);
+      const requestOptions = await startAssertion(deps, party, { userId: session.userId, purpose: 'reauthenticate', subjectId: null });
+      if (requestOptions === null) throw new HttpError('no_security_key');
+      reply.header('cache-control', 'no-store');
+      return { options: requestOptions as unknown as Record<string, unknown> };
+    },
+  );
+
+  app.post(
     '/login/webauthn/options',
     {
       config: { access: 'challenge' },
