@@ -13,6 +13,8 @@ import { sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
 import { findSecondFactor, listConfirmedMethods } from '../../factors/registry.ts';
+import { listSecurityKeys, WEBAUTHN_KIND } from '../../factors/webauthn/keys.ts';
+import { relyingPartyOf } from '../../factors/webauthn/relying-party.ts';
 
 export async function userPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps } = options;
@@ -31,7 +33,15 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
       role: user.role,
       accountName: session.accountName,
       mustEnrol: session.state === 'enrollment_required',
-      twoFactor: { methods, unusedRecoveryCodes, smsAvailable, phoneMasked },
+      twoFactor: {
+        methods,
+        unusedRecoveryCodes,
+        smsAvailable,
+        phoneMasked,
+        securityKeysOffered: relyingPartyOf(deps.config.publicURL).offered,
+        securityKeys: methods.includes(WEBAUTHN_KIND) ? await listSecurityKeys(deps.db, user.id) : [],
+        csrfToken: layoutUser.csrfToken,
+      },
     });
     return sendPage(reply, 200, page);
   });
