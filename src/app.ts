@@ -24,6 +24,7 @@ import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { smsRoutes } from './http/api/sms-routes.ts';
 import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
 import { webauthnRoutes } from './http/api/webauthn-routes.ts';
+import { policyRoutes } from './http/api/policy-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
@@ -122,6 +123,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
       await api.register(accountRoutes, { deps });
+      await api.register(policyRoutes, { deps });
       await api.register(securityLogRoutes, { deps });
       if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
     },

@@ -18,6 +18,7 @@ export const errorCatalog = {
       code_not_six_digits: 'The request is not valid: body.code must be exactly 6 digits.',
       code_not_recovery_code: 'The request is not valid: body.code must be a recovery code like xxxxx-xxxxx.',
       response_not_assertion: 'The request is not valid: body.response must be the WebAuthn assertion the browser returned.',
+      no_method_allowed: 'The request is not valid: allow at least one method.',
       response_not_registration: 'The request is not valid: body.response must be the WebAuthn registration the browser returned.',
       password_or_code: 'The request is not valid: send exactly one of password, code or response.',
       method_not_totp_or_sms: 'The request is not valid: the method must be totp or sms.',
@@ -71,7 +72,12 @@ export const errorCatalog = {
     },
   },
   last_method: { status: 409, message: 'This is your only second factor. Use "Disable Two Factor" to turn two-factor authentication off.' },
-  admin_2fa_required: { status: 409, message: 'Turn on two-factor authentication for yourself before enforcing it.' },
+  admin_2fa_required: {
+    status: 409,
+    message: 'Turn on two-factor authentication for yourself before enforcing it.',
+    variants: { security_key: 'Add a security key for yourself before requiring a phishing-resistant method.' },
+  },
+  method_disallowed: { status: 403, message: 'Your account administrator does not allow this method. Use an allowed method or a recovery code.' },
   webauthn_refused: {
     status: 400,
     message: 'The security key was not accepted. Try again.',

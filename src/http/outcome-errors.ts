@@ -104,13 +104,13 @@ export function invitationError(refusal: { reason: 'email_taken' }): HttpError<'
 
 // ---- the second step of a login ----
 
-type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'malformed' | 'invalid_code' };
+type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'method_disallowed' | 'malformed' | 'invalid_code' };
 
 /** How a malformed code is refused, by the shape its kind's codes have (`SecondFactor.codeShape`). */
 const CODE_SHAPE_VARIANTS = { six_digits: 'code_not_six_digits', recovery_code: 'code_not_recovery_code', webauthn_response: 'response_not_assertion' } as const satisfies Record<CodeShape, string>;
 
 /** A code refused at the Verification Code step; `codeShape`: the shape of the kind of code that was sent. */
-export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeShape): HttpError<'too_many_attempts' | 'unauthenticated' | 'invalid_request' | 'invalid_code'> {
+export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeShape): HttpError<'too_many_attempts' | 'unauthenticated' | 'invalid_request' | 'invalid_code' | 'method_disallowed'> {
   switch (refusal.reason) {
     case 'locked':
       return lockedError(refusal);
@@ -119,6 +119,8 @@ export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeS
       return new HttpError('unauthenticated');
     case 'method_unavailable':
       return new HttpError('invalid_request', { variant: 'no_sms_for_user' });
+    case 'method_disallowed':
+      return new HttpError('method_disallowed');
     case 'malformed':
       return new HttpError('invalid_request', { variant: CODE_SHAPE_VARIANTS[codeShape] });
     case 'invalid_code':
@@ -193,6 +195,11 @@ export function disableLinkError(refusal: PasswordRefusal | { reason: 'link_expi
 
 export function enforcementError(refusal: { reason: 'admin_2fa_required' }): HttpError<'admin_2fa_required'> {
   return new HttpError(refusal.reason);
+}
+
+/** An allowed-methods change that cannot be saved. */
+export function methodPolicyError(refusal: { reason: 'admin_2fa_required' | 'no_method_allowed' }): HttpError<'admin_2fa_required' | 'invalid_request'> {
+  return refusal.reason === 'admin_2fa_required' ? new HttpError('admin_2fa_required', { variant: 'security_key' }) : new HttpError('invalid_request', { variant: 'no_method_allowed' });
 }
 
 /** Changing a user's role or deactivating them (a user of another account reads as not found). */

@@ -186,6 +186,14 @@ export interface WebAuthnChallengesTable {
   consumed_at: number | null;
 }
 
+/** The allowed-methods policy of an account (PRODUCT.md §2.9); no row = the defaults. */
+export interface AccountPoliciesTable {
+  account_id: string;
+  allowed_methods: string;
+  require_phishing_resistant: number;
+  updated_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -201,6 +209,7 @@ export interface Schema {
   sms_codes: SMSCodesTable;
   webauthn_credentials: WebAuthnCredentialsTable;
   webauthn_challenges: WebAuthnChallengesTable;
+  account_policies: AccountPoliciesTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -18,6 +18,7 @@ import { openPendingLoginId } from '../../login/pending-login.ts';
 import { removeMethodError, webauthnRefusalError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { enrollmentNeedsReauthentication, requireRecentAuthentication } from '../recent-authentication.ts';
+import { requireAllowedMethod } from '../method-policy.ts';
 import { originOf } from '../request-origin.ts';
 import { RecoveryCodesSchema } from './two-factor-routes.ts';
 import { errorResponses, NAME_PATTERN, publicSecurity, sessionSecurity, WebAuthnResponseSchema } from './schemas.ts';
@@ -55,6 +56,7 @@ export async function webauthnRoutes(parent: FastifyInstance, options: { deps: D
     async (request, reply) => {
       const session = requireSession(request);
       const party = offered(rp);
+      requireAllowedMethod(session, WEBAUTHN_KIND);
       if (enrollmentNeedsReauthentication(deps, session)) throw new HttpError('reauthentication_required');
       const started = await startKeyRegistration(deps, party, { userId: session.userId, email: session.email, name: session.name });
       if (!started.ok) throw webauthnRefusalError(started);

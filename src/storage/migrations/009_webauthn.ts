@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
  * credential, and the server-side challenges of registrations and assertions. A user with at
  * least one key also has a `factors` row of kind `webauthn` (no secret), so every place that
  * counts methods (sessions, enforcement, the Users page) sees the method without knowing keys.
- * Numbered 009: other branches add 005–008.
+ * Also the account's allowed-methods policy (below). Numbered 009: other branches add 005–008.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -44,9 +44,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   // One open challenge per user and purpose: asking again replaces it, so rows never pile up.
   await db.schema.createIndex('webauthn_challenges_user_purpose').on('webauthn_challenges').columns(['user_id', 'purpose']).unique().execute();
+  await createAccountPolicies(db);
+}
+
+/**
+ * The account's allowed-methods policy (PRODUCT.md §2.9 last paragraph, §3 /account/policy). No
+ * row means the defaults: every method allowed, phishing-resistant not required. The later
+ * fields of that policy (enforce from, for whom, trusted-browser days) are not here: the issue
+ * that brings them adds their columns.
+ */
+async function createAccountPolicies(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('account_policies')
+    .addColumn('account_id', 'text', (c) => c.primaryKey().references('accounts.id'))
+    // Comma-separated method kinds ('totp,sms,webauthn'); never empty.
+    .addColumn('allowed_methods', 'text', (c) => c.notNull())
+    .addColumn('require_phishing_resistant', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('account_policies').execute();
   await db.schema.dropTable('webauthn_challenges').execute();
   await db.schema.dropTable('webauthn_credentials').execute();
 }

@@ -14,7 +14,7 @@ import { guardedRoutes, pageForm, probeRoute, sendDisableLink, sessionCookie, se
 /** The reviewed list of routes a password-only session may reach (rule 8). */
 const REACHABLE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms|webauthn\/options)$/, /^\/api\/v1\/logout$/, /^\/login\/(verify|sms)$/, /^\/logout$/];
 /** The reviewed list of routes an enrollment-only session (enforcement) may reach besides those. */
-const REACHABLE_ENROLLMENT_ONLY = [/^\/api\/v1\/me\/2fa\/(totp|sms)(\/confirm)?$/, /^\/api\/v1\/me\/2fa\/webauthn(\/options)?$/, /^\/user$/, /^\/user\/two-factor\/(app|sms)(\/(enrollment|confirm|rotate))?$/, /^\/api\/v1\/logout$/, /^\/logout$/];
+const REACHABLE_ENROLLMENT_ONLY = [/^\/api\/v1\/me\/2fa\/(totp|sms)(\/confirm)?$/, /^\/api\/v1\/me\/2fa\/webauthn(\/options)?$/, /^\/user$/, /^\/user\/two-factor\/(app|sms)(\/(enrollment|confirm|rotate))?$/, /^\/user\/two-factor\/security-key$/, /^\/api\/v1\/logout$/, /^\/logout$/];
 
 const CARRIERS: Carrier[] = ['bearer', 'cookie'];
 
