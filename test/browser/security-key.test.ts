@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { CDPSession, Page } from 'playwright-core';
-import { signUp } from '../helpers/fixtures.ts';
+import { inviteAndAccept, logIn, signUp } from '../helpers/fixtures.ts';
+import { enrollAuthenticatorApp } from '../helpers/two-factor.ts';
 import { apiClient } from '../helpers/http.ts';
 import { browserSuite, logInInBrowser } from '../helpers/browser.ts';
 
@@ -85,6 +86,43 @@ browserSuite(
         assert.ok(keys[0]!.last_used_at);
       } finally {
         await browserContext.close();
+      }
+    });
+
+    it('an admin with a key requires a phishing-resistant method on Account Settings; an app-only user is sent to setup with only the key offered', async () => {
+      const { server, browser } = context();
+      const api = apiClient(server.url);
+      const admin = await signUp(api);
+      const member = await inviteAndAccept(server, api, admin.token);
+      await enrollAuthenticatorApp(server, api, (await logIn(api, member.email)).token);
+      const adminContext = await browser.newContext({ baseURL: server.origin });
+      const memberContext = await browser.newContext({ baseURL: server.origin });
+      adminContext.setDefaultTimeout(10_000);
+      memberContext.setDefaultTimeout(10_000);
+      try {
+        const page = await adminContext.newPage();
+        const cdp = await adminContext.newCDPSession(page);
+        await cdp.send('WebAuthn.enable');
+        await addAuthenticator(cdp, 'internal');
+        assert.equal(await logInInBrowser(page, admin.email), 303);
+        await registerFromUserDetails(page, 'Laptop passkey', true);
+        await page.goto('/settings/account');
+        await page.getByLabel('Require a phishing-resistant method (security keys only)').check();
+        await page.getByRole('button', { name: 'Save Allowed Methods' }).click();
+        await page.getByText('This change sends 1 user to two-factor setup').waitFor();
+        await page.getByRole('button', { name: 'Confirm Allowed Methods' }).click();
+        await page.getByText('Allowed methods saved. 1 user is sent to two-factor setup.').waitFor();
+
+        const memberPage = await memberContext.newPage();
+        assert.equal(await logInInBrowser(memberPage, member.email), 303);
+        await memberPage.waitForURL('**/user');
+        await memberPage.getByText('Your account administrator requires two-factor authentication').waitFor();
+        const offered = memberPage.locator('#two-factor-enrollment');
+        await offered.getByRole('button', { name: 'Security Key' }).waitFor();
+        assert.equal(await offered.getByRole('button', { name: 'Mobile App' }).count(), 0);
+      } finally {
+        await adminContext.close();
+        await memberContext.close();
       }
     });
 

@@ -23,7 +23,8 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
     const { session, layoutUser } = signedInPage(request, reply);
     const user = await findUserById(deps.db, session.userId);
     if (!user) throw new HttpError('unauthenticated');
-    const methods = await listConfirmedMethods(deps.db, user);
+    // Only the methods the account's policy allows count: with none left, setup is offered (PRODUCT.md §2.9).
+    const methods = (await listConfirmedMethods(deps.db, user)).filter((kind) => session.allowedMethods.includes(kind));
     const unusedRecoveryCodes = methods.length > 0 ? await countUnusedRecoveryCodes(deps.db, user.id) : 0;
     const phoneMasked = methods.includes('sms') ? ((await findSecondFactor('sms')!.describe(deps, user.id))?.detail ?? null) : null;
     const smsAvailable = deps.delivery.sms !== null;
@@ -41,6 +42,7 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
         securityKeysOffered: relyingPartyOf(deps.config.publicURL).offered,
         securityKeys: methods.includes(WEBAUTHN_KIND) ? await listSecurityKeys(deps.db, user.id) : [],
         csrfToken: layoutUser.csrfToken,
+        allowedMethods: session.allowedMethods,
       },
     });
     return sendPage(reply, 200, page);

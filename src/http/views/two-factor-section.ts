@@ -22,10 +22,12 @@ export interface TwoFactorSection {
   securityKeysOffered: boolean;
   securityKeys: readonly SecurityKeyRow[];
   csrfToken: string;
+  /** The methods the account's policy allows: only these are offered (PRODUCT.md §2.9). */
+  allowedMethods: readonly string[];
 }
 
 function securityKeyPart(section: TwoFactorSection): SafeHTML {
-  if (!section.securityKeysOffered) return html``;
+  if (!section.securityKeysOffered || !section.allowedMethods.includes('webauthn')) return html``;
   const has = section.securityKeys.length > 0;
   return html`<h3>Security Key</h3>
 <p>${has ? 'Your security keys and passkeys. You can add up to 10.' : 'A hardware security key or a passkey: the strongest second factor, which cannot be phished.'}</p>
@@ -38,14 +40,18 @@ function openButton(path: string, label: string, style: 'primary' | 'plain' = 'p
 }
 
 export function renderTwoFactorSection(section: TwoFactorSection): SafeHTML {
+  const allows = (kind: string) => section.allowedMethods.includes(kind);
+  const smsOffered = section.smsAvailable && allows('sms');
   if (section.methods.length === 0) {
-    return html`<p>Add a second step to your login: after your password, you enter a code from your phone. Choose how to get the code:</p>
-<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Mobile App', 'primary')}${section.smsAvailable ? openButton(SMS_ENROLLMENT_PATH, 'SMS Message') : ''}${section.securityKeysOffered ? openButton(SECURITY_KEY_PATH, 'Security Key') : ''}</div>
-${section.smsAvailable ? html`<p class="aside">${SMS_WEAKER_NOTE}</p>` : ''}`;
+    return html`<p>Add a second step to your login: after your password, you enter a code from your phone${allows('webauthn') && section.securityKeysOffered ? ' or use a security key' : ''}. Choose how:</p>
+<div class="button-row">${allows('totp') ? openButton(APP_ENROLLMENT_PATH, 'Mobile App', 'primary') : ''}${smsOffered ? openButton(SMS_ENROLLMENT_PATH, 'SMS Message') : ''}${section.securityKeysOffered && allows('webauthn') ? openButton(SECURITY_KEY_PATH, 'Security Key', allows('totp') ? 'plain' : 'primary') : ''}</div>
+${smsOffered ? html`<p class="aside">${SMS_WEAKER_NOTE}</p>` : ''}`;
   }
   const hasApp = section.methods.includes('totp');
   const hasSMS = section.methods.includes('sms');
-  return html`${hasApp
+  return html`${!allows('totp')
+    ? ''
+    : hasApp
     ? html`<h3>Mobile App</h3>
 <p>Your authenticator app gives you the code at login. Moving to a new phone? Set it up there; the current app keeps working until the new one is confirmed.</p>
 <div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Set up on a new phone')}</div>`
@@ -57,7 +63,7 @@ ${hasSMS
 <p>SMS is on: we text your login codes to <strong class="phone-masked">${section.phoneMasked ?? 'your phone'}</strong>.</p>
 <p class="aside">${SMS_WEAKER_NOTE}</p>
 ${section.smsAvailable ? html`<div class="button-row">${openButton(SMS_ENROLLMENT_PATH, 'Change phone number')}</div>` : ''}`
-    : section.smsAvailable
+    : smsOffered
       ? html`<h3>SMS Message</h3>
 <p>You can also get codes by text message, as a backup.</p>
 <p class="aside">${SMS_WEAKER_NOTE}</p>
