@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { it } from 'node:test';
-import { signUp, uniqueEmail } from '../helpers/fixtures.ts';
+import { inviteAndAccept, linkFromOutbox, logIn, PASSWORD, signUp, uniqueEmail, waitFor } from '../helpers/fixtures.ts';
+import { disableTwoFactor } from '../../src/factors/disable-two-factor.ts';
 import type { APIClient } from '../helpers/http.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { SoftAuthenticator } from '../helpers/soft-authenticator.ts';
@@ -280,6 +281,31 @@ forEachDatabase(
       const reauthOptions = (await api.post('/me/reauthenticate/webauthn/options', undefined, { token: admin.token })).body.options;
       await loginOptions(api, pending);
       assert.equal((await api.post('/login/verify', { method: 'webauthn', response: key.assert(reauthOptions) }, { token: pending })).status, 401);
+    });
+
+    it("the admin's disable link and the support path remove every key (PRODUCT.md §2.6, §2.7)", async () => {
+      const { api, server } = context();
+      const admin = await signUp(api);
+      const adminKey = await registerKey(server, api, admin.token);
+      const member = await inviteAndAccept(server, api, admin.token);
+      const memberLogin = await logIn(api, member.email);
+      await registerKey(server, api, memberLogin.token);
+      // Back to a complete session for the admin, with the key.
+      const pending = await passwordStep(api, admin.email);
+      const adminToken = (await api.post('/login/verify', { method: 'webauthn', response: adminKey.key.assert(await loginOptions(api, pending)) }, { token: pending })).body.token;
+      const sent = await api.post(`/account/users/${member.userId}/2fa-disable-link`, undefined, { token: adminToken });
+      assert.equal(sent.status, 202, sent.text);
+      await waitFor(() => server.outbox.list().some((m) => m.to === member.email && m.body.includes('/2fa/disable/')));
+      const used = await api.post(`/2fa/disable-links/${linkFromOutbox(server, member.email, '/2fa/disable/')}`, { password: PASSWORD });
+      assert.equal(used.status, 204, used.text);
+      const keysOf = async (userId: string) => (await server.deps.db.selectFrom('webauthn_credentials').select('id').where('user_id', '=', userId).execute()).length;
+      assert.equal(await keysOf(member.userId), 0);
+      assert.deepEqual(await server.deps.db.selectFrom('factors').select('kind').where('user_id', '=', member.userId).execute(), []);
+
+      // What `twofold support disable-2fa` runs.
+      const done = await disableTwoFactor(server.deps, { userId: admin.userId, accountId: admin.accountId, email: admin.email, name: 'Admin' }, { kind: 'support', reason: 'Ticket 1: lost key' }, { ip: null, userAgent: 'test' });
+      assert.deepEqual(done?.methods, ['webauthn']);
+      assert.equal(await keysOf(admin.userId), 0);
     });
 
     it('registering needs a recent authentication, removing too (rule 36)', async () => {
