@@ -16,6 +16,7 @@ import { createMetrics } from './metrics/metrics.ts';
 import { createPasswordHasher } from './crypto/password-hasher.ts';
 import { openStorage, type Storage } from './storage/database.ts';
 import { checkEncryptionKeys } from './storage/key-check.ts';
+import { relyingPartyOf } from './factors/webauthn/relying-party.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import { startSweeping } from './maintenance/sweep.ts';
 
@@ -90,6 +91,8 @@ export async function serve(config: Config): Promise<void> {
     log.warn({}, '*** DEVELOPMENT MODE: e-mails and texts go to the in-memory outbox at /dev/outbox, not to anyone. Set SMTP_URL (and NODE_ENV=production) for real delivery. ***');
   }
   if (config.encryptionKeyIsDevelopmentDefault) log.warn({}, '*** ENCRYPTION_KEY is not set: using a generated development key in ./data. Set ENCRYPTION_KEY in production. ***');
+  const relyingParty = relyingPartyOf(config.publicURL);
+  if (!relyingParty.offered) log.warn({}, relyingParty.why);
   const app = await buildApp(deps, { logger: log });
   await app.listen({ port: config.port, host: config.host });
   const stopSweeping = startSweeping(storage.db, deps.clock, config.policy, log);

@@ -17,6 +17,7 @@ export const securityEventTypes = [
   'recovery_code_used',
   'recovery_codes_regenerated',
   'enforcement_changed',
+  'policy_changed',
   'disable_link_sent',
   'disable_link_used',
   'support_reset',

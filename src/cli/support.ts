@@ -12,6 +12,7 @@ import { disableTwoFactor } from '../factors/disable-two-factor.ts';
 import { listSecurityEvents } from '../audit/listing.ts';
 import type { Config } from '../config.ts';
 import { listConfirmedMethods } from '../factors/registry.ts';
+import { listSecurityKeys } from '../factors/webauthn/keys.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { findUserByEmail } from '../users/users.ts';
@@ -30,12 +31,15 @@ export async function showUserCommand(config: Config, args: { email?: string }):
     if (!user) throw new UsageError(`no user has the email ${args.email}`);
     const account = await findAccountById(storage.db, user.account_id);
     const methods = await listConfirmedMethods(storage.db, user);
+    const keys = await listSecurityKeys(storage.db, user.id);
     const events = await listSecurityEvents(storage.db, user.account_id, { cursor: null, userId: user.id, type: null, limit: 10 });
     const lines = [
       `User:        ${user.name} <${user.email}> (${user.id})`,
       `Account:     ${account?.name ?? '?'} (${user.account_id})${account?.enforce_2fa === 1 ? ', enforces 2FA' : ''}`,
       `Role:        ${user.role}${user.active === 1 ? '' : ' (deactivated)'}`,
       `2FA:         ${methods.length > 0 ? methods.join(', ') : 'not enabled'}`,
+      // Names only: the operator needs to know which keys exist, nothing that identifies them further.
+      ...(keys.length > 0 ? [`Keys:        ${keys.map((key) => `"${key.name}"`).join(', ')}`] : []),
       `Created:     ${iso(user.created_at)}`,
       `Last login:  ${iso(user.last_login_at)}`,
       'Recent security events:',

@@ -35,11 +35,13 @@ export async function recordFactorEnrolled(
   trx: Database,
   deps: Pick<Deps, 'clock' | 'keys'>,
   session: { userId: string; accountId: string; tokenHash: string },
-  input: { method: string; replaced: boolean },
+  input: { method: string; replaced: boolean; issueRecoveryCodes?: boolean; keyName?: string },
   origin: RequestOrigin,
 ): Promise<string[] | null> {
+  // Recovery codes come with the first method only: a second kind of factor, or a further
+  // security key (`issueRecoveryCodes: false`), leaves the saved codes alone.
   const otherMethod = await trx.selectFrom('factors').select('id').where('user_id', '=', session.userId).where('kind', '!=', input.method).executeTakeFirst();
-  const recoveryCodes = otherMethod ? null : await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
+  const recoveryCodes = otherMethod || input.issueRecoveryCodes === false ? null : await replaceRecoveryCodes(trx, deps.clock, deps.keys, session.userId);
   // A user who has a working factor again no longer needs the admin's disable link (rule 21).
   await voidLinks(trx, deps.clock, 'disable_2fa', session.userId);
   // Whoever else holds a session of this user (perhaps the reason for a new factor) is out (rule 15).
@@ -50,7 +52,7 @@ export async function recordFactorEnrolled(
     actor: { kind: 'user', userId: session.userId },
     subjectUserId: session.userId,
     origin,
-    detail: { method: input.method, replaced: input.replaced },
+    detail: { method: input.method, replaced: input.replaced, ...(input.keyName !== undefined ? { keyName: input.keyName } : {}) },
   });
   return recoveryCodes;
 }

@@ -2,8 +2,8 @@
  * What a login proved, in OpenID Connect's words (PRODUCT.md §2.13; SECURITY.md rule 39): the
  * `amr` values (RFC 8176) and the `acr` level, read from the methods the session recorded
  * (`authMethods`: 'password', then the second factor's kind). Only what this login actually used
- * is claimed. The one table below is the whole mapping: a security key is one more line
- * (`webauthn: { amr: ['hwk'], level: 'phr' }`).
+ * is claimed. The one table below is the whole mapping; a security key (WebAuthn) is the one
+ * phishing-resistant method, so it alone reaches `phr`.
  *
  * Recovery codes are single-use codes printed for the user: RFC 8176 has no value of their own,
  * and they are one-time passwords in the RFC's sense, so they claim `otp` — and `mfa`, since they
@@ -12,7 +12,7 @@
 import { PASSWORD_METHOD } from './flow.ts';
 
 /** Assurance levels, weakest first: the order `acr_values` are compared in. */
-export const ASSURANCE_LEVELS = ['pwd', 'mfa'] as const;
+export const ASSURANCE_LEVELS = ['pwd', 'mfa', 'phr'] as const;
 export type AssuranceLevel = (typeof ASSURANCE_LEVELS)[number];
 
 const METHOD_ASSURANCE: Record<string, { amr: readonly string[]; level: AssuranceLevel }> = {
@@ -20,6 +20,7 @@ const METHOD_ASSURANCE: Record<string, { amr: readonly string[]; level: Assuranc
   totp: { amr: ['otp'], level: 'mfa' },
   sms: { amr: ['sms'], level: 'mfa' },
   recovery: { amr: ['otp'], level: 'mfa' },
+  webauthn: { amr: ['hwk'], level: 'phr' },
 };
 
 export interface Assurance {

@@ -38,7 +38,8 @@ export async function completeEnrollment<Refusal extends { ok: false }>(
   let newToken: string | null = null;
   // Only a login that stopped at enrollment changes level here. A complete session that the
   // guard treats as enrollment-only (enforcement turned on later) keeps its token.
-  if (session.storedState === LOGIN_STATES.enrollmentRequired) {
+  // A method the account's policy does not allow never completes a login (rule 37).
+  if (session.storedState === LOGIN_STATES.enrollmentRequired && session.allowedMethods.includes(stored.factor.method)) {
     const upgraded = await upgradeSession(db, clock, session.tokenHash, {
       from: LOGIN_STATES.enrollmentRequired,
       to: LOGIN_STATES.complete,

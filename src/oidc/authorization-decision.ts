@@ -12,7 +12,13 @@ export interface AuthorizingSession {
   /** Milliseconds: the session's last password or code entry. */
   authenticatedAt: number;
   hasSecondFactor: boolean;
+  /** The user's confirmed second-factor methods that the account allows. */
+  methods: readonly string[];
 }
+
+/** The level only a phishing-resistant method reaches, and the method kinds that reach it. */
+const PHISHING_RESISTANT_LEVEL: AssuranceLevel = 'phr';
+const PHISHING_RESISTANT_METHODS: readonly string[] = ['webauthn'];
 
 export interface AuthorizationRequest {
   /** The levels the application named (acr_values, the acr claim's value or values); empty for none. */
@@ -48,5 +54,10 @@ export function decideAuthorization(session: AuthorizingSession, request: Author
   if (request.maxAgeSeconds !== null && now - session.authenticatedAt > request.maxAgeSeconds * 1000) return { kind: 'login_again', reason: 'max_age' };
   const assurance = assuranceOf(session.authMethods);
   if (reachesLevel(assurance.acr, level)) return { kind: 'grant', assurance };
+  // Entering an app or texted code again can never reach `phr`: without a security key the
+  // request cannot be met (asking again would loop), never answered with a weaker token.
+  if (level === PHISHING_RESISTANT_LEVEL && !session.methods.some((method) => PHISHING_RESISTANT_METHODS.includes(method))) {
+    return { kind: 'unmet', description: 'this level needs a security key, and the user has none' };
+  }
   return session.hasSecondFactor ? { kind: 'login_again', reason: 'step_up' } : { kind: 'setup' };
 }

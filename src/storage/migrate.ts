@@ -15,6 +15,7 @@ import * as sessionMethods from './migrations/004_session_methods.ts';
 import * as hardeningLinks from './migrations/005_hardening_links.ts';
 import * as deliveryQueue from './migrations/007_delivery_queue.ts';
 import * as oidc from './migrations/008_oidc.ts';
+import * as webauthn from './migrations/009_webauthn.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '005_hardening_links': hardeningLinks,
   '007_delivery_queue': deliveryQueue,
   '008_oidc': oidc,
+  '009_webauthn': webauthn,
 };
 
 /** Every migration, in the order they apply. */

@@ -232,6 +232,49 @@ export interface OIDCLogoutNoticesTable {
   next_attempt_at: number;
 }
 
+/** One registered security key or passkey (PRODUCT.md §2.9). */
+export interface WebAuthnCredentialsTable {
+  id: string;
+  user_id: string;
+  /** base64url; unique across all users. */
+  credential_id: string;
+  /** base64url COSE key. */
+  public_key: string;
+  /** The signature counter last seen; 0 for authenticators that do not count (synced passkeys). */
+  counter: number;
+  /** Comma-separated transports the browser reported ('usb,nfc'), for the allow list. */
+  transports: string;
+  aaguid: string;
+  backup_eligible: number;
+  backed_up: number;
+  user_verified: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export type WebAuthnPurpose = 'registration' | 'login' | 'reauthenticate';
+
+/** A challenge handed to the browser: single use, 5 minutes, bound to user and purpose (rule 35). */
+export interface WebAuthnChallengesTable {
+  id: string;
+  user_id: string;
+  purpose: WebAuthnPurpose;
+  subject_id: string | null;
+  challenge_hash: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+/** The allowed-methods policy of an account (PRODUCT.md §2.9); no row = the defaults. */
+export interface AccountPoliciesTable {
+  account_id: string;
+  allowed_methods: string;
+  require_phishing_resistant: number;
+  updated_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -251,6 +294,9 @@ export interface Schema {
   oidc_clients: OIDCClientsTable;
   oidc_signing_keys: OIDCSigningKeysTable;
   oidc_logout_notices: OIDCLogoutNoticesTable;
+  webauthn_credentials: WebAuthnCredentialsTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+  account_policies: AccountPoliciesTable;
 }
 
 export type Database = Kysely<Schema>;

@@ -55,6 +55,8 @@ export interface TestServerOptions {
    * unknown email must cost what a real verification costs.
    */
   productionPasswordCost?: boolean;
+  /** PUBLIC_URL's host: `localhost` where security keys are needed (an IP address cannot be a relying party ID). */
+  publicHost?: 'localhost';
 }
 
 /**
@@ -72,7 +74,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: `http://${options.publicHost ?? '127.0.0.1'}:${port}`,
     DATABASE_URL: database.url,
     ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     LOG_LEVEL: 'info',
@@ -98,7 +100,7 @@ export async function startTestServer(kind: DatabaseKind, options: TestServerOpt
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
-    origin: url,
+    origin: config.publicURL.origin,
     app,
     deps,
     clock,

@@ -10,11 +10,12 @@ import { logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, passwordStep } from '../helpers/two-factor.ts';
 import { uniqueMobile } from '../helpers/sms.ts';
+import { issueChallenge } from '../../src/factors/webauthn/challenges.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
 forEachDatabase('sweeping expired rows', (context) => {
-  async function count(table: 'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters' | 'oidc_payloads'): Promise<number> {
+  async function count(table: 'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'oidc_payloads'): Promise<number> {
     const row = await context().server.deps.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -35,7 +36,8 @@ forEachDatabase('sweeping expired rows', (context) => {
     assert.equal((await api.post('/login', { email: admin.email, password: 'not the password' })).status, 401); // a failed-password window
     // An OpenID Connect authorization code as the provider's storage adapter writes it (60 s).
     await new (storageAdapter(server.deps.db))('AuthorizationCode').upsert('code-to-sweep', { grantId: 'g', accountId: admin.userId }, 60);
-    for (const table of ['sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'rate_limit_counters', 'oidc_payloads'] as const) {
+    await issueChallenge(server.deps.db, server.clock, { userId: admin.userId, purpose: 'registration', subjectId: null }); // a security-key challenge
+    for (const table of ['sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'rate_limit_counters', 'oidc_payloads'] as const) {
       assert.ok((await count(table)) > 0, `${table} has a row to sweep`);
     }
 
@@ -46,7 +48,7 @@ forEachDatabase('sweeping expired rows', (context) => {
     // The delivery queue's records are kept for 30 days (its own test below).
     for (const [table, deleted] of Object.entries(report)) if (table !== 'delivery_queue') assert.ok(deleted > 0, `${table}: swept ${deleted}`);
     assert.equal(await count('sessions'), 1, 'only the session made after the clock moved is left');
-    for (const table of ['links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'oidc_payloads'] as const) assert.equal(await count(table), 0, table);
+    for (const table of ['links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'oidc_payloads'] as const) assert.equal(await count(table), 0, table);
     assert.equal((await api.get('/me', { token: live.token })).status, 200, 'the live session still works');
     assert.equal((await api.get('/me', { token: admin.token })).status, 401, 'the swept session stays refused');
   });

@@ -19,6 +19,7 @@ import { originOf } from '../request-origin.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { errorResponses, publicSecurity, sessionSecurity } from './schemas.ts';
 import { answerCompletedEnrollment, RecoveryCodesSchema } from './two-factor-routes.ts';
+import { requireAllowedMethod } from '../method-policy.ts';
 
 const SentSchema = Type.Object({
   phoneMasked: Type.String({ description: 'The number the code went to, masked: +1 •••• ••• 4567' }),
@@ -53,6 +54,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
     async (request, reply) => {
       const session = requireSession(request);
       if (!deps.delivery.sms) throw new HttpError('sms_unavailable');
+      requireAllowedMethod(session, 'sms');
       const user = await findUserById(deps.db, session.userId);
       if (!user) throw new HttpError('unauthenticated');
       // A new phone is a new factor: a stolen, idle session must not add or move the codes (rules 12, 28).

@@ -21,6 +21,7 @@ import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { EnrollmentIdSchema, errorResponses, sessionSecurity } from './schemas.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
+import { requireAllowedMethod } from '../method-policy.ts';
 
 export const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
 
@@ -68,6 +69,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
     },
     async (request, reply) => {
       const session = requireSession(request);
+      requireAllowedMethod(session, 'totp');
       // A factor planted or replaced by a stolen session takes the account over (rules 12, 28).
       if (enrollmentNeedsReauthentication(deps, session)) throw new HttpError('reauthentication_required');
       const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
