@@ -118,6 +118,16 @@ module.exports = {
       to: { path: HTTP },
     },
     {
+      name: 'oidc-provider-only-in-oidc',
+      severity: 'error',
+      comment:
+        'oidc-provider is configured in one place, src/oidc/ (provider.ts and its storage adapter), and mounted by one ' +
+        'route module, http/oidc-routes.ts. Anything else that reached into the library would be a second ' +
+        'configuration of the OpenID Provider that the security rules of section L do not see.',
+      from: { path: '^src/', pathNot: ['^src/oidc/', '^src/http/oidc-routes[.]ts$'] },
+      to: { path: '(^|/)node_modules/oidc-provider/' },
+    },
+    {
       name: 'nothing-imports-cli',
       severity: 'error',
       comment: 'cli/ is an entry point (bin/twofold.js runs it); nothing in src/ depends on it.',

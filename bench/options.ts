@@ -1,11 +1,12 @@
 /**
  * Command-line options of `npm run bench`, and the sizes each mode uses.
  *
- *   --quick              tiny sizes and 1-second loads: a smoke run (CI) that every part works
+ *   --quick              tiny sizes and 0.3-second loads: a smoke run (CI, npm test) that every
+ *                        part works; its figures are not meant to be read
  *   --users N            users in the large database of the scale comparison (default 100,000;
  *                        1,000,000 is the issue's figure and takes a few minutes)
  *   --base-users N       users in the small database it is compared with (default 1,000)
- *   --seconds S          length of each measured load (default 10, quick 1)
+ *   --seconds S          length of each measured load (default 10, quick 0.3)
  *   --databases a,b      sqlite, postgres or both (default both)
  *   --out PATH           where results.json goes (default bench/results.json; a .md table beside it)
  *   --cpu-prof DIR       write V8 CPU profiles of the server processes into DIR
@@ -39,6 +40,13 @@ export interface BenchOptions {
   scaleUsers: number;
 }
 
+function positiveNumber(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${text}"`);
+  return value;
+}
+
 function positiveInteger(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text.replace(/_/g, ''));
@@ -63,7 +71,9 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   const databases = (values.databases ?? '').split(',').map((name) => name.trim()).filter(Boolean);
   for (const name of databases) if (name !== 'sqlite' && name !== 'postgres') throw new Error(`--databases takes sqlite and/or postgres, got "${name}"`);
   if (databases.length === 0) throw new Error('--databases needs at least one of sqlite, postgres');
-  const seconds = positiveInteger('--seconds', values.seconds, quick ? 1 : 10);
+  // Quick loads are as short as still gives every measurement some requests: the smoke run
+  // checks that each part works and writes its row, and it runs in every `npm test`.
+  const seconds = positiveNumber('--seconds', values.seconds, quick ? 0.3 : 10);
   const scaleBaseUsers = positiveInteger('--base-users', values['base-users'], quick ? 300 : 1000);
   const scaleUsers = positiveInteger('--users', values.users, quick ? 3000 : 100_000);
   if (scaleUsers < scaleBaseUsers) throw new Error('--users must be at least --base-users');
@@ -73,7 +83,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   return {
     quick,
     seconds,
-    warmupSeconds: quick ? 0.25 : 3,
+    warmupSeconds: quick ? 0.1 : 3,
     databases: databases as DatabaseKind[],
     out: values.out ?? fileURLToPath(new URL('./results.json', import.meta.url)),
     cpuProfileDir: values['cpu-prof'] ?? null,

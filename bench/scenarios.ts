@@ -103,9 +103,11 @@ export function measureUsersPage(url: string, adminToken: string, shape: LoadSha
  * whether the checks wait behind the hashing: a saturated load would only show the CPU split.
  */
 export async function measureSessionCheckDuringFlood(url: string, data: SeededData, sessionShape: LoadShape & { rate: number }, floodShape: { connections: number }): Promise<{ sessionCheck: LoadFigures; flood: LoadFigures }> {
-  // The flood starts first and ends last, so every check runs inside it.
-  const floodRun = measurePasswordLogins(url, data.loginEmails, { ...floodShape, seconds: sessionShape.seconds + 1 });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // The flood starts first and ends last, so every check runs inside it: half a second on each
+  // side (less for the short loads of a quick run).
+  const margin = Math.min(0.5, sessionShape.seconds / 2);
+  const floodRun = measurePasswordLogins(url, data.loginEmails, { ...floodShape, seconds: sessionShape.seconds + 2 * margin });
+  await new Promise((resolve) => setTimeout(resolve, margin * 1000));
   const sessionCheck = await measureSessionCheck(url, data.completeTokens, sessionShape);
   return { sessionCheck, flood: await floodRun };
 }

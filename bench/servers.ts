@@ -82,7 +82,9 @@ export async function startTwofoldServer(options: TwofoldServerOptions): Promise
   const port = await freePort();
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const logFile = openSync(options.logPath, 'a');
-  const child = spawn(process.execPath, [...profiling, join(root, 'bin/twofold.js'), 'serve'], {
+  // Under `npm test` (the quick smoke run) the runner's compiled bundle of the same sources,
+  // which starts without the tsx loader (test/helpers/twofold-command.ts); otherwise the command.
+  const child = spawn(process.execPath, [...profiling, process.env.TWOFOLD_TEST_BIN || join(root, 'bin/twofold.js'), 'serve'], {
     env: { ...process.env, ...benchEnvironment, PORT: String(port), DATABASE_URL: options.databaseURL, ENCRYPTION_KEY: options.encryptionKey },
     stdio: ['ignore', logFile, logFile],
   });

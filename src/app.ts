@@ -3,6 +3,7 @@
  * same app over real HTTP on an ephemeral port. Order matters: cookies, then the session
  * (authentication guard), then CSRF, then routes.
  */
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
@@ -22,7 +23,10 @@ import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { smsRoutes } from './http/api/sms-routes.ts';
 import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
+import { webauthnRoutes } from './http/api/webauthn-routes.ts';
+import { policyRoutes } from './http/api/policy-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { oidcRoutes } from './http/oidc-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
 import { authenticationPlugin, markRoutesPublic, sessionCookieFor } from './http/plugins/authentication.ts';
 import { allowedOrigins, csrfPlugin } from './http/plugins/csrf.ts';
@@ -36,6 +40,12 @@ import { useStrictJSONParser } from './http/plugins/strict-json.ts';
 export interface AppOptions {
   /** The pino logger requests log to; none when absent (tests capture their own). */
   logger?: FastifyBaseLogger;
+}
+
+/** The folder of @simplewebauthn/browser's browser bundle (index.umd.min.js defines SimpleWebAuthnBrowser). */
+function webauthnBrowserBundle(): string {
+  const entry = fileURLToPath(import.meta.resolve('@simplewebauthn/browser'));
+  return join(dirname(entry), '..', 'dist', 'bundle');
 }
 
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -74,6 +84,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
   app.addHook('onReady', async () => deps.limits.ready());
   app.addHook('onClose', async () => deps.limits.close());
+  // The delivery worker runs while the app does: it sends what this and every other instance queued.
+  app.addHook('onReady', async () => deps.delivery.queue.start());
+  app.addHook('onClose', async () => deps.delivery.queue.stop());
   await app.register(authenticationPlugin, { deps, cookie });
   await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });
 
@@ -112,9 +125,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(loginVerifyRoutes, { deps, cookie });
       await api.register(twoFactorRoutes, { deps, cookie });
       await api.register(smsRoutes, { deps, cookie });
+      await api.register(webauthnRoutes, { deps, cookie });
       await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
       await api.register(accountRoutes, { deps });
+      await api.register(policyRoutes, { deps });
       await api.register(securityLogRoutes, { deps });
       if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
     },
@@ -127,9 +142,15 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     markRoutesPublic(assets);
     await assets.register(fastifyStatic, { root: fileURLToPath(new URL('../public/', import.meta.url)), prefix: '/assets/', decorateReply: false, maxAge: '1h' });
   });
+  await app.register(async (assets) => {
+    markRoutesPublic(assets);
+    // @simplewebauthn/browser's own bundle, from node_modules: no CDN, and no inline script (the CSP stays 'self').
+    await assets.register(fastifyStatic, { root: webauthnBrowserBundle(), prefix: '/assets/webauthn/', decorateReply: false, maxAge: '1h', allowedPath: (path) => path === '/index.umd.min.js' });
+  });
   await app.register(async (pages) => {
     await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
     await pages.register(pageRoutes, { deps, cookie });
   });
+  await app.register(oidcRoutes, { deps });
   return app;
 }

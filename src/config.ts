@@ -70,6 +70,8 @@ export interface Config {
   /** Keys replaced by ENCRYPTION_KEY, still accepted for reading what they protected (key rotation). */
   previousEncryptionKeys: Uint8Array[];
   encryptionKeyIsDevelopmentDefault: boolean;
+  /** Where the generated development key is kept; null when ENCRYPTION_KEY is set. */
+  developmentKeyPath: string | null;
   smtpURL: string | null;
   sms: SMSProviderConfig;
   /** Country calling codes texts may go to ("1", "44"); null sends to every country. */
@@ -84,6 +86,22 @@ export interface Config {
   /** Bearer token that opens GET /metrics; null keeps /metrics off (404). */
   metricsToken: string | null;
   policy: Policy;
+  /** The delivery queue's worker (src/delivery/queue/). */
+  delivery: DeliverySettings;
+  /** How long a shutdown lets requests in progress finish before closing their connections. */
+  shutdownDrainMs: number;
+}
+
+export interface DeliverySettings {
+  /** How often a worker looks for due messages (it is also woken at once by its own enqueues). */
+  pollMs: number;
+  /** A claimed message whose worker has not finished within this is taken back (a crash mid-send). */
+  leaseMs: number;
+  /** Tries before a message is given up as failed. */
+  maxAttempts: number;
+  /** Wait before the first retry; it doubles with every try, up to retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -180,6 +198,11 @@ const options = {
   smsPerNumberPerHour: integerOption('SMS_PER_NUMBER_PER_HOUR', 'Texts sent to one phone number per hour, whoever asks (SMS pumping and cost defence)', 5, 1, 10_000),
   smsPerAccountPerHour: integerOption('SMS_PER_ACCOUNT_PER_HOUR', 'Texts sent for the users of one account per hour', 20, 1, 1_000_000),
   smsPerIPPerHour: integerOption('SMS_PER_IP_PER_HOUR', 'Texts requested from one client IP per hour', 50, 1, 1_000_000),
+  deliveryPollMs: integerOption('DELIVERY_POLL_MS', 'How often each instance looks for queued e-mails to send (it also looks at once after queueing one itself)', 1000, 10, 60_000),
+  deliveryMaxAttempts: integerOption('DELIVERY_MAX_ATTEMPTS', 'Tries before a queued message is given up and marked failed', 12, 1, 100),
+  deliveryRetrySeconds: integerOption('DELIVERY_RETRY_SECONDS', 'Wait before retrying a message that failed; doubles with each try, at most one hour', 5, 1, 3600),
+  deliveryLeaseSeconds: integerOption('DELIVERY_LEASE_SECONDS', 'A message claimed by an instance that has not finished within this (it crashed mid-send) is taken back by another', 60, 2, 3600),
+  shutdownDrainSeconds: integerOption('SHUTDOWN_DRAIN_SECONDS', 'On SIGTERM/SIGINT, idle connections close at once; requests in progress get this long to finish before every connection is closed', 10, 0, 300),
   smsAllowedCountryCodes: stringOption('SMS_ALLOWED_COUNTRY_CODES', 'Comma-separated country calling codes texts may go to (for example "1,44"); empty allows every country', ''),
 } satisfies Record<string, Option<unknown>>;
 
@@ -212,7 +235,7 @@ function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
 }
 
 /** Where the generated development key lives: beside the SQLite file, or ./data with PostgreSQL. */
-export function developmentKeyPath(databaseURL: string): string {
+function developmentKeyPath(databaseURL: string): string {
   const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
   return resolve(folder, 'dev-encryption.key');
 }
@@ -362,6 +385,7 @@ export function loadConfig(env: Env = process.env): Config {
       .filter((text) => text.trim() !== '')
       .map((text) => parseKey(text, 'Each of PREVIOUS_ENCRYPTION_KEYS')),
     encryptionKeyIsDevelopmentDefault: !keyText,
+    developmentKeyPath: keyText ? null : developmentKeyPath(databaseURL),
     smtpURL,
     mailFrom: read(options.mailFrom),
     signupEnabled: read(options.signupEnabled),
@@ -405,5 +429,13 @@ export function loadConfig(env: Env = process.env): Config {
       passwordHashQueue: read(options.passwordHashQueue),
       requestsPerMinutePerIP: read(options.requestsPerMinutePerIP),
     },
+    delivery: {
+      pollMs: read(options.deliveryPollMs),
+      leaseMs: read(options.deliveryLeaseSeconds) * 1000,
+      maxAttempts: read(options.deliveryMaxAttempts),
+      retryBaseMs: read(options.deliveryRetrySeconds) * 1000,
+      retryMaxMs: HOUR,
+    },
+    shutdownDrainMs: read(options.shutdownDrainSeconds) * 1000,
   };
 }

@@ -17,6 +17,7 @@ export const securityEventTypes = [
   'recovery_code_used',
   'recovery_codes_regenerated',
   'enforcement_changed',
+  'policy_changed',
   'disable_link_sent',
   'disable_link_used',
   'support_reset',
@@ -25,6 +26,7 @@ export const securityEventTypes = [
   'role_changed',
   'user_deactivated',
   'sms_refused',
+  'oidc_client_changed',
 ] as const;
 
 export type SecurityEventType = (typeof securityEventTypes)[number];

@@ -7,6 +7,7 @@ import { ConfigError, describeConfiguration, loadConfig as readConfig, type Conf
 import { databaseUnavailableReason } from '../storage/database.ts';
 import { serve } from '../server.ts';
 import { migrateCommand } from './migrate.ts';
+import { oidcCommand, oidcUsage } from './oidc.ts';
 import { rotateKeyCommand } from './rotate-key.ts';
 import { createAccountCommand } from './create-account.ts';
 import { disable2FACommand, showUserCommand } from './support.ts';
@@ -25,6 +26,7 @@ Commands:
                              Show a user's account, role, 2FA methods, last login and recent security events
   rotate-key                 Re-encrypt stored secrets under ENCRYPTION_KEY after a key change
                              (the replaced key in PREVIOUS_ENCRYPTION_KEYS)
+${oidcUsage}
   config                     List every configuration variable with its default
 `;
 
@@ -55,6 +57,22 @@ async function main(argv: string[]): Promise<number> {
       if (subcommand === 'show-user') return showUserCommand(loadConfig(), values);
       if (subcommand === 'disable-2fa') return disable2FACommand(loadConfig(), values);
       throw new UsageError(`Unknown support command "${subcommand ?? ''}".\n\n${usage}`);
+    }
+    case 'oidc': {
+      const [subcommand, ...oidcArgs] = rest;
+      const { values } = parseArgs({
+        args: oidcArgs,
+        options: {
+          name: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          'backchannel-logout-uri': { type: 'string' },
+          public: { type: 'boolean' },
+          'require-2fa': { type: 'boolean' },
+          'client-id': { type: 'string' },
+        },
+      });
+      return oidcCommand(loadConfig(), subcommand, values);
     }
     case 'rotate-key':
       return rotateKeyCommand(loadConfig());

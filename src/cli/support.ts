@@ -6,11 +6,13 @@ import { createInterface } from 'node:readline/promises';
 import pino from 'pino';
 import { findAccountById } from '../accounts/accounts.ts';
 import { systemClock } from '../clock.ts';
+import { deriveKeys } from '../crypto/keys.ts';
 import { createDelivery } from '../delivery/delivery.ts';
 import { disableTwoFactor } from '../factors/disable-two-factor.ts';
 import { listSecurityEvents } from '../audit/listing.ts';
 import type { Config } from '../config.ts';
 import { listConfirmedMethods } from '../factors/registry.ts';
+import { listSecurityKeys } from '../factors/webauthn/keys.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { findUserByEmail } from '../users/users.ts';
@@ -29,12 +31,15 @@ export async function showUserCommand(config: Config, args: { email?: string }):
     if (!user) throw new UsageError(`no user has the email ${args.email}`);
     const account = await findAccountById(storage.db, user.account_id);
     const methods = await listConfirmedMethods(storage.db, user);
+    const keys = await listSecurityKeys(storage.db, user.id);
     const events = await listSecurityEvents(storage.db, user.account_id, { cursor: null, userId: user.id, type: null, limit: 10 });
     const lines = [
       `User:        ${user.name} <${user.email}> (${user.id})`,
       `Account:     ${account?.name ?? '?'} (${user.account_id})${account?.enforce_2fa === 1 ? ', enforces 2FA' : ''}`,
       `Role:        ${user.role}${user.active === 1 ? '' : ' (deactivated)'}`,
       `2FA:         ${methods.length > 0 ? methods.join(', ') : 'not enabled'}`,
+      // Names only: the operator needs to know which keys exist, nothing that identifies them further.
+      ...(keys.length > 0 ? [`Keys:        ${keys.map((key) => `"${key.name}"`).join(', ')}`] : []),
       `Created:     ${iso(user.created_at)}`,
       `Last login:  ${iso(user.last_login_at)}`,
       'Recent security events:',
@@ -80,7 +85,7 @@ export async function disable2FACommand(config: Config, args: { email?: string; 
   const storage = openStorage(config.databaseURL);
   // Mail goes through the configured provider; in development the outbox only prints it here.
   const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const delivery = createDelivery(config, systemClock, log);
+  const delivery = createDelivery(config, systemClock, log, { db: storage.db, keys: deriveKeys(config.encryptionKey, config.previousEncryptionKeys) });
   try {
     await migrateToLatest(storage.db);
     const user = await findUserByEmail(storage.db, args.email);
@@ -97,11 +102,13 @@ export async function disable2FACommand(config: Config, args: { email?: string; 
       return 1;
     }
     const subject = { userId: user.id, accountId: user.account_id, email: user.email, name: user.name };
-    const done = await disableTwoFactor({ db: storage.db, clock: systemClock, delivery, log }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
+    await disableTwoFactor({ db: storage.db, clock: systemClock, delivery }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
     console.log(`Turned off two-factor authentication for ${user.email} (${methods.join(', ')} removed, recovery codes voided, every session signed out).`);
     console.log(`Recorded in the security log as support_reset with the reason "${reason}"; ${delivery.outbox ? 'the notice e-mail went to this process\'s development outbox (no SMTP_URL), so nobody received it' : 'the user was e-mailed'}.`);
     if (account?.enforce_2fa === 1) console.log('Their account enforces 2FA, so they will set it up again at their next login.');
-    await done?.notified;
+    // The notice is queued with the change; try it now rather than wait for a server's worker
+    // (if the mail server refuses, a running server retries it).
+    await delivery.queue.drain();
     return 0;
   } finally {
     delivery.close();

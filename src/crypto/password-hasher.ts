@@ -9,7 +9,13 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 // Algorithm is an ambient const enum, which isolated modules cannot read: 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
 
-const OWASP_ARGON2ID = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/** argon2id's memory (KiB) and passes. */
+export interface Argon2Cost {
+  memoryCost: number;
+  timeCost: number;
+}
+
+const OWASP_COST: Argon2Cost = { memoryCost: 19_456, timeCost: 2 };
 
 export type HashOutcome<T> = { ok: true; value: T } | { ok: false; reason: 'busy' };
 
@@ -20,11 +26,17 @@ export interface PasswordHasher {
   verifyAgainstDummy(password: string): Promise<HashOutcome<boolean>>;
 }
 
-export function createPasswordHasher(concurrency: number, queueLimit: number): PasswordHasher {
+/**
+ * `cost` is for tests only: their in-process servers hash cheaply where no test depends on the
+ * cost (test/helpers/server.ts). Production cannot lower it: no configuration variable reaches
+ * it, and src/ never passes it (src/ does not import test/, dependency-cruiser checks that).
+ */
+export function createPasswordHasher(concurrency: number, queueLimit: number, cost: Argon2Cost = OWASP_COST): PasswordHasher {
+  const parameters = { algorithm: ARGON2ID, ...cost, parallelism: 1 };
   let running = 0;
   const waiting: Array<() => void> = [];
   // Computed once up front so the first unknown email costs the same as every later one.
-  const dummyHash = hash('dummy password for unknown emails', OWASP_ARGON2ID);
+  const dummyHash = hash('dummy password for unknown emails', parameters);
 
   async function withSlot<T>(work: () => Promise<T>): Promise<HashOutcome<T>> {
     if (running >= concurrency) {
@@ -52,7 +64,7 @@ export function createPasswordHasher(concurrency: number, queueLimit: number): P
   }
 
   return {
-    hashPassword: (password) => withSlot(() => hash(password, OWASP_ARGON2ID)),
+    hashPassword: (password) => withSlot(() => hash(password, parameters)),
     verifyPassword: (storedHash, password) => withSlot(() => safeVerify(storedHash, password)),
     verifyAgainstDummy: (password) =>
       withSlot(async () => {

@@ -3,7 +3,9 @@
  * The change is one write to the account row — no per-user rows, so it costs the same for an
  * account of ten users or of 100,000 — and the security-log entry is written in the same
  * transaction. Sessions read the flag with every session lookup, so the change reaches every
- * session on its next request. Every user is then told by e-mail, in batches, in the background.
+ * session on its next request. Every user is then told by e-mail: the notices are written to the
+ * delivery queue in batches after the change commits (one transaction for 100,000 users would
+ * hold the database too long), and the queue's worker sends them.
  */
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
@@ -60,14 +62,13 @@ async function notifyAccountUsers(deps: Deps, actor: EnforcementActor, enforce: 
       .limit(NOTICE_BATCH)
       .execute();
     if (users.length === 0) return;
-    for (const user of users) {
-      const notice = enforcementChangedEmail({ name: user.name, adminName: actor.name, accountName: actor.accountName, enforce, atMs });
-      try {
-        await deps.delivery.email.sendEmail({ to: user.email, ...notice });
-      } catch (error) {
-        deps.log.error({ err: error instanceof Error ? error.message : String(error), userId: user.id }, 'enforcement notice not delivered');
+    await deps.db.transaction().execute(async (trx) => {
+      for (const user of users) {
+        const notice = enforcementChangedEmail({ name: user.name, adminName: actor.name, accountName: actor.accountName, enforce, atMs });
+        await deps.delivery.queue.enqueueEmail(trx, { to: user.email, ...notice }, { kind: 'enforcement_changed', userId: user.id });
       }
-    }
+    });
+    deps.delivery.queue.wake();
     after = users[users.length - 1]!.id;
   }
 }

@@ -16,7 +16,7 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import type { CodeOwner, CodeStage } from './factor.ts';
-import { sendSecondFactorLockedNotice } from './notices.ts';
+import { queueSecondFactorLockedNotice, recordWithNotice } from './notices.ts';
 import { chargeWithinLimit, clearCounter, retryAfterSeconds, undoHit } from '../limits/counters.ts';
 
 type BudgetDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
@@ -99,14 +99,11 @@ export async function recordWrongSecondFactorCode(
   if (!locked) return { lockedNow: false };
   // The lock starts a fresh count: once it lifts the user has the whole budget again.
   await clearCounter(db, attemptsKey(deps, owner.userId));
-  await recordSecurityEvent(db, clock, {
-    type: 'second_factor_locked',
-    accountId: owner.accountId,
-    actor: { kind: 'user', userId: owner.userId },
-    subjectUserId: owner.userId,
-    origin,
-    detail: { minutes: Math.round(config.policy.secondFactorLockMs / 60_000) },
+  const lockMinutes = Math.round(config.policy.secondFactorLockMs / 60_000);
+  // The record and the user's e-mail are kept together (the delivery queue's outbox rule).
+  await recordWithNotice(deps, async (trx) => {
+    await recordSecurityEvent(trx, clock, { type: 'second_factor_locked', accountId: owner.accountId, actor: { kind: 'user', userId: owner.userId }, subjectUserId: owner.userId, origin, detail: { minutes: lockMinutes } });
+    await queueSecondFactorLockedNotice(deps, trx, { userId: owner.userId, email: owner.email, name: owner.name }, origin, lockMinutes);
   });
-  sendSecondFactorLockedNotice(deps, { email: owner.email, name: owner.name }, origin, Math.round(config.policy.secondFactorLockMs / 60_000));
   return { lockedNow: true };
 }

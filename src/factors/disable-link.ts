@@ -7,7 +7,6 @@
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
-import { sendEmailInBackground } from '../delivery/delivery.ts';
 import type { Deps } from '../deps.ts';
 import { chargeWithinLimit } from '../limits/counters.ts';
 import { buildLinkURL, consumeLinkUnderSamePassword, issueLink, peekLink } from '../links/links.ts';
@@ -39,13 +38,13 @@ export async function sendDisableLink(deps: Deps, admin: LinkRequester, targetUs
   const key = `disable-link:${hmacHex(deps.keys.hashing, target.id)}`;
   const sent = await chargeWithinLimit(deps.db, deps.clock, key, 3_600_000, LINKS_PER_USER_PER_HOUR);
   if (!sent.ok) return { ok: false, reason: 'rate_limited', retryAfterSeconds: sent.retryAfterSeconds };
-  const token = await deps.db.transaction().execute(async (trx) => {
-    const issued = await issueLink(trx, deps.clock, 'disable_2fa', target.id, deps.config.policy.disableLinkMs);
+  await deps.db.transaction().execute(async (trx) => {
+    const token = await issueLink(trx, deps.clock, 'disable_2fa', target.id, deps.config.policy.disableLinkMs);
     await recordSecurityEvent(trx, deps.clock, { type: 'disable_link_sent', accountId: admin.accountId, actor: { kind: 'user', userId: admin.userId }, subjectUserId: target.id, origin });
-    return issued;
+    const link = buildLinkURL(deps.config.publicURL, 'disable_2fa', token);
+    await deps.delivery.queue.enqueueEmail(trx, { to: target.email, ...disableLinkEmail({ name: target.name, adminName: admin.name, link, atMs: deps.clock.now(), ip: origin.ip }) }, { kind: 'disable_link', userId: target.id });
   });
-  const link = buildLinkURL(deps.config.publicURL, 'disable_2fa', token);
-  sendEmailInBackground(deps.delivery.email, deps.log, { to: target.email, ...disableLinkEmail({ name: target.name, adminName: admin.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
+  await deps.delivery.queue.afterCommit();
   return { ok: true };
 }
 

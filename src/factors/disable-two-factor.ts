@@ -10,7 +10,6 @@
 import type { RequestOrigin, SecurityEventInput } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Clock } from '../clock.ts';
-import { sendEmailInBackground } from '../delivery/delivery.ts';
 import type { Deps } from '../deps.ts';
 import { voidLinks } from '../links/links.ts';
 import { methodRemovedEmail, twoFactorDisabledEmail } from '../notices/email-texts.ts';
@@ -58,12 +57,12 @@ function eventFor(path: DisablePath, subject: DisableSubject, methods: string[],
  * it answers false nothing changes and the result is null, so a used link never half-disables.
  */
 export async function disableTwoFactor(
-  deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'delivery'>,
   subject: DisableSubject,
   path: DisablePath,
   origin: RequestOrigin,
   claim?: (trx: Database) => Promise<boolean>,
-): Promise<{ methods: string[]; notified: Promise<void> } | null> {
+): Promise<{ methods: string[] } | null> {
   const methods = await deps.db.transaction().execute(async (trx) => {
     // Serialised with removing one method and with enrolment, so the methods read are the ones removed.
     await lockUser(trx, subject.userId);
@@ -71,13 +70,14 @@ export async function disableTwoFactor(
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
     await revokeUserSessions(trx, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined);
     await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
+    const enforced = await trx.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
+    const notice = twoFactorDisabledEmail({ name: subject.name, by: path.kind, accountEnforces: enforced?.enforce_2fa === 1, atMs: deps.clock.now(), origin });
+    await deps.delivery.queue.enqueueEmail(trx, { to: subject.email, ...notice }, { kind: 'two_factor_disabled', userId: subject.userId });
     return removed;
   });
   if (methods === null) return null;
-  const enforced = await deps.db.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
-  const notice = twoFactorDisabledEmail({ name: subject.name, by: path.kind, accountEnforces: enforced?.enforce_2fa === 1, atMs: deps.clock.now(), origin });
-  const notified = sendEmailInBackground(deps.delivery.email, deps.log, { to: subject.email, ...notice });
-  return { methods, notified };
+  await deps.delivery.queue.afterCommit();
+  return { methods };
 }
 
 /**
@@ -88,7 +88,7 @@ export async function disableTwoFactor(
  * is refused as 'last_method' — turning 2FA off is its own action ("Disable Two Factor", refused
  * under enforcement, with its own event and notice; PRODUCT.md §2.5), never a side effect of a race.
  */
-export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
+export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
     await lockUser(trx, subject.userId);
     const methods = await listConfirmedMethods(trx, { id: subject.userId });
@@ -96,10 +96,9 @@ export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'deliver
     if (methods.length < 2) return { ok: false, reason: 'last_method' } as const;
     await findSecondFactor(method)!.remove(trx, subject.userId);
     await recordSecurityEvent(trx, deps.clock, { type: 'factor_removed', accountId: subject.accountId, actor: { kind: 'user', userId: subject.userId }, subjectUserId: subject.userId, origin, detail: { methods: method, all: false } });
+    await deps.delivery.queue.enqueueEmail(trx, { to: subject.email, ...methodRemovedEmail({ name: subject.name, methodName: findSecondFactor(method)!.sentenceName, atMs: deps.clock.now(), origin }) }, { kind: 'method_removed', userId: subject.userId });
     return { ok: true } as const;
   });
-  if (outcome.ok) {
-    sendEmailInBackground(deps.delivery.email, deps.log, { to: subject.email, ...methodRemovedEmail({ name: subject.name, methodName: findSecondFactor(method)!.sentenceName, atMs: deps.clock.now(), origin }) });
-  }
+  if (outcome.ok) await deps.delivery.queue.afterCommit();
   return outcome;
 }

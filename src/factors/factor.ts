@@ -62,8 +62,8 @@ export interface VerificationCopy {
 /** What became of beginning a factor at login (texting its code). */
 export type BeginOutcome = { ok: true } | { ok: false; reason: string; retryAfterSeconds?: number };
 
-/** The shapes codes come in: six ASCII digits (app, text), or a recovery code xxxxx-xxxxx. */
-export type CodeShape = 'six_digits' | 'recovery_code';
+/** The shapes codes come in: six ASCII digits (app, text), a recovery code xxxxx-xxxxx, or a security key's assertion. */
+export type CodeShape = 'six_digits' | 'recovery_code' | 'webauthn_response';
 
 export interface SecondFactor {
   readonly kind: string;

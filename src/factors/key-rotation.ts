@@ -25,7 +25,8 @@ export interface RotationReport {
 export async function reencryptSecrets(db: Database, keys: Keys): Promise<RotationReport> {
   const report: RotationReport = { factors: 0, totpEnrollments: 0, smsEnrollments: 0 };
 
-  const factors = await db.selectFrom('factors').select(['id', 'user_id', 'kind', 'secret_encrypted']).execute();
+  // Only the kinds that hold a secret: a security key's row is a marker (its public keys are not secret).
+  const factors = await db.selectFrom('factors').select(['id', 'user_id', 'kind', 'secret_encrypted']).where('kind', 'in', ['totp', 'sms']).execute();
   for (const factor of factors) {
     const associatedData = factor.kind === 'totp' ? totpFactorAssociatedData(factor.user_id, factor.id) : smsFactorAssociatedData(factor.user_id, factor.id);
     const plaintext = openSecret(keys, factor.secret_encrypted, associatedData);

@@ -11,9 +11,10 @@ import type { SecondFactor } from './factor.ts';
 import { recoveryCodes } from './recovery-codes/recovery-code-factor.ts';
 import { textMessage } from './sms/sms-factor.ts';
 import { authenticatorApp } from './totp/totp-factor.ts';
+import { securityKey } from './webauthn/webauthn-factor.ts';
 
 /** In the order pages and answers list them (the app first), so they never depend on enrollment order. */
-export const SECOND_FACTORS: readonly SecondFactor[] = [authenticatorApp, textMessage, recoveryCodes];
+export const SECOND_FACTORS: readonly SecondFactor[] = [authenticatorApp, textMessage, securityKey, recoveryCodes];
 
 /** The kinds a user may log in with, methods and fallback. */
 export const SECOND_FACTOR_KINDS: readonly string[] = SECOND_FACTORS.map((factor) => factor.kind);

@@ -54,7 +54,7 @@ export function passwordRefusalError(refusal: PasswordRefusal): HttpError<'inval
 
 type IdentityProofRefusal =
   | { reason: 'locked'; retryAfterSeconds: number }
-  | { reason: 'neither_or_both' | 'malformed' | 'invalid_code' | 'invalid_credentials' | 'busy' };
+  | { reason: 'neither_or_both' | 'malformed' | 'malformed_response' | 'invalid_code' | 'invalid_credentials' | 'busy' };
 
 /** The password or a current code, re-entered before a sensitive action or to turn 2FA off. */
 export function identityProofError(refusal: IdentityProofRefusal): HttpError<'too_many_attempts' | 'invalid_request' | 'server_busy' | 'invalid_code' | 'invalid_credentials'> {
@@ -65,6 +65,8 @@ export function identityProofError(refusal: IdentityProofRefusal): HttpError<'to
       return new HttpError('invalid_request', { variant: 'password_or_code' });
     case 'malformed':
       return new HttpError('invalid_request', { variant: 'code_not_six_digits' });
+    case 'malformed_response':
+      return new HttpError('invalid_request', { variant: 'response_not_assertion' });
     case 'busy':
       return busyError();
     case 'invalid_code':
@@ -115,13 +117,13 @@ export function invitationError(refusal: { reason: 'email_taken' } | { reason: '
 
 // ---- the second step of a login ----
 
-type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'malformed' | 'invalid_code' };
+type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'method_disallowed' | 'malformed' | 'invalid_code' };
 
 /** How a malformed code is refused, by the shape its kind's codes have (`SecondFactor.codeShape`). */
-const CODE_SHAPE_VARIANTS = { six_digits: 'code_not_six_digits', recovery_code: 'code_not_recovery_code' } as const satisfies Record<CodeShape, string>;
+const CODE_SHAPE_VARIANTS = { six_digits: 'code_not_six_digits', recovery_code: 'code_not_recovery_code', webauthn_response: 'response_not_assertion' } as const satisfies Record<CodeShape, string>;
 
 /** A code refused at the Verification Code step; `codeShape`: the shape of the kind of code that was sent. */
-export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeShape): HttpError<'too_many_attempts' | 'unauthenticated' | 'invalid_request' | 'invalid_code'> {
+export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeShape): HttpError<'too_many_attempts' | 'unauthenticated' | 'invalid_request' | 'invalid_code' | 'method_disallowed'> {
   switch (refusal.reason) {
     case 'locked':
       return lockedError(refusal);
@@ -130,6 +132,8 @@ export function secondFactorError(refusal: SecondFactorRefusal, codeShape: CodeS
       return new HttpError('unauthenticated');
     case 'method_unavailable':
       return new HttpError('invalid_request', { variant: 'no_sms_for_user' });
+    case 'method_disallowed':
+      return new HttpError('method_disallowed');
     case 'malformed':
       return new HttpError('invalid_request', { variant: CODE_SHAPE_VARIANTS[codeShape] });
     case 'invalid_code':
@@ -177,6 +181,11 @@ export function enrollmentConfirmationError(refusal: { reason: 'invalid_code' | 
   return new HttpError(refusal.reason);
 }
 
+/** A security key registration that was not accepted (its options, or the browser's answer). */
+export function webauthnRefusalError(refusal: { reason: 'challenge_invalid' | 'invalid_response' | 'too_many_keys' | 'credential_taken' }): HttpError<'webauthn_refused'> {
+  return refusal.reason === 'invalid_response' ? new HttpError('webauthn_refused') : new HttpError('webauthn_refused', { variant: refusal.reason });
+}
+
 /** Removing one of two methods. */
 export function removeMethodError(refusal: { reason: 'not_enrolled' | 'last_method' }): HttpError<'two_factor_not_enabled' | 'last_method'> {
   return refusal.reason === 'last_method' ? new HttpError('last_method') : new HttpError('two_factor_not_enabled', { variant: 'method_not_on' });
@@ -199,6 +208,11 @@ export function disableLinkError(refusal: PasswordRefusal | { reason: 'link_expi
 
 export function enforcementError(refusal: { reason: 'admin_2fa_required' }): HttpError<'admin_2fa_required'> {
   return new HttpError(refusal.reason);
+}
+
+/** An allowed-methods change that cannot be saved. */
+export function methodPolicyError(refusal: { reason: 'admin_2fa_required' | 'no_method_allowed' }): HttpError<'admin_2fa_required' | 'invalid_request'> {
+  return refusal.reason === 'admin_2fa_required' ? new HttpError('admin_2fa_required', { variant: 'security_key' }) : new HttpError('invalid_request', { variant: 'no_method_allowed' });
 }
 
 /** Changing a user's role or deactivating them (a user of another account reads as not found). */

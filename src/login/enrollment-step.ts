@@ -7,14 +7,15 @@
 import type { RequestOrigin } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import type { StoredFactor } from '../factors/enrollment-completion.ts';
-import { sendFactorEnrolledNotice } from '../factors/notices.ts';
+import { queueFactorEnrolledNotice } from '../factors/notices.ts';
 import { upgradeSession, type SessionContext } from '../sessions/sessions.ts';
 import { recordCompletedLogin } from './completed-login.ts';
 import { LOGIN_STATES } from './flow.ts';
 
 export interface CompletedEnrollment {
   ok: true;
-  recoveryCodes: string[];
+  /** Null when the user already had another method and keeps their recovery codes. */
+  recoveryCodes: string[] | null;
   /** Set when this confirmation completed an enrollment-required login (rule 9). */
   newToken: string | null;
 }
@@ -37,7 +38,8 @@ export async function completeEnrollment<Refusal extends { ok: false }>(
   let newToken: string | null = null;
   // Only a login that stopped at enrollment changes level here. A complete session that the
   // guard treats as enrollment-only (enforcement turned on later) keeps its token.
-  if (session.storedState === LOGIN_STATES.enrollmentRequired) {
+  // A method the account's policy does not allow never completes a login (rule 37).
+  if (session.storedState === LOGIN_STATES.enrollmentRequired && session.allowedMethods.includes(stored.factor.method)) {
     const upgraded = await upgradeSession(db, clock, session.tokenHash, {
       from: LOGIN_STATES.enrollmentRequired,
       to: LOGIN_STATES.complete,
@@ -49,6 +51,8 @@ export async function completeEnrollment<Refusal extends { ok: false }>(
       await recordCompletedLogin(db, clock, session, `password,${stored.factor.method}_enrollment`, origin);
     }
   }
-  sendFactorEnrolledNotice(deps, { email: session.email, name: session.name }, origin, stored.factor, stored.replaced);
+  // The factor is stored by its kind's own transaction; the notice follows it at once.
+  await queueFactorEnrolledNotice(deps, db, { userId: session.userId, email: session.email, name: session.name }, origin, stored.factor, stored.replaced);
+  await deps.delivery.queue.afterCommit();
   return { ok: true, recoveryCodes: stored.recoveryCodes, newToken };
 }

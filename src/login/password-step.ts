@@ -17,6 +17,7 @@ import { createSession } from '../sessions/sessions.ts';
 import type { User } from '../users/users.ts';
 import { findUserByEmail } from '../users/users.ts';
 import { recordCompletedLogin } from './completed-login.ts';
+import { effectiveAllowed, readMethodPolicy } from '../enforcement/method-policy.ts';
 import { LOGIN_STATES, PASSWORD_METHOD, stateAfterPassword, type LoginState } from './flow.ts';
 import { beginOnlyMethod } from './login-text.ts';
 
@@ -72,9 +73,13 @@ export async function performPasswordStep(
 
   await clearCounter(db, emailKey);
   await deps.limits.undo(ipKey);
-  const methods = await listConfirmedMethods(db, user);
+  const confirmed = await listConfirmedMethods(db, user);
+  // Only the methods the account's policy allows (PRODUCT.md §2.9): with none of them left the
+  // user is one without 2FA and is sent to setup, as under enforcement.
+  const allowed = effectiveAllowed(await readMethodPolicy(db, user.account_id));
+  const methods = confirmed.filter((kind) => allowed.includes(kind));
   const account = await db.selectFrom('accounts').select('enforce_2fa').where('id', '=', user.account_id).executeTakeFirstOrThrow();
-  const state = stateAfterPassword(methods, account.enforce_2fa === 1);
+  const state = stateAfterPassword(methods, account.enforce_2fa === 1 || (confirmed.length > 0 && methods.length === 0));
   // Always a fresh token: a token planted before login is never adopted (rule 9).
   const session = await createSession(db, clock, { userId: user.id, state, authMethods: [PASSWORD_METHOD], ip: origin.ip, userAgent: origin.userAgent ?? '' });
   deps.metrics.loginPassword(state === LOGIN_STATES.passwordOnly ? 'second_factor_required' : state);

@@ -25,6 +25,8 @@ export type SecondStepOutcome =
   | { ok: false; reason: 'challenge_ended' }
   /** A code the server sends (a text) for a user who does not have that factor: nothing was charged. */
   | { ok: false; reason: 'method_unavailable' }
+  /** A method the account's policy does not allow (rule 37): refused before anything is charged. */
+  | { ok: false; reason: 'method_disallowed' }
   /** `loginEnded`: this was the login's last allowed wrong code; its session is gone. */
   | { ok: false; reason: 'malformed' | 'invalid_code'; loginEnded: boolean };
 
@@ -52,6 +54,9 @@ async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input
   const { db, clock, config } = deps;
   const factor = findSecondFactor(input.method);
   if (!factor) throw new Error(`unknown second factor kind ${input.method}`);
+  // Rule 37: only the methods the account allows finish a login (security keys only when a
+  // phishing-resistant method is required); recovery codes, the fallback, always may.
+  if (factor.role === 'method' && !session.allowedMethods.includes(factor.kind)) return { ok: false, reason: 'method_disallowed' };
   // A user without text messages has no texted code to guess: refused before anything is charged.
   if (factor.sentByServer && !session.methods.includes(factor.kind)) return { ok: false, reason: 'method_unavailable' };
 

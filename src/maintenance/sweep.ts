@@ -1,6 +1,6 @@
 /**
  * Deletes rows whose only purpose has passed: expired sessions, finished logins, old links,
- * pending enrollments and texted codes, and rate-limit windows long over. Without it those
+ * pending enrollments, texted codes and security-key challenges, and rate-limit windows long over. Without it those
  * tables grow with every login forever. The security log is never swept (it is the record).
  *
  * Every instance sweeps on a timer; the deletes are idempotent, so instances sweeping at the
@@ -19,7 +19,10 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters', number>;
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads', number>;
+
+/** How long the record of a sent or given-up message is kept (its body went when it was sent). */
+const DELIVERY_RECORD_MS = 30 * DAY_MS;
 
 type SweepPolicy = Pick<Policy, 'sessionIdleMs' | 'sessionAbsoluteMs'>;
 
@@ -64,10 +67,25 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
       async () => (await db.selectFrom('sms_codes').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
       async (keys) => void (await db.deleteFrom('sms_codes').where('id', 'in', keys).execute()),
     ),
+    webauthn_challenges: await deleteInBatches(
+      async () => (await db.selectFrom('webauthn_challenges').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('webauthn_challenges').where('id', 'in', keys).execute()),
+    ),
     // No limit window is longer than a day (config caps them), so a window started a day ago is over.
     rate_limit_counters: await deleteInBatches(
       async () => (await db.selectFrom('rate_limit_counters').select('key').where('window_started_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.key),
       async (keys) => void (await db.deleteFrom('rate_limit_counters').where('key', 'in', keys).execute()),
+    ),
+    // Finished messages only: a queued or claimed one is never swept, however old.
+    delivery_queue: await deleteInBatches(
+      async () => (await db.selectFrom('delivery_queue').select('id').where('status', 'in', ['sent', 'failed']).where('created_at', '<', now - DELIVERY_RECORD_MS).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('delivery_queue').where('id', 'in', keys).execute()),
+    ),
+    // OpenID Connect codes, tokens, grants, sessions and interactions (their ids are random,
+    // unique across models); one without an expiry lives until revoked.
+    oidc_payloads: await deleteInBatches(
+      async () => (await db.selectFrom('oidc_payloads').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('oidc_payloads').where('expires_at', '<', longAgo).where('id', 'in', keys).execute()),
     ),
   };
 }

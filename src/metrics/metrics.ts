@@ -5,13 +5,25 @@
  * Labels are closed vocabularies (route patterns, outcomes, reasons, methods): never an email,
  * IP, user id, token or code (SECURITY.md rule 30), which also keeps the series count bounded.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type LoginOutcome = 'complete' | 'second_factor_required' | 'enrollment_required' | 'refused' | 'locked' | 'busy';
 export type SecondFactorOutcome = 'success' | 'wrong' | 'malformed' | 'locked' | 'expired';
 export type SMSSendOutcome = 'sent' | 'failed';
 /** second_factor: the per-user wrong-code lock; login_challenge: a login ended by its fifth wrong code. */
 export type LockoutKind = 'second_factor' | 'login_challenge';
+/** sent; retry (failed, will be tried again); failed (given up). */
+export type DeliveryOutcome = 'sent' | 'retry' | 'failed';
+/** The delivery queue's states (storage/schema.ts DeliveryStatus). */
+const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
+/** Channels the queue carries today; a new channel is added here, keeping the label closed. */
+const DELIVERY_CHANNELS = ['email', 'sms'] as const;
+
+export interface DeliveryQueueCount {
+  channel: string;
+  status: string;
+  count: number;
+}
 
 export interface Metrics {
   registry: Registry;
@@ -21,6 +33,9 @@ export interface Metrics {
   smsSend(outcome: SMSSendOutcome): void;
   smsRefused(reason: string): void;
   lockout(kind: LockoutKind): void;
+  deliveryAttempt(channel: string, outcome: DeliveryOutcome): void;
+  /** Where the queue gauge reads its numbers at each scrape (the database). */
+  countDeliveryQueueWith(count: () => Promise<DeliveryQueueCount[]>): void;
 }
 
 /** `withDefaults` adds process metrics (RSS, CPU, event-loop lag); off when nobody can scrape them, as they cost an event-loop monitor. */
@@ -66,6 +81,30 @@ export function createMetrics(options: { withDefaults?: boolean } = {}): Metrics
     registers: [registry],
   });
 
+  const deliveryAttempts = new Counter({
+    name: 'twofold_delivery_attempts_total',
+    help: 'Attempts to deliver a queued or immediate message, by channel and outcome (sent, retry, failed)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
+  let countQueue: (() => Promise<DeliveryQueueCount[]>) | null = null;
+  new Gauge({
+    name: 'twofold_delivery_queue_messages',
+    help: 'Messages in the delivery queue (shared by every instance), by channel and status',
+    labelNames: ['channel', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      if (!countQueue) return;
+      const counts = await countQueue();
+      for (const channel of DELIVERY_CHANNELS) {
+        for (const status of DELIVERY_STATUSES) {
+          this.set({ channel, status }, counts.find((c) => c.channel === channel && c.status === status)?.count ?? 0);
+        }
+      }
+    },
+  });
+  const closedChannel = (channel: string) => ((DELIVERY_CHANNELS as readonly string[]).includes(channel) ? channel : 'other');
+
   return {
     registry,
     httpRequestDuration,
@@ -74,5 +113,9 @@ export function createMetrics(options: { withDefaults?: boolean } = {}): Metrics
     smsSend: (outcome) => smsSends.inc({ outcome }),
     smsRefused: (reason) => smsRefusals.inc({ reason }),
     lockout: (kind) => lockouts.inc({ kind }),
+    deliveryAttempt: (channel, outcome) => deliveryAttempts.inc({ channel: closedChannel(channel), outcome }),
+    countDeliveryQueueWith: (count) => {
+      countQueue = count;
+    },
   };
 }

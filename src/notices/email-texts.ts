@@ -32,7 +32,7 @@ function whereFrom(atMs: number, origin: NoticeOrigin): string {
 const NOT_YOU = 'If this was not you, change your password now and tell your account administrator.';
 
 /** The factor a notice is about; a phone number appears only masked (rule 30). */
-export type NoticeFactor = { method: 'totp' } | { method: 'sms'; phoneMasked: string };
+export type NoticeFactor = { method: 'totp' } | { method: 'sms'; phoneMasked: string } | { method: 'webauthn'; keyName: string };
 
 /** A factor was confirmed (SECURITY.md rule 15); `replaced` when it took the place of one of the same kind. */
 export function factorEnrolledEmail({ name, factor, replaced, atMs, origin }: { name: string; factor: NoticeFactor; replaced: boolean; atMs: number; origin: NoticeOrigin }): EmailText {
@@ -43,6 +43,9 @@ export function factorEnrolledEmail({ name, factor, replaced, atMs, origin }: { 
     what = replaced
       ? `The phone number that receives the codes of your Twofold account was changed to ${factor.phoneMasked}`
       : `Codes by text message to ${factor.phoneMasked} were turned on for two-factor authentication on your Twofold account`;
+  } else if (factor.method === 'webauthn') {
+    subject = 'Security key added to your Twofold account';
+    what = `A security key named "${factor.keyName}" was added to your Twofold account for two-factor authentication`;
   } else {
     subject = 'Authenticator app added to your Twofold account';
     what = replaced ? 'The authenticator app of your Twofold account was replaced by a new one' : 'An authenticator app was added to your Twofold account for two-factor authentication';

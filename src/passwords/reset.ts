@@ -9,7 +9,6 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { sendEmailInBackground } from '../delivery/delivery.ts';
 import { buildLinkURL, consumeLink, issueLink, voidLinks } from '../links/links.ts';
 import { passwordResetEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
@@ -36,9 +35,14 @@ export async function requestPasswordReset(deps: Deps, email: string, origin: Re
   if (!(await withinResetCaps(deps, email, origin.ip))) return;
   const user = await findUserByEmail(deps.db, email);
   if (!user || user.active !== 1) return;
-  const token = await deps.db.transaction().execute((trx) => issueLink(trx, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs));
-  const link = buildLinkURL(deps.config.publicURL, 'password_reset', token);
-  sendEmailInBackground(deps.delivery.email, deps.log, { to: user.email, ...passwordResetEmail({ name: user.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
+  await deps.db.transaction().execute(async (trx) => {
+    const token = await issueLink(trx, deps.clock, 'password_reset', user.id, deps.config.policy.resetLinkMs);
+    const link = buildLinkURL(deps.config.publicURL, 'password_reset', token);
+    await deps.delivery.queue.enqueueEmail(trx, { to: user.email, ...passwordResetEmail({ name: user.name, link, atMs: deps.clock.now(), ip: origin.ip }) }, { kind: 'password_reset', userId: user.id });
+  });
+  // Wakes the worker without waiting, even in development: the answer must not depend on
+  // whether the address has an account.
+  deps.delivery.queue.wake();
 }
 
 export type ResetOutcome = { ok: true } | { ok: false; reason: 'link_expired' | 'busy' };

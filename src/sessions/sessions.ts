@@ -5,10 +5,12 @@
  * and writes only to refresh last_seen_at at most once a minute. Nothing is cached in memory,
  * so a revocation takes effect on the very next request on every instance.
  */
+import { allowedMethodsOf } from '../enforcement/method-policy.ts';
 import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
+import { endApplicationSessions } from './application-sessions.ts';
 
 export interface SessionTimeouts {
   sessionIdleMs: number;
@@ -65,8 +67,10 @@ export interface SessionContext {
   /** The level as stored; conditional upgrades compare against this one. */
   storedState: SessionState;
   hasSecondFactor: boolean;
-  /** The confirmed second-factor methods, in the registry's order (the caller passes it). */
+  /** The confirmed second-factor methods the account's policy allows, in the registry's order (the caller passes it). */
   methods: string[];
+  /** The methods the account's policy allows (all of them without a policy); a login may use only these. */
+  allowedMethods: string[];
   /**
    * How this session authenticated, in order (`amr`): 'password', then the second factor's kind
    * ('totp', 'sms', 'recovery') once the login completed with one. OpenID Connect's amr/acr and
@@ -99,6 +103,8 @@ function compileSessionRead(db: Database) {
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .innerJoin('accounts', 'accounts.id', 'users.account_id')
+    // The allowed-methods policy, if the account has one (none: every method allowed).
+    .leftJoin('account_policies', 'account_policies.account_id', 'accounts.id')
     .select([
       'sessions.token_hash',
       'sessions.state',
@@ -115,6 +121,8 @@ function compileSessionRead(db: Database) {
       'accounts.id as account_id',
       'accounts.name as account_name',
       'accounts.enforce_2fa',
+      'account_policies.allowed_methods',
+      'account_policies.require_phishing_resistant',
       // Same round trip: which factors has the user confirmed? (index factors_user_kind)
       (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
     ])
@@ -150,12 +158,17 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
     await db.updateTable('sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
   }
   const confirmed = new Set(row.factor_kinds === null ? [] : row.factor_kinds.split(','));
-  const methods = methodOrder.filter((kind) => confirmed.has(kind));
+  // Only the methods the account's policy allows count (PRODUCT.md §2.9): a user whose every
+  // method is disallowed is a user without 2FA, sent to setup, on this very request.
+  const allowedMethods = allowedMethodsOf(row);
+  const methods = methodOrder.filter((kind) => confirmed.has(kind) && allowedMethods.includes(kind));
   const hasSecondFactor = methods.length > 0;
+  const everyMethodDisallowed = !hasSecondFactor && methodOrder.some((kind) => confirmed.has(kind));
   const accountEnforces2FA = row.enforce_2fa === 1;
   return {
     tokenHash,
-    state: row.state === 'complete' && accountEnforces2FA && !hasSecondFactor ? 'enrollment_required' : row.state,
+    state: row.state === 'complete' && (accountEnforces2FA || everyMethodDisallowed) && !hasSecondFactor ? 'enrollment_required' : row.state,
+    allowedMethods,
     storedState: row.state,
     hasSecondFactor,
     methods,
@@ -201,11 +214,16 @@ export async function revokeSession(db: Database, tokenHash: string): Promise<vo
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
 }
 
-/** Ends every session of a user, except optionally the one making the request. */
+/**
+ * Ends every session of a user, except optionally the one making the request — and every
+ * sign-in of theirs to an application (rule 41; application-sessions.ts), which is told by
+ * back-channel logout.
+ */
 export async function revokeUserSessions(db: Database, userId: string, keepTokenHash?: string): Promise<void> {
   let query = db.deleteFrom('sessions').where('user_id', '=', userId);
   if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
   await query.execute();
+  await endApplicationSessions(db, userId);
 }
 
 export function isRecentlyAuthenticated(clock: Clock, session: SessionContext, windowMs: number): boolean {

@@ -13,6 +13,9 @@ import * as twoFactor from './migrations/002_two_factor.ts';
 import * as sms from './migrations/003_sms.ts';
 import * as sessionMethods from './migrations/004_session_methods.ts';
 import * as hardeningLinks from './migrations/005_hardening_links.ts';
+import * as deliveryQueue from './migrations/007_delivery_queue.ts';
+import * as oidc from './migrations/008_oidc.ts';
+import * as webauthn from './migrations/009_webauthn.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -20,6 +23,9 @@ const migrations: Record<string, Migration> = {
   '003_sms': sms,
   '004_session_methods': sessionMethods,
   '005_hardening_links': hardeningLinks,
+  '007_delivery_queue': deliveryQueue,
+  '008_oidc': oidc,
+  '009_webauthn': webauthn,
 };
 
 /** Every migration, in the order they apply. */

@@ -155,6 +155,126 @@ export interface SMSCodesTable {
   consumed_at: number | null;
 }
 
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed';
+
+/** One message of the delivery queue (migration 007): see src/delivery/queue/. */
+export interface DeliveryQueueTable {
+  id: string;
+  /** 'email', 'sms'; future channels (OIDC back-channel logout, webhooks) add their own. */
+  channel: string;
+  kind: string;
+  user_id: string | null;
+  /** AES-256-GCM envelope of the message; null once sent or given up, or when sent at once. */
+  payload_encrypted: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  enqueued_by: string | null;
+  claim_id: string | null;
+  lease_until: number | null;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+/** A known text encrypted under the configured key (migration 007): checked at every start. */
+export interface KeyChecksTable {
+  name: string;
+  value_encrypted: string;
+  written_at: number;
+}
+
+/** One oidc-provider model instance (code, token, grant, session, interaction), keyed by (model, id). */
+export interface OIDCPayloadsTable {
+  model: string;
+  id: string;
+  /** The provider's JSON payload; it holds hashes or references, the provider's own format. */
+  payload: string;
+  grant_id: string | null;
+  /** Sessions only: the uid the provider looks them up by. */
+  uid: string | null;
+  /** The user (the provider's accountId), so a user's tokens and sessions can be ended at once. */
+  account_id: string | null;
+  expires_at: number | null;
+  /** Set once, by one conditional update: single use across instances (rule 38). */
+  consumed_at: number | null;
+}
+
+/** An application the operator registered (PRODUCT.md §2.13). */
+export interface OIDCClientsTable {
+  client_id: string;
+  name: string;
+  /** The provider's client metadata as JSON; `client_secret` is the SHA-256 of the secret. */
+  metadata: string;
+  created_at: number;
+}
+
+export interface OIDCSigningKeysTable {
+  kid: string;
+  /** AES-256-GCM envelope of the private JWK; associated data binds it to its kid. */
+  private_jwk_encrypted: string;
+  created_at: number;
+  /** When a newer key replaced it; still published for a while after. */
+  retired_at: number | null;
+  /** 1 on the key made at first start (unique), null on rotated-in keys. */
+  first_key: number | null;
+}
+
+/** A back-channel logout token still to send to one client (see oidc/backchannel-logout-sender.ts). */
+export interface OIDCLogoutNoticesTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  /** The provider session's sid for this client, as the ID token claimed it. */
+  sid: string | null;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+}
+
+/** One registered security key or passkey (PRODUCT.md §2.9). */
+export interface WebAuthnCredentialsTable {
+  id: string;
+  user_id: string;
+  /** base64url; unique across all users. */
+  credential_id: string;
+  /** base64url COSE key. */
+  public_key: string;
+  /** The signature counter last seen; 0 for authenticators that do not count (synced passkeys). */
+  counter: number;
+  /** Comma-separated transports the browser reported ('usb,nfc'), for the allow list. */
+  transports: string;
+  aaguid: string;
+  backup_eligible: number;
+  backed_up: number;
+  user_verified: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export type WebAuthnPurpose = 'registration' | 'login' | 'reauthenticate';
+
+/** A challenge handed to the browser: single use, 5 minutes, bound to user and purpose (rule 35). */
+export interface WebAuthnChallengesTable {
+  id: string;
+  user_id: string;
+  purpose: WebAuthnPurpose;
+  subject_id: string | null;
+  challenge_hash: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+/** The allowed-methods policy of an account (PRODUCT.md §2.9); no row = the defaults. */
+export interface AccountPoliciesTable {
+  account_id: string;
+  allowed_methods: string;
+  require_phishing_resistant: number;
+  updated_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
@@ -168,6 +288,15 @@ export interface Schema {
   recovery_codes: RecoveryCodesTable;
   sms_enrollments: SMSEnrollmentsTable;
   sms_codes: SMSCodesTable;
+  delivery_queue: DeliveryQueueTable;
+  key_checks: KeyChecksTable;
+  oidc_payloads: OIDCPayloadsTable;
+  oidc_clients: OIDCClientsTable;
+  oidc_signing_keys: OIDCSigningKeysTable;
+  oidc_logout_notices: OIDCLogoutNoticesTable;
+  webauthn_credentials: WebAuthnCredentialsTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+  account_policies: AccountPoliciesTable;
 }
 
 export type Database = Kysely<Schema>;

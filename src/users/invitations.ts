@@ -7,7 +7,6 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
-import { sendEmailInBackground } from '../delivery/delivery.ts';
 import { retryAfterSeconds } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
 import { invitationEmail } from '../notices/email-texts.ts';
@@ -40,12 +39,14 @@ export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: s
     if (!user) return null;
     const token = await issueLink(trx, clock, 'invitation', user.id, config.policy.invitationLinkMs);
     await recordSecurityEvent(trx, clock, { type: 'user_invited', accountId: inviter.accountId, actor: { kind: 'user', userId: inviter.userId }, subjectUserId: user.id, origin, detail: { role: input.role } });
-    return { user, token };
+    // Queued with the user it invites: an unreachable mail server delays it, never loses it.
+    const link = buildLinkURL(config.publicURL, 'invitation', token);
+    await deps.delivery.queue.enqueueEmail(trx, { to: user.email, ...invitationEmail({ name: user.name, inviterName: inviter.name, accountName: inviter.accountName, link }) }, { kind: 'invitation', userId: user.id });
+    return user;
   });
   if (!result) return { ok: false, reason: 'email_taken' };
-  const link = buildLinkURL(config.publicURL, 'invitation', result.token);
-  sendEmailInBackground(deps.delivery.email, deps.log, { to: result.user.email, ...invitationEmail({ name: result.user.name, inviterName: inviter.name, accountName: inviter.accountName, link }) });
-  return { ok: true, user: result.user };
+  await deps.delivery.queue.afterCommit();
+  return { ok: true, user: result };
 }
 
 export type AcceptOutcome = { ok: true; userId: string } | { ok: false; reason: 'link_expired' | 'busy' };

@@ -10,7 +10,7 @@ import { forEachDatabase } from '../helpers/suites.ts';
 import { currentCode, enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep, securityEvents, wrongCode } from '../helpers/two-factor.ts';
 
 /** The only routes a half-authenticated session may reach besides public ones (rule 8). */
-const REACHABLE_WHILE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms)$/, /^\/api\/v1\/logout$/, /^\/(login\/verify|login\/sms|login\/recovery|logout)$/];
+const REACHABLE_WHILE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms|webauthn\/options)$/, /^\/api\/v1\/logout$/, /^\/(login\/verify|login\/sms|login\/recovery|logout)$/];
 
 forEachDatabase('login verification step', (context) => {
   it('finishes the login with an oathtool code under a new token, and the password-step token dies', async () => {

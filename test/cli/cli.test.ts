@@ -2,13 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, databaseTargets, type TestDatabase } from '../helpers/databases.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
+import { installedTwofoldBin, twofoldBin } from '../helpers/twofold-command.ts';
 
-const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
-
-function run(args: string[], env: Record<string, string>, input?: string) {
+function run(args: string[], env: Record<string, string>, input?: string, bin = twofoldBin) {
   return spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'warn', ...env }, input, encoding: 'utf8', timeout: 60_000 });
 }
 
@@ -37,7 +35,7 @@ for (const target of await databaseTargets()) {
       assert.match(created.stdout, /Created account "Ops"/);
 
       const port = await freePort();
-      const server = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const server = spawn(process.execPath, [twofoldBin, 'serve'], { env: { ...process.env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
       const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
       try {
         // Loading the app through tsx takes several seconds on a busy machine (the suite runs
@@ -82,7 +80,8 @@ for (const target of await databaseTargets()) {
 
 describe('twofold command errors', () => {
   it('explains an unknown command and exits non-zero', () => {
-    const result = run(['frobnicate'], {});
+    // Through bin/twofold.js, as installed: the other tests may run the runner's bundle.
+    const result = run(['frobnicate'], {}, undefined, installedTwofoldBin);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /Unknown command "frobnicate"/);
   });

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decryptSecret } from '../../src/crypto/encryption.ts';
 import { deriveKeys } from '../../src/crypto/keys.ts';
 import { smsFactorAssociatedData } from '../../src/factors/sms/enrollment.ts';
@@ -18,13 +17,13 @@ import { apiClient } from '../helpers/http.ts';
 import { startTestServer, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
 import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep } from '../helpers/two-factor.ts';
 import { enrollSMS, latestSMSCode } from '../helpers/sms.ts';
+import { twofoldBin } from '../helpers/twofold-command.ts';
 
-const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
 const NEW_KEY = randomBytes(32).toString('base64');
 
 function runCommand(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    const child = spawn(process.execPath, [twofoldBin, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -5,15 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { inviteAndAccept, logIn, signUp } from '../helpers/fixtures.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, securityEvents } from '../helpers/two-factor.ts';
+import { twofoldBin } from '../helpers/twofold-command.ts';
 
-const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
 const mails: ParsedMail[] = [];
 let smtp: SMTPServer;
 let smtpPort = 0;
@@ -29,7 +28,7 @@ after(async () => {
 
 /** Runs the command without blocking this process: the SMTP server above must keep answering. */
 function support(databaseURL: string, args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, 'support', ...args], {
+  const child = spawn(process.execPath, [twofoldBin, 'support', ...args], {
     env: { ...process.env, DATABASE_URL: databaseURL, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, LOG_LEVEL: 'warn' },
   });
   let stdout = '';

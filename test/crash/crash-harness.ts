@@ -6,12 +6,10 @@
  * reason that has nothing to do with crashes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { request, type APIResponse } from '../helpers/http.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
 import { oathtoolCode } from '../helpers/two-factor.ts';
-
-const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
+import { twofoldBin } from '../helpers/twofold-command.ts';
 
 /** Servers still running: killed when the test process exits, however it exits. */
 const running = new Set<ChildProcess>();
@@ -29,7 +27,7 @@ export interface ServerProcess {
 export async function startServer(databaseURL: string): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [bin, 'serve'], {
+  const child = spawn(process.execPath, [twofoldBin, 'serve'], {
     env: {
       ...process.env,
       NODE_ENV: 'development',

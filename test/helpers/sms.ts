@@ -35,6 +35,7 @@ export function otherCode(code: string): string {
 
 export interface SMSEnrolled {
   phone: string;
+  /** The first set when SMS turned 2FA on; empty when the user already had a method and kept their codes. */
   recoveryCodes: string[];
   token: string;
 }
@@ -45,7 +46,7 @@ export async function enrollSMS(server: TestServer, api: APIClient, token: strin
   assert.equal(started.status, 202, started.text);
   const confirmed = await api.post('/me/2fa/sms/confirm', { code: latestSMSCode(server, phone) }, { token });
   assert.equal(confirmed.status, 200, confirmed.text);
-  return { phone, recoveryCodes: confirmed.body.recoveryCodes, token: confirmed.body.token ?? token };
+  return { phone, recoveryCodes: confirmed.body.recoveryCodes ?? [], token: confirmed.body.token ?? token };
 }
 
 /** A local HTTP server standing in for the SMS webhook; `status` is what it answers next. */

@@ -40,6 +40,7 @@ export function wrongCode(server: TestServer, secretBase32: string): string {
 
 export interface Enrolled {
   secret: string;
+  /** The first set when the app turned 2FA on; empty when the user already had a method and kept their codes. */
   recoveryCodes: string[];
   /** The token to use afterwards (a new one when the confirmation completed a login). */
   token: string;
@@ -51,7 +52,7 @@ export async function enrollAuthenticatorApp(server: TestServer, api: APIClient,
   assert.equal(started.status, 201, started.text);
   const confirmed = await api.post('/me/2fa/totp/confirm', { enrollmentId: started.body.enrollmentId, code: currentCode(server, started.body.secret) }, { token });
   assert.equal(confirmed.status, 200, confirmed.text);
-  return { secret: started.body.secret, recoveryCodes: confirmed.body.recoveryCodes, token: confirmed.body.token ?? token };
+  return { secret: started.body.secret, recoveryCodes: confirmed.body.recoveryCodes ?? [], token: confirmed.body.token ?? token };
 }
 
 /** The password step for a user with a factor: a half-authenticated token. */

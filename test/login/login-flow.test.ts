@@ -67,6 +67,7 @@ describe('the login flow (domain level, SQLite, manual clock)', () => {
     const secret = new Uint8Array(OTPAuth.Secret.fromBase32(started.secretBase32).buffer);
     const done = await completeEnrollment(deps, current, confirmAuthenticatorApp(deps, current, { enrollmentId: started.enrollmentId, code: generateTOTP(secret, clock.now()) }, origin), origin);
     assert.ok(done.ok);
+    assert.ok(done.recoveryCodes, 'the first method issues recovery codes');
     // The confirming code's step is burned: the next login uses the next step's code.
     clock.advance(30_000);
     return { secret, recoveryCodes: done.recoveryCodes };

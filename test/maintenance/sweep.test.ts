@@ -5,15 +5,17 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { sweepExpiredRows } from '../../src/maintenance/sweep.ts';
+import { storageAdapter } from '../../src/oidc/storage-adapter.ts';
 import { logIn, PASSWORD, signUp, waitFor } from '../helpers/fixtures.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, passwordStep } from '../helpers/two-factor.ts';
 import { uniqueMobile } from '../helpers/sms.ts';
+import { issueChallenge } from '../../src/factors/webauthn/challenges.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
 forEachDatabase('sweeping expired rows', (context) => {
-  async function count(table: 'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'rate_limit_counters'): Promise<number> {
+  async function count(table: 'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'oidc_payloads'): Promise<number> {
     const row = await context().server.deps.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -32,7 +34,10 @@ forEachDatabase('sweeping expired rows', (context) => {
     assert.equal((await api.post('/password/forgot', { email: admin.email })).status, 202); // a reset link
     await waitFor(async () => (await count('links')) > 0);
     assert.equal((await api.post('/login', { email: admin.email, password: 'not the password' })).status, 401); // a failed-password window
-    for (const table of ['sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'rate_limit_counters'] as const) {
+    // An OpenID Connect authorization code as the provider's storage adapter writes it (60 s).
+    await new (storageAdapter(server.deps.db))('AuthorizationCode').upsert('code-to-sweep', { grantId: 'g', accountId: admin.userId }, 60);
+    await issueChallenge(server.deps.db, server.clock, { userId: admin.userId, purpose: 'registration', subjectId: null }); // a security-key challenge
+    for (const table of ['sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'rate_limit_counters', 'oidc_payloads'] as const) {
       assert.ok((await count(table)) > 0, `${table} has a row to sweep`);
     }
 
@@ -40,11 +45,28 @@ forEachDatabase('sweeping expired rows', (context) => {
     server.clock.advance(8 * DAY);
     const live = await logIn(api, admin.email, PASSWORD);
     const report = await sweep();
-    for (const [table, deleted] of Object.entries(report)) assert.ok(deleted > 0, `${table}: swept ${deleted}`);
+    // The delivery queue's records are kept for 30 days (its own test below).
+    for (const [table, deleted] of Object.entries(report)) if (table !== 'delivery_queue') assert.ok(deleted > 0, `${table}: swept ${deleted}`);
     assert.equal(await count('sessions'), 1, 'only the session made after the clock moved is left');
-    for (const table of ['links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes'] as const) assert.equal(await count(table), 0, table);
+    for (const table of ['links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'oidc_payloads'] as const) assert.equal(await count(table), 0, table);
     assert.equal((await api.get('/me', { token: live.token })).status, 200, 'the live session still works');
     assert.equal((await api.get('/me', { token: admin.token })).status, 401, 'the swept session stays refused');
+  });
+
+  it('deletes the record of a sent message after 30 days and never a message still waiting', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    assert.equal((await api.post('/password/forgot', { email: user.email })).status, 202);
+    const messages = () => server.deps.db.selectFrom('delivery_queue').select(['id', 'status']).where('user_id', '=', user.userId).execute();
+    await waitFor(async () => (await messages()).some((row) => row.status === 'sent'));
+    // A message that never left (waiting for a retry) must outlive any sweep.
+    await server.deps.db.insertInto('delivery_queue').values({ id: `waiting-${user.userId}`, channel: 'email', kind: 'test', user_id: user.userId, payload_encrypted: 'v1.x.y', status: 'queued', attempts: 3, created_at: server.clock.now(), next_attempt_at: server.clock.now() + 365 * DAY, enqueued_by: null, claim_id: null, lease_until: null, sent_at: null, last_error: 'refused' }).execute();
+    server.clock.advance(29 * DAY);
+    await sweep();
+    assert.equal((await messages()).length, 2, 'kept for 30 days');
+    server.clock.advance(2 * DAY);
+    await sweep();
+    assert.deepEqual((await messages()).map((row) => row.status), ['queued']);
   });
 
   it('keeps rows for a day past their expiry, so recent history can still be read', async () => {

@@ -6,8 +6,13 @@ export interface SMTPEmailSender extends EmailSender {
   close(): void;
 }
 
-export function createSMTPEmailSender(smtpURL: string, from: string): SMTPEmailSender {
-  const transport = nodemailer.createTransport(smtpURL);
+/**
+ * `timeoutMs` bounds every wait on the server (connect, greeting, each reply). The delivery
+ * queue keeps it below its claim lease: a send still running when the lease lapses could be
+ * taken over and sent twice.
+ */
+export function createSMTPEmailSender(smtpURL: string, from: string, timeoutMs = 30_000): SMTPEmailSender {
+  const transport = nodemailer.createTransport({ url: smtpURL, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
   return {
     name: 'smtp',
     async sendEmail(message: EmailMessage): Promise<void> {

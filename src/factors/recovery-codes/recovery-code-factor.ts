@@ -4,7 +4,7 @@
  */
 import { recordSecurityEvent } from '../../audit/events.ts';
 import type { SecondFactor } from '../factor.ts';
-import { sendRecoveryCodeUsedNotice } from '../notices.ts';
+import { queueRecoveryCodeUsedNotice, recordWithNotice } from '../notices.ts';
 import { consumeRecoveryCode, countUnusedRecoveryCodes, normalizeRecoveryCode } from './recovery-codes.ts';
 
 export const recoveryCodes: SecondFactor = {
@@ -25,15 +25,17 @@ export const recoveryCodes: SecondFactor = {
   verify: async (deps, owner, code, context) => {
     const used = await consumeRecoveryCode(deps.db, deps.clock, deps.keys, owner.userId, code);
     if (!used.ok) return false;
-    await recordSecurityEvent(deps.db, deps.clock, {
-      type: 'recovery_code_used',
-      accountId: owner.accountId,
-      actor: { kind: 'user', userId: owner.userId },
-      subjectUserId: owner.userId,
-      origin: context.origin,
-      detail: { remaining: used.remaining },
+    await recordWithNotice(deps, async (trx) => {
+      await recordSecurityEvent(trx, deps.clock, {
+        type: 'recovery_code_used',
+        accountId: owner.accountId,
+        actor: { kind: 'user', userId: owner.userId },
+        subjectUserId: owner.userId,
+        origin: context.origin,
+        detail: { remaining: used.remaining },
+      });
+      await queueRecoveryCodeUsedNotice(deps, trx, { userId: owner.userId, email: owner.email, name: owner.name }, context.origin, used.remaining);
     });
-    sendRecoveryCodeUsedNotice(deps, { email: owner.email, name: owner.name }, context.origin, used.remaining);
     return true;
   },
   describe: async (deps, userId) => {

@@ -223,7 +223,8 @@ export async function sendSMSCode(deps: SMSDeps, subject: SMSCodeSubject, destin
 
   const logFields = { sms: 'sent', purpose: subject.purpose, provider: sender.name, phone: maskPhoneNumber(destination.e164), userId: subject.userId, accountId: requester.accountId };
   try {
-    await sender.sendSMS({ to: destination.e164, body: smsMessageBody(config.issuer, code) });
+    // Sent at once (the user is waiting for it) and recorded in the delivery queue without its body.
+    await deps.delivery.queue.sendAtOnce('sms', { kind: `${subject.purpose}_code`, userId: subject.userId }, () => sender.sendSMS({ to: destination.e164, body: smsMessageBody(config.issuer, code) }));
   } catch (error) {
     // The provider's error names the provider and the HTTP status, never the text (see
     // SMSDeliveryError); the code and the full number stay out of the log.

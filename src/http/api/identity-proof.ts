@@ -7,11 +7,11 @@ import { identityProofError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { attemptedCode, CodeSchema } from './login-verify-routes.ts';
-import { PasswordSchema } from './schemas.ts';
+import { PasswordSchema, WebAuthnResponseSchema } from './schemas.ts';
 import { IDENTITY_PROOF_KIND } from '../../factors/registry.ts';
 
-/** Body schema: exactly one of password or code (checked in proveIdentity). */
-export const IdentityProofSchema = Type.Object({ password: Type.Optional(PasswordSchema), code: Type.Optional(CodeSchema) }, { additionalProperties: false });
+/** Body schema: exactly one of password, code or a security key's response (checked in proveIdentity). */
+export const IdentityProofSchema = Type.Object({ password: Type.Optional(PasswordSchema), code: Type.Optional(CodeSchema), response: Type.Optional(WebAuthnResponseSchema) }, { additionalProperties: false });
 
 /**
  * Throws the right HttpError unless the request's body proves the session's user is present.

@@ -3,14 +3,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { findSecondFactor, SECOND_FACTOR_KINDS } from '../../factors/registry.ts';
+import { WEBAUTHN_KIND } from '../../factors/webauthn/keys.ts';
 import { performSecondFactorStep, type SecondStepInput } from '../../login/second-step.ts';
 import type { Deps } from '../../deps.ts';
 import { secondFactorError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
-import { errorResponses, publicSecurity } from './schemas.ts';
+import { errorResponses, publicSecurity, WebAuthnResponseSchema } from './schemas.ts';
 
-export const LoginMethodSchema = Type.Union(SECOND_FACTOR_KINDS.map((kind) => Type.Literal(kind)), { description: 'totp: authenticator app; sms: text message; recovery: a recovery code' });
+/** The kinds whose answer is a code; a security key's answer is its `response` instead. */
+const CODE_KINDS = SECOND_FACTOR_KINDS.filter((kind) => kind !== WEBAUTHN_KIND);
+export const LoginMethodSchema = Type.Union(CODE_KINDS.map((kind) => Type.Literal(kind)), { description: 'totp: authenticator app; sms: text message; recovery: a recovery code' });
 /** Shape is checked in the handler (after trimming spaces) so that a malformed code still counts as a guess. */
 export const CodeSchema = Type.String({ minLength: 1, maxLength: 64, description: 'Six ASCII digits (totp, sms), or a recovery code xxxxx-xxxxx' });
 
@@ -20,9 +23,11 @@ export const CodeSchema = Type.String({ minLength: 1, maxLength: 64, description
  */
 export function attemptedCode(request: FastifyRequest, methods: readonly string[], impliedMethod?: string): { method: string; code: unknown } | null {
   const body = request.body as unknown;
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'code')) return null;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const { method = impliedMethod } = body as { method?: unknown };
   if (typeof method !== 'string' || !methods.includes(method)) return null;
+  // A security key's answer is its `response`; every other kind's is its `code`.
+  if (!Object.hasOwn(body, method === WEBAUTHN_KIND ? 'response' : 'code')) return null;
   // Never the code itself: a body the schema refused (an unknown field beside the right code,
   // say) is charged and refused, never evaluated (rule 34). The marker is no string, so the
   // check counts it as a malformed guess.
@@ -42,11 +47,14 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
       attachValidation: true,
       schema: {
         tags: ['login'],
-        summary: 'Second step of a login: a code from the authenticator app, a text message or a recovery code',
+        summary: 'Second step of a login: a code from the authenticator app, a text message or a recovery code, or a security key\'s assertion',
         description:
           'Send the token from POST /login (state mfa_required) as the bearer token or cookie. Answers a NEW token; the one from POST /login stops working. Five wrong codes end the login; ten per user in 15 minutes pause codes for 15 minutes (429 with Retry-After).',
         security: publicSecurity,
-        body: Type.Object({ method: LoginMethodSchema, code: CodeSchema }, { additionalProperties: false }),
+        body: Type.Union([
+          Type.Object({ method: LoginMethodSchema, code: CodeSchema }, { additionalProperties: false }),
+          Type.Object({ method: Type.Literal(WEBAUTHN_KIND), response: WebAuthnResponseSchema }, { additionalProperties: false, description: 'A security key: the assertion answering POST /login/webauthn/options' }),
+        ]),
         response: { 200: Type.Object({ state: Type.Literal('authenticated'), token: Type.String() }), ...errorResponses(400, 401, 403, 429) },
       },
     },
@@ -58,7 +66,8 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
         if (!attempt) throw request.validationError;
         input = attempt;
       } else {
-        input = request.body;
+        const body = request.body;
+        input = 'response' in body ? { method: body.method, code: body.response } : body;
       }
       const outcome = await performSecondFactorStep(deps, session, input, originOf(request));
       if (!outcome.ok) {

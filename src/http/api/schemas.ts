@@ -16,6 +16,8 @@ export const NAME_PATTERN = '^(?=.*\\S)[^\\u0000-\\u001F\\u007F]+$';
 export const NameSchema = Type.String({ minLength: 1, maxLength: 200, pattern: NAME_PATTERN, description: 'Not blank; no control characters' });
 /** Enrollment ids are UUIDs; anything else (a NUL, which PostgreSQL text refuses) is a 400, not a 500. */
 export const EnrollmentIdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+/** A security key's answer; its exact shape is checked by the handler (unknown fields, sizes), which answers 400 (and charges a guess at login). */
+export const WebAuthnResponseSchema = Type.Object({}, { additionalProperties: true, maxProperties: 8, description: 'The PublicKeyCredential JSON the browser returned (@simplewebauthn/browser)' });
 export const TokenParamSchema = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });
 
 export const UserSchema = Type.Object({

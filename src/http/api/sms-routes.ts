@@ -19,6 +19,7 @@ import { originOf } from '../request-origin.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { errorResponses, publicSecurity, sessionSecurity } from './schemas.ts';
 import { answerCompletedEnrollment, RecoveryCodesSchema } from './two-factor-routes.ts';
+import { requireAllowedMethod } from '../method-policy.ts';
 
 const SentSchema = Type.Object({
   phoneMasked: Type.String({ description: 'The number the code went to, masked: +1 •••• ••• 4567' }),
@@ -53,6 +54,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
     async (request, reply) => {
       const session = requireSession(request);
       if (!deps.delivery.sms) throw new HttpError('sms_unavailable');
+      requireAllowedMethod(session, 'sms');
       const user = await findUserById(deps.db, session.userId);
       if (!user) throw new HttpError('unauthenticated');
       // A new phone is a new factor: a stolen, idle session must not add or move the codes (rules 12, 28).
@@ -74,7 +76,7 @@ export async function smsRoutes(parent: FastifyInstance, options: SMSRouteOption
         description: 'Answers ten recovery codes, shown once. Signs out your other sessions. When this completes a login that required enrollment, also answers the new session token. Wrong, expired and used codes all answer 401 invalid_code; five wrong codes use a code up.',
         security: sessionSecurity,
         body: Type.Object({ code: CodeSchema }, { additionalProperties: false }),
-        response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema, token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403) },
+        response: { 200: Type.Object({ recoveryCodes: Type.Optional(RecoveryCodesSchema), token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {

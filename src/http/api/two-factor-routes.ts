@@ -21,18 +21,21 @@ import { IdentityProofSchema, requireIdentityProof } from './identity-proof.ts';
 import { CodeSchema } from './login-verify-routes.ts';
 import { EnrollmentIdSchema, errorResponses, sessionSecurity } from './schemas.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
+import { requireAllowedMethod } from '../method-policy.ts';
 
 export const RecoveryCodesSchema = Type.Array(Type.String({ description: 'xxxxx-xxxxx, single use' }), { description: 'Shown once; store them somewhere safe' });
 
 /**
- * The answer to a confirmed factor, app or SMS: the recovery codes, never cached, plus the new
+ * The answer to a confirmed factor, app or SMS: the recovery codes when this factor turned 2FA on
+ * (a second method keeps the user's codes, so the field is absent), never cached, plus the new
  * token (and cookie) when the confirmation completed an enrollment-required login (rule 9).
  */
-export function answerCompletedEnrollment(request: FastifyRequest, reply: FastifyReply, cookie: SessionCookie, outcome: CompletedEnrollment): { recoveryCodes: string[]; token?: string } {
+export function answerCompletedEnrollment(request: FastifyRequest, reply: FastifyReply, cookie: SessionCookie, outcome: CompletedEnrollment): { recoveryCodes?: string[]; token?: string } {
   reply.header('cache-control', 'no-store');
-  if (!outcome.newToken) return { recoveryCodes: outcome.recoveryCodes };
+  const codes = outcome.recoveryCodes ? { recoveryCodes: outcome.recoveryCodes } : {};
+  if (!outcome.newToken) return codes;
   if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken);
-  return { recoveryCodes: outcome.recoveryCodes, token: outcome.newToken };
+  return { ...codes, token: outcome.newToken };
 }
 
 export interface TwoFactorRouteOptions {
@@ -66,6 +69,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
     },
     async (request, reply) => {
       const session = requireSession(request);
+      requireAllowedMethod(session, 'totp');
       // A factor planted or replaced by a stolen session takes the account over (rules 12, 28).
       if (enrollmentNeedsReauthentication(deps, session)) throw new HttpError('reauthentication_required');
       const started = await startTOTPEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, lifetimeMs: deps.config.policy.totpEnrollmentMs });
@@ -85,7 +89,7 @@ export async function twoFactorRoutes(parent: FastifyInstance, options: TwoFacto
         description: 'Answers ten recovery codes, shown once. Signs out your other sessions. When this completes a login that required enrollment, also answers the new session token.',
         security: sessionSecurity,
         body: Type.Object({ enrollmentId: EnrollmentIdSchema, code: CodeSchema }, { additionalProperties: false }),
-        response: { 200: Type.Object({ recoveryCodes: RecoveryCodesSchema, token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403, 410) },
+        response: { 200: Type.Object({ recoveryCodes: Type.Optional(RecoveryCodesSchema), token: Type.Optional(Type.String()) }), ...errorResponses(400, 401, 403, 410) },
       },
     },
     async (request, reply) => {

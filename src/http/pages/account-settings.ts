@@ -14,9 +14,10 @@ import { errorCatalog, HttpError } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { enforcementError } from '../outcome-errors.ts';
+import { enforcementError, methodPolicyError } from '../outcome-errors.ts';
+import { changeMethodPolicy, POLICY_METHODS, readMethodPolicy } from '../../enforcement/method-policy.ts';
 import { originOf } from '../request-origin.ts';
-import { ACCOUNT_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState } from '../views/account-settings.ts';
+import { ACCOUNT_PATH, ACCOUNT_POLICY_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState } from '../views/account-settings.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -32,10 +33,11 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
   const { deps } = options;
   const recent = (session: SessionContext) => isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
 
-  async function sendAccountPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, extra: Pick<AccountPageState, 'notice' | 'alert'> = {}): Promise<FastifyReply> {
+  async function sendAccountPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, extra: Pick<AccountPageState, 'notice' | 'alert'> & { policy?: AccountPageState['policy'] } = {}): Promise<FastifyReply> {
     const account = await findAccountById(deps.db, session.accountId);
     if (!account) throw new HttpError('not_found');
-    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), ...extra }));
+    const policy = extra.policy ?? (await readMethodPolicy(deps.db, session.accountId));
+    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), ...extra, policy }));
   }
 
   app.get(ACCOUNT_PATH, { config: { role: 'admin' }, schema: { hide: true } }, async (request, reply) => {
@@ -66,6 +68,36 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       const outcome = await setAccountEnforcement(deps, actor, enforce, originOf(request));
       if (!outcome.ok) return sendAccountPage(reply, enforcementError(outcome).status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
       return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce) });
+    },
+  );
+
+  // Allowed methods: the same domain call as PATCH /api/v1/account/policy. A change that sends
+  // users to setup is first answered with their number and saved only when confirmed.
+  const checkbox = Type.Optional(Type.Literal('on'));
+  app.post(
+    ACCOUNT_POLICY_PATH,
+    {
+      config: { role: 'admin' },
+      schema: { hide: true, body: formBodySchema({ allow_totp: checkbox, allow_sms: checkbox, allow_webauthn: checkbox, requirePhishingResistant: checkbox, confirm: Type.Optional(Type.Literal('yes')) }) },
+      attachValidation: true,
+      preHandler: verifyFormToken(app),
+    },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      if (formProblem(request)) return sendAccountPage(reply, 400, session, layoutUser, { alert: MALFORMED_FORM_MESSAGE });
+      if (!recent(session)) return sendAccountPage(reply, errorCatalog.reauthentication_required.status, session, layoutUser, { alert: errorCatalog.reauthentication_required.message });
+      const body = request.body as Record<string, string | undefined>;
+      const change = { allowedMethods: POLICY_METHODS.filter((kind) => body[`allow_${kind}`] === 'on'), requirePhishingResistant: body.requirePhishingResistant === 'on' };
+      const actor = { userId: session.userId, accountId: session.accountId, methods: await listConfirmedMethods(deps.db, { id: session.userId }) };
+      const preview = await changeMethodPolicy(deps, actor, { ...change, dryRun: true }, originOf(request));
+      if (!preview.ok) {
+        const error = methodPolicyError(preview);
+        return sendAccountPage(reply, error.status, session, layoutUser, { alert: error.message, policy: change });
+      }
+      if (preview.affectedUsers > 0 && body.confirm !== 'yes') return sendAccountPage(reply, 200, session, layoutUser, { policy: { ...change, pendingAffectedUsers: preview.affectedUsers } });
+      const saved = await changeMethodPolicy(deps, actor, change, originOf(request));
+      if (!saved.ok) return sendAccountPage(reply, methodPolicyError(saved).status, session, layoutUser, { alert: methodPolicyError(saved).message, policy: change });
+      return sendAccountPage(reply, 200, session, layoutUser, { notice: `Allowed methods saved.${saved.affectedUsers > 0 ? ` ${saved.affectedUsers === 1 ? '1 user is' : `${saved.affectedUsers} users are`} sent to two-factor setup.` : ''}` });
     },
   );
 }

@@ -15,6 +15,7 @@ import { settingsPages } from './settings.ts';
 import { signupPages } from './signup.ts';
 import { twoFactorAppPages } from './two-factor-app.ts';
 import { twoFactorSMSPages } from './two-factor-sms.ts';
+import { twoFactorSecurityKeyPages } from './two-factor-security-key.ts';
 import { twoFactorRecoveryCodePages } from './two-factor-recovery-codes.ts';
 import { userAdminPages } from './user-admin.ts';
 import { userPages } from './user.ts';
@@ -35,6 +36,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(userPages, options);
   await app.register(twoFactorAppPages, options);
   await app.register(twoFactorSMSPages, options);
+  await app.register(twoFactorSecurityKeyPages, options);
   await app.register(twoFactorRecoveryCodePages, options);
   await app.register(reauthenticatePages, options);
   await app.register(accountSettingsPages, options);

@@ -9,6 +9,8 @@ import type { BeginOutcome } from '../../factors/factor.ts';
 import { LOGIN_TEXT_KIND } from '../../login/login-text.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession, type SessionContext } from '../../sessions/sessions.ts';
+import { endBrowserApplicationSession } from '../../sessions/application-sessions.ts';
+import { PROVIDER_SESSION_COOKIE } from '../../oidc/provider-paths.ts';
 import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
@@ -68,6 +70,8 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       }
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
+      // So is its sign-in to applications: the new login may be someone else's.
+      await endBrowserApplicationSession(deps.db, request.cookies[PROVIDER_SESSION_COOKIE], { unlessOf: outcome.user.id });
       setSessionCookie(reply, cookie, outcome.token);
       return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.begun), 303);
     },
@@ -77,7 +81,10 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
     '/logout',
     { config: { access: 'any-session' }, schema: { hide: true, body: formBodySchema({}) }, preHandler: verifyFormToken(app) },
     async (request, reply) => {
-      await revokeSession(deps.db, requireSession(request).tokenHash);
+      const session = requireSession(request);
+      await revokeSession(deps.db, session.tokenHash);
+      // …and this browser's sign-in to applications (OpenID Connect), who are told.
+      await endBrowserApplicationSession(deps.db, request.cookies[PROVIDER_SESSION_COOKIE], { of: session.userId });
       clearSessionCookie(reply, cookie);
       return reply.redirect('/login', 303);
     },

@@ -35,7 +35,7 @@ import {
   START_ENROLLMENT_PATH,
   type MobileOS,
 } from '../views/two-factor-app.ts';
-import { renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { renderMethodAdded, renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
@@ -135,7 +135,9 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
       if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);
       reply.header('cache-control', 'no-store');
-      return sendAppPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, 'Two-factor authentication is on: your login now asks for a code from the Mobile App.'));
+      const notice = 'Two-factor authentication is on: your login now asks for a code from the Mobile App.';
+      if (!outcome.recoveryCodes) return sendAppPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));
+      return sendAppPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, notice));
     },
   );
 }

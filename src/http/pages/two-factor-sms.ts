@@ -23,7 +23,7 @@ import { originOf } from '../request-origin.ts';
 import type { SafeHTML } from '../views/html.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
-import { renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { renderMethodAdded, renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
 import { CONFIRM_SMS_ENROLLMENT_PATH, renderPhoneForm, renderSMSConfirm, SMS_ENROLLMENT_PATH, START_SMS_ENROLLMENT_PATH } from '../views/two-factor-sms.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage, type FormRefusal } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -120,7 +120,9 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
       if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);
       reply.header('cache-control', 'no-store');
-      return sendSMSPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, 'Two-factor authentication is on: your login now asks for a code we text to your phone.'));
+      const notice = 'Two-factor authentication is on: your login now asks for a code we text to your phone.';
+      if (!outcome.recoveryCodes) return sendSMSPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));
+      return sendSMSPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, notice));
     },
   );
 }

@@ -13,6 +13,8 @@ import { sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
 import { findSecondFactor, listConfirmedMethods } from '../../factors/registry.ts';
+import { listSecurityKeys, WEBAUTHN_KIND } from '../../factors/webauthn/keys.ts';
+import { relyingPartyOf } from '../../factors/webauthn/relying-party.ts';
 
 export async function userPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps } = options;
@@ -21,7 +23,8 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
     const { session, layoutUser } = signedInPage(request, reply);
     const user = await findUserById(deps.db, session.userId);
     if (!user) throw new HttpError('unauthenticated');
-    const methods = await listConfirmedMethods(deps.db, user);
+    // Only the methods the account's policy allows count: with none left, setup is offered (PRODUCT.md §2.9).
+    const methods = (await listConfirmedMethods(deps.db, user)).filter((kind) => session.allowedMethods.includes(kind));
     const unusedRecoveryCodes = methods.length > 0 ? await countUnusedRecoveryCodes(deps.db, user.id) : 0;
     const phoneMasked = methods.includes('sms') ? ((await findSecondFactor('sms')!.describe(deps, user.id))?.detail ?? null) : null;
     const smsAvailable = deps.delivery.sms !== null;
@@ -31,7 +34,16 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
       role: user.role,
       accountName: session.accountName,
       mustEnrol: session.state === 'enrollment_required',
-      twoFactor: { methods, unusedRecoveryCodes, smsAvailable, phoneMasked },
+      twoFactor: {
+        methods,
+        unusedRecoveryCodes,
+        smsAvailable,
+        phoneMasked,
+        securityKeysOffered: relyingPartyOf(deps.config.publicURL).offered,
+        securityKeys: methods.includes(WEBAUTHN_KIND) ? await listSecurityKeys(deps.db, user.id) : [],
+        csrfToken: layoutUser.csrfToken,
+        allowedMethods: session.allowedMethods,
+      },
     });
     return sendPage(reply, 200, page);
   });

@@ -43,6 +43,8 @@ export interface RouteEntry {
   url: string;
   access: Access;
   role: 'admin' | null;
+  /** The route authenticates an application, never our cookie (see csrf.ts): no Origin check. */
+  clientAuthenticated: boolean;
 }
 
 export interface SessionCookie {
@@ -85,7 +87,7 @@ export const authenticationPlugin = fp(async function authenticationPlugin(app: 
   app.decorate('routeCatalog', catalog);
   app.addHook('onRoute', (route) => {
     // Read the config when asked: hooks of inner plugins may still set it after this one ran.
-    const config = () => (route.config ?? {}) as { access?: Access; role?: 'admin' };
+    const config = () => (route.config ?? {}) as { access?: Access; role?: 'admin'; clientAuthenticated?: boolean };
     for (const method of [route.method].flat()) {
       catalog.push({
         method,
@@ -95,6 +97,9 @@ export const authenticationPlugin = fp(async function authenticationPlugin(app: 
         },
         get role() {
           return config().role ?? null;
+        },
+        get clientAuthenticated() {
+          return config().clientAuthenticated === true;
         },
       });
     }

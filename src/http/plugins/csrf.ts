@@ -15,6 +15,17 @@ import { HttpError } from '../../errors.ts';
 import { isAPIRequest } from '../request-origin.ts';
 import { readBearer } from './authentication.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route authenticates an application (client secret, PKCE verifier, bearer access token),
+     * never our cookie — the OpenID Provider's token endpoint and its kin, called by servers that
+     * send no Origin. There is nothing of the browser's to forge, so no Origin check.
+     */
+    clientAuthenticated?: boolean;
+  }
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function allowedOrigins(publicURL: URL, production: boolean, port: number): Set<string> {
@@ -29,6 +40,7 @@ export function allowedOrigins(publicURL: URL, production: boolean, port: number
 
 function needsOriginCheck(request: FastifyRequest, cookieName: string): boolean {
   if (SAFE_METHODS.has(request.method)) return false;
+  if (request.routeOptions.config?.clientAuthenticated === true) return false;
   if (!isAPIRequest(request)) return true;
   const hasCookie = request.cookies[cookieName] !== undefined;
   // Only a bearer token that the guard will use instead of the cookie exempts the request:

@@ -16,7 +16,23 @@ const ENFORCE_LABEL = 'Enforce Two-Factor Authentication (2FA)';
 /** The 409 admin_2fa_required alert, with the way out: set up 2FA for yourself first. */
 export const ADMIN_2FA_REQUIRED_ALERT = html`${errorCatalog.admin_2fa_required.message} <a href="/user">Set up two-factor authentication for yourself first</a>.`;
 
+export const ACCOUNT_POLICY_PATH = '/settings/account/policy';
+const METHOD_LABELS: ReadonlyArray<[kind: string, label: string]> = [
+  ['totp', 'Mobile App'],
+  ['sms', 'SMS Message'],
+  ['webauthn', 'Security Key'],
+];
+export const PHISHING_RESISTANT_LABEL = 'Require a phishing-resistant method (security keys only)';
+
+export interface MethodPolicyView {
+  allowedMethods: readonly string[];
+  requirePhishingResistant: boolean;
+  /** Set when a change waits for confirmation: how many users it sends to setup. */
+  pendingAffectedUsers?: number;
+}
+
 export interface AccountPageState {
+  policy: MethodPolicyView;
   account: Account;
   recentlyAuthenticated: boolean;
   notice?: string | null;
@@ -34,7 +50,22 @@ ${statusMessage(state.notice)}
 ${alertMessage(state.alert)}
 <p>${ENFORCE_LABEL}: <strong class="${enforced ? 'status-on' : 'status-off'}">${enforced ? 'On' : 'Off'}</strong></p>
 ${control}
+${state.recentlyAuthenticated ? renderPolicyForm(csrfToken, state.policy) : ''}
 </section>`;
+}
+
+/**
+ * "Allowed methods" (PRODUCT.md §2.9): a change that would send users to setup is shown with their
+ * number first and saved only when confirmed.
+ */
+function renderPolicyForm(csrfToken: string, policy: MethodPolicyView): SafeHTML {
+  const pending = policy.pendingAffectedUsers;
+  const fields = html`<fieldset><legend>Allowed methods</legend>
+${METHOD_LABELS.map(([kind, label]) => checkboxField({ label, name: `allow_${kind}`, checked: policy.allowedMethods.includes(kind) }))}
+${checkboxField({ label: PHISHING_RESISTANT_LABEL, name: 'requirePhishingResistant', checked: policy.requirePhishingResistant, hint: 'App and text-message codes are then refused at login; recovery codes still work. You need a security key yourself.' })}
+</fieldset>
+${pending !== undefined ? html`<p class="alert" role="alert">This change sends ${pending === 1 ? '1 user' : `${pending} users`} to two-factor setup: they have no method it allows. Choose "Confirm Allowed Methods" to save it.</p><input type="hidden" name="confirm" value="yes">` : ''}`;
+  return postForm(ACCOUNT_POLICY_PATH, csrfToken, fields, pending !== undefined ? 'Confirm Allowed Methods' : 'Save Allowed Methods');
 }
 
 export function renderAccountSettingsPage(layoutUser: LayoutUser, state: AccountPageState): string {

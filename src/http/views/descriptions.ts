@@ -1,6 +1,6 @@
 /** People's words for stored values that several pages show: methods, roles, times. */
 
-const methodNames: Record<string, string> = { totp: 'Mobile App', sms: 'SMS Message' };
+const methodNames: Record<string, string> = { totp: 'Mobile App', sms: 'SMS Message', webauthn: 'Security Key' };
 
 /** People's names for second-factor methods, as the User Details page offers them. */
 export function describeMethods(methods: readonly string[]): string {

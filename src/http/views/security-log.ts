@@ -23,6 +23,7 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   recovery_code_used: 'Recovery code used',
   recovery_codes_regenerated: 'Recovery codes regenerated',
   enforcement_changed: 'Enforcement changed',
+  policy_changed: 'Allowed methods changed',
   disable_link_sent: 'Disable link sent',
   disable_link_used: 'Disable link used',
   support_reset: 'Support reset',
@@ -31,6 +32,7 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   role_changed: 'Role changed',
   user_deactivated: 'User deactivated',
   sms_refused: 'SMS refused',
+  oidc_client_changed: 'Application sign-in changed',
 };
 
 export interface LogFilters {

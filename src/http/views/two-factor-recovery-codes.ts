@@ -17,6 +17,17 @@ ${statusMessage(notice)}
 <p><a class="button primary" href="/user">Continue</a></p>`;
 }
 
+/**
+ * After a second method was added: the user's recovery codes did not change (issue 13), and the
+ * page says so, so nobody throws away the codes they saved.
+ */
+export function renderMethodAdded(notice: string): SafeHTML {
+  return html`<h1>Two-factor authentication</h1>
+${statusMessage(notice)}
+<p>Your recovery codes have not changed: the codes you saved still work. You can make a new set from User Details, which stops the old ones from working.</p>
+<p><a class="button primary" href="/user">Continue</a></p>`;
+}
+
 export interface RegenerateView {
   csrfToken: string;
   /** The password form, when the session's authentication is older than the policy allows. */

@@ -9,6 +9,7 @@ import { APP_ENROLLMENT_PATH } from './two-factor-app.ts';
 import { DISABLE_TWO_FACTOR_PATH } from './two-factor-disable.ts';
 import { RECOVERY_CODES_PATH } from './two-factor-recovery-codes.ts';
 import { SMS_ENROLLMENT_PATH, SMS_WEAKER_NOTE } from './two-factor-sms.ts';
+import { renderSecurityKeyList, SECURITY_KEY_PATH, type SecurityKeyRow } from './two-factor-security-key.ts';
 
 export interface TwoFactorSection {
   methods: readonly string[];
@@ -17,6 +18,21 @@ export interface TwoFactorSection {
   smsAvailable: boolean;
   /** The masked number of the user's SMS factor, when SMS is on. */
   phoneMasked: string | null;
+  /** Whether security keys can be used here (PUBLIC_URL has a host name, not an IP address). */
+  securityKeysOffered: boolean;
+  securityKeys: readonly SecurityKeyRow[];
+  csrfToken: string;
+  /** The methods the account's policy allows: only these are offered (PRODUCT.md §2.9). */
+  allowedMethods: readonly string[];
+}
+
+function securityKeyPart(section: TwoFactorSection): SafeHTML {
+  if (!section.securityKeysOffered || !section.allowedMethods.includes('webauthn')) return html``;
+  const has = section.securityKeys.length > 0;
+  return html`<h3>Security Key</h3>
+<p>${has ? 'Your security keys and passkeys. You can add up to 10.' : 'A hardware security key or a passkey: the strongest second factor, which cannot be phished.'}</p>
+${renderSecurityKeyList(section.securityKeys, section.csrfToken)}
+${section.securityKeys.length < 10 ? html`<div class="button-row">${openButton(SECURITY_KEY_PATH, has ? 'Add a security key' : 'Security Key')}</div>` : ''}`;
 }
 
 function openButton(path: string, label: string, style: 'primary' | 'plain' = 'plain'): SafeHTML {
@@ -24,14 +40,18 @@ function openButton(path: string, label: string, style: 'primary' | 'plain' = 'p
 }
 
 export function renderTwoFactorSection(section: TwoFactorSection): SafeHTML {
+  const allows = (kind: string) => section.allowedMethods.includes(kind);
+  const smsOffered = section.smsAvailable && allows('sms');
   if (section.methods.length === 0) {
-    return html`<p>Add a second step to your login: after your password, you enter a code from your phone. Choose how to get the code:</p>
-<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Mobile App', 'primary')}${section.smsAvailable ? openButton(SMS_ENROLLMENT_PATH, 'SMS Message') : ''}</div>
-${section.smsAvailable ? html`<p class="aside">${SMS_WEAKER_NOTE}</p>` : ''}`;
+    return html`<p>Add a second step to your login: after your password, you enter a code from your phone${allows('webauthn') && section.securityKeysOffered ? ' or use a security key' : ''}. Choose how:</p>
+<div class="button-row">${allows('totp') ? openButton(APP_ENROLLMENT_PATH, 'Mobile App', 'primary') : ''}${smsOffered ? openButton(SMS_ENROLLMENT_PATH, 'SMS Message') : ''}${section.securityKeysOffered && allows('webauthn') ? openButton(SECURITY_KEY_PATH, 'Security Key', allows('totp') ? 'plain' : 'primary') : ''}</div>
+${smsOffered ? html`<p class="aside">${SMS_WEAKER_NOTE}</p>` : ''}`;
   }
   const hasApp = section.methods.includes('totp');
   const hasSMS = section.methods.includes('sms');
-  return html`${hasApp
+  return html`${!allows('totp')
+    ? ''
+    : hasApp
     ? html`<h3>Mobile App</h3>
 <p>Your authenticator app gives you the code at login. Moving to a new phone? Set it up there; the current app keeps working until the new one is confirmed.</p>
 <div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Set up on a new phone')}</div>`
@@ -43,16 +63,17 @@ ${hasSMS
 <p>SMS is on: we text your login codes to <strong class="phone-masked">${section.phoneMasked ?? 'your phone'}</strong>.</p>
 <p class="aside">${SMS_WEAKER_NOTE}</p>
 ${section.smsAvailable ? html`<div class="button-row">${openButton(SMS_ENROLLMENT_PATH, 'Change phone number')}</div>` : ''}`
-    : section.smsAvailable
+    : smsOffered
       ? html`<h3>SMS Message</h3>
 <p>You can also get codes by text message, as a backup.</p>
 <p class="aside">${SMS_WEAKER_NOTE}</p>
 <div class="button-row">${openButton(SMS_ENROLLMENT_PATH, 'SMS Message')}</div>`
       : ''}
+${securityKeyPart(section)}
 <h3>Recovery codes</h3>
 <p>${section.unusedRecoveryCodes === 1 ? '1 unused recovery code left' : `${section.unusedRecoveryCodes} unused recovery codes left`}. Each one lets you log in once without your phone.</p>
 <div class="button-row">${openButton(RECOVERY_CODES_PATH, 'Regenerate recovery codes')}</div>
 <h3>Turn off</h3>
-<p>Turning two-factor authentication off removes your authenticator app, text-message phone and recovery codes and signs you out everywhere.</p>
+<p>Turning two-factor authentication off removes your authenticator app, text-message phone, security keys and recovery codes and signs you out everywhere.</p>
 <div class="button-row">${openButton(DISABLE_TWO_FACTOR_PATH, 'Disable Two Factor')}</div>`;
 }

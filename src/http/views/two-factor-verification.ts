@@ -11,6 +11,8 @@ import { renderBarePage } from './layout.ts';
 import { codeField } from './two-factor-code-field.ts';
 import type { CodeShape, VerificationCopy } from '../../factors/factor.ts';
 import { METHOD_KINDS } from '../../factors/registry.ts';
+import { WEBAUTHN_KIND as SECURITY_KEY_KIND } from '../../factors/webauthn/keys.ts';
+import { renderSecurityKeyStep, SECURITY_KEY_SCRIPTS } from './two-factor-security-key.ts';
 
 export const LOGIN_VERIFY_PATH = '/login/verify';
 /** Texts the login code (again): POST only, with the CSRF token — it sends a text (rule 26). */
@@ -74,6 +76,8 @@ function textMeForm(view: VerificationView, label: string): SafeHTML {
 function otherMethods(view: VerificationView): SafeHTML {
   const links: SafeHTML[] = [];
   for (const option of view.options) {
+    // The security key has its own part at the top of the page, not a link.
+    if (option.kind === SECURITY_KEY_KIND) continue;
     if (option.kind === view.current.kind) {
       if (option.begins && option.copy.resendLabel) links.push(textMeForm(view, option.copy.resendLabel));
     } else if (option.begins) {
@@ -87,20 +91,30 @@ function otherMethods(view: VerificationView): SafeHTML {
 
 export function renderVerification(view: VerificationView): string {
   const { kind, copy, codeShape } = view.current;
-  return renderBarePage(
-    copy.title,
-    html`<h1>${copy.title}</h1>
-${alertMessage(view.alert)}
-${statusMessage(view.notice)}
+  // A user with a key sees "Use your security key" first (PRODUCT.md §2.9 step 3); codes stay below it.
+  const hasKey = view.options.some((option) => option.kind === SECURITY_KEY_KIND);
+  const keyOnly = kind === SECURITY_KEY_KIND;
+  const codeForm = keyOnly
+    ? html``
+    : html`${hasKey ? html`<h2>Or enter a code</h2>` : ''}
 <p>${intro(view)}</p>
 <form method="post" action="${loginVerifyPath(kind, view.next)}" class="stacked">
 ${csrfField(view.csrfToken)}
 <input type="hidden" name="method" value="${kind}">
 ${codeField({ label: copy.label, name: 'code', id: 'field-code', kind: codeShape === 'recovery_code' ? 'recovery' : 'digits', hint: copy.hint, invalid: Boolean(view.alert) })}
 <div><button type="submit" class="primary">Continue</button></div>
-</form>
+</form>`;
+  const title = hasKey ? 'Verification Code' : copy.title;
+  return renderBarePage(
+    title,
+    html`<h1>${title}</h1>
+${alertMessage(view.alert)}
+${statusMessage(view.notice)}
+${hasKey ? renderSecurityKeyStep(view.next, view.options.filter((option) => option.kind !== SECURITY_KEY_KIND && option.kind !== 'recovery').length === 0) : ''}
+${codeForm}
 ${otherMethods(view)}
 ${logOutForm(view.csrfToken)}`,
+    hasKey ? SECURITY_KEY_SCRIPTS : [],
   );
 }
 

@@ -6,15 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../../helpers/databases.ts';
 import { PASSWORD, uniqueEmail, waitFor } from '../../helpers/fixtures.ts';
 import { apiClient, type APIClient } from '../../helpers/http.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../../helpers/server.ts';
 import { oathtoolCode } from '../../helpers/two-factor.ts';
 import { openStorage, type Storage } from '../../../src/storage/database.ts';
+import { twofoldBin } from '../../helpers/twofold-command.ts';
 
-const bin = fileURLToPath(new URL('../../../bin/twofold.js', import.meta.url));
 // Three processes compiling TypeScript at once on a busy machine can take a while.
 const START_TIMEOUT_MS = 120_000;
 const STEP_MS = 30_000;
@@ -69,7 +68,7 @@ function instanceEnv(port: number, databaseURL: string, env: Record<string, stri
 }
 
 function spawnInstance(name: string, port: number, databaseURL: string, env: Record<string, string>): Instance {
-  const child = spawn(process.execPath, [bin, 'serve'], { env: instanceEnv(port, databaseURL, env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [twofoldBin, 'serve'], { env: instanceEnv(port, databaseURL, env), stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   // Read both pipes continuously: a full pipe would block the server's logging.
   const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));

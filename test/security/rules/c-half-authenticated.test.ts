@@ -12,10 +12,10 @@ import { enrollAuthenticatorApp, nextStepCode, oathtoolCode, passwordStep } from
 import { guardedRoutes, pageForm, probeRoute, sendDisableLink, sessionCookie, setSessionToken, userWithApp, type Carrier } from './helpers.ts';
 
 /** The reviewed list of routes a password-only session may reach (rule 8). */
-const REACHABLE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms)$/, /^\/api\/v1\/logout$/, /^\/login\/(verify|sms)$/, /^\/logout$/];
+const REACHABLE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms|webauthn\/options)$/, /^\/api\/v1\/logout$/, /^\/login\/(verify|sms)$/, /^\/logout$/];
 /** The reviewed list of routes an enrollment-only session (enforcement) may reach besides those. */
 // Re-authentication too: a session made enrollment-only by enforcement re-enters its password before enrolling (issue 13).
-const REACHABLE_ENROLLMENT_ONLY = [/^\/api\/v1\/me\/2fa\/(totp|sms)(\/confirm)?$/, /^\/api\/v1\/me\/reauthenticate$/, /^\/reauthenticate$/, /^\/user$/, /^\/user\/two-factor\/(app|sms)(\/(enrollment|confirm|rotate))?$/, /^\/api\/v1\/logout$/, /^\/logout$/];
+const REACHABLE_ENROLLMENT_ONLY = [/^\/api\/v1\/me\/2fa\/(totp|sms)(\/confirm)?$/, /^\/api\/v1\/me\/2fa\/webauthn(\/options)?$/, /^\/api\/v1\/me\/reauthenticate$/, /^\/reauthenticate$/, /^\/user$/, /^\/user\/two-factor\/(app|sms)(\/(enrollment|confirm|rotate))?$/, /^\/user\/two-factor\/security-key$/, /^\/api\/v1\/logout$/, /^\/logout$/];
 
 const CARRIERS: Carrier[] = ['bearer', 'cookie'];
 

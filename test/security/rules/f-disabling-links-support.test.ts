@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { inviteAndAccept, linkFromOutbox, logIn, PASSWORD, signUp, waitFor } from '../../helpers/fixtures.ts';
 import { request } from '../../helpers/http.ts';
 import { SMTPServer } from 'smtp-server';
@@ -16,6 +15,7 @@ import { freePort, TEST_ENCRYPTION_KEY, type TestServer } from '../../helpers/se
 import { forEachDatabase } from '../../helpers/suites.ts';
 import { currentCode, enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents, wrongCode } from '../../helpers/two-factor.ts';
 import { adminAndEnrolledUser, onSQLiteServer, pageForm, rawRequest, secondFactorGuesses, sendDisableLink, sessionCookie, stateSnapshot } from './helpers.ts';
+import { twofoldBin } from '../../helpers/twofold-command.ts';
 
 async function secondFactorRows(server: TestServer, userId: string): Promise<{ factors: number; recoveryCodes: number; openLinks: number }> {
   const db = server.deps.db;
@@ -292,8 +292,6 @@ onSQLiteServer('F. disabling, links, support', (context) => {
   });
 });
 
-const bin = fileURLToPath(new URL('../../../bin/twofold.js', import.meta.url));
-
 /** A real SMTP server, so the e-mail the support command sends can be read. */
 async function startSMTPServer(): Promise<{ url: string; mails: Array<{ to: string; subject: string }>; close(): Promise<void> }> {
   const mails: Array<{ to: string; subject: string }> = [];
@@ -310,7 +308,7 @@ async function startSMTPServer(): Promise<{ url: string; mails: Array<{ to: stri
 function support(server: TestServer, args: string[], smtpURL?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'test', DATABASE_URL: server.database.url, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'warn' };
   if (smtpURL) env.SMTP_URL = smtpURL;
-  const child = spawn(process.execPath, [bin, 'support', ...args], { env });
+  const child = spawn(process.execPath, [twofoldBin, 'support', ...args], { env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -118,7 +118,11 @@ onSQLiteServer('G. sessions, browsers, CSRF', (context) => {
         const { server } = context();
         const { cookie, userId } = await cookieAdmin();
         // With a non-bearer Authorization header only the routes that read the cookie matter.
-        const routes = server.app.routeCatalog.filter((route) => UNSAFE.has(route.method) && (!('authorization' in headers) || route.access !== 'public'));
+        // The OpenID Provider's token, revocation and userinfo endpoints authenticate the
+        // application, never our cookie (rule 40 covers them): the reviewed list, and only it.
+        const forApplications = server.app.routeCatalog.filter((route) => route.clientAuthenticated && UNSAFE.has(route.method)).map((route) => route.url);
+        assert.deepEqual([...new Set(forApplications)].sort(), ['/oidc/me', '/oidc/token', '/oidc/token/revocation']);
+        const routes = server.app.routeCatalog.filter((route) => UNSAFE.has(route.method) && !route.clientAuthenticated && (!('authorization' in headers) || route.access !== 'public'));
         assert.ok(routes.length > 20, 'the catalog lists the unsafe routes');
         const before = await stateSnapshot(server);
         for (const route of routes) {

@@ -1,0 +1,73 @@
+/**
+ * A user's sign-ins to applications (OpenID Connect) end with their Twofold sessions (SECURITY.md
+ * rule 41). Called by `revokeUserSessions`, in the same transaction: every code, access and
+ * refresh token, grant and provider session of the user is deleted — a refresh token stops
+ * working on the very next request, on every instance — and one back-channel logout notice per
+ * application the user was signed in to is queued for the sender (oidc/backchannel-logout-sender.ts),
+ * so the request that ended the sessions never waits for an application.
+ *
+ * It works on the provider's rows directly (it lives here, below oidc/, because every domain
+ * that ends sessions calls it): a provider session's payload lists, per client, the `sid` it
+ * claimed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../storage/schema.ts';
+
+interface ProviderSessionPayload {
+  authorizations?: Record<string, { sid?: string }>;
+}
+
+export async function endApplicationSessions(db: Database, userId: string): Promise<void> {
+  const sessions = await db.selectFrom('oidc_payloads').select('payload').where('account_id', '=', userId).where('model', '=', 'Session').execute();
+  const now = Date.now();
+  const notices = sessions.flatMap((row) => {
+    const payload = JSON.parse(row.payload) as ProviderSessionPayload;
+    return Object.entries(payload.authorizations ?? {}).map(([clientId, authorization]) => ({
+      id: randomUUID(),
+      client_id: clientId,
+      user_id: userId,
+      sid: typeof authorization.sid === 'string' ? authorization.sid : null,
+      created_at: now,
+      attempts: 0,
+      next_attempt_at: now,
+    }));
+  });
+  if (notices.length > 0) await db.insertInto('oidc_logout_notices').values(notices).execute();
+  const grants = await db.selectFrom('oidc_payloads').select('id').where('account_id', '=', userId).where('model', '=', 'Grant').execute();
+  // Tokens carry their user too; the grant ids also catch any row issued from the user's grants.
+  if (grants.length > 0) await db.deleteFrom('oidc_payloads').where('grant_id', 'in', grants.map((grant) => grant.id)).execute();
+  await db.deleteFrom('oidc_payloads').where('account_id', '=', userId).execute();
+}
+
+/**
+ * Logging out of Twofold in a browser — or logging in again there, perhaps as someone else —
+ * ends that browser's sign-in to applications too: the provider session its cookie names
+ * (`_session`, oidc-provider's) is deleted with the grants it made, and each application in it is
+ * told by back-channel logout. A provider session id is random from the provider and lives only
+ * in that browser's cookie: holding it is what it takes to end it. Logging out ends it when it
+ * is that user's (`of`); logging in ends it when it is someone else's (`unlessOf`) — the same
+ * user logging in again (prompt=login, a step-up) keeps it, as the sign-in in progress needs it.
+ */
+export async function endBrowserApplicationSession(db: Database, providerSessionId: string | undefined, whose: { of: string } | { unlessOf: string }): Promise<void> {
+  if (!providerSessionId || providerSessionId.length > 128) return;
+  let query = db.selectFrom('oidc_payloads').select(['payload', 'account_id']).where('model', '=', 'Session').where('id', '=', providerSessionId);
+  query = 'of' in whose ? query.where('account_id', '=', whose.of) : query.where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '!=', whose.unlessOf)]));
+  const row = await query.executeTakeFirst();
+  if (!row) return;
+  const payload = JSON.parse(row.payload) as ProviderSessionPayload & { authorizations?: Record<string, { sid?: string; grantId?: string }> };
+  const subject = row.account_id;
+  const now = Date.now();
+  const authorizations = Object.entries(payload.authorizations ?? {});
+  if (authorizations.length > 0 && subject) {
+    await db
+      .insertInto('oidc_logout_notices')
+      .values(authorizations.map(([clientId, authorization]) => ({ id: randomUUID(), client_id: clientId, user_id: subject, sid: typeof authorization.sid === 'string' ? authorization.sid : null, created_at: now, attempts: 0, next_attempt_at: now })))
+      .execute();
+  }
+  const grantIds = authorizations.map(([, authorization]) => authorization.grantId).filter((id): id is string => typeof id === 'string');
+  if (grantIds.length > 0) {
+    await db.deleteFrom('oidc_payloads').where('grant_id', 'in', grantIds).execute();
+    await db.deleteFrom('oidc_payloads').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
+  }
+  await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '=', providerSessionId).execute();
+}
