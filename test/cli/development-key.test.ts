@@ -10,10 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/server.ts';
-
-const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
+import { twofoldBin as bin } from '../helpers/twofold-command.ts';
 
 describe('the development key warning', () => {
   let folder: string;

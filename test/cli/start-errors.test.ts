@@ -9,11 +9,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { deriveKeys } from '../../src/crypto/keys.ts';
+import { openStorage } from '../../src/storage/database.ts';
+import { checkEncryptionKeys } from '../../src/storage/key-check.ts';
+import { migrateToLatest } from '../../src/storage/migrate.ts';
 import { databaseTargets, POSTGRES_ADMIN_URL } from '../helpers/databases.ts';
 import { freePort, TEST_ENCRYPTION_KEY } from '../helpers/server.ts';
+import { twofoldBin as bin } from '../helpers/twofold-command.ts';
 
-const bin = fileURLToPath(new URL('../../bin/twofold.js', import.meta.url));
 const postgres = (await databaseTargets()).find((target) => target.kind === 'postgres')!;
 
 /** Starts `twofold serve` as an operator would, with `env` over a valid development setup. */
@@ -101,5 +104,28 @@ describe('start errors name their variable in one line', () => {
 
   it('DATABASE_POOL_SIZE=0: says the range', async () => {
     assertRefusedNaming(await serve({ DATABASE_POOL_SIZE: '0' }), 'DATABASE_POOL_SIZE', /between 1 and 1000/);
+  });
+
+  it('PUBLIC_URL on http:// in production: says https:// is required (rule 25)', async () => {
+    assertRefusedNaming(await serve({ NODE_ENV: 'production', SMTP_URL: 'smtp://127.0.0.1:2525', PUBLIC_URL: 'http://login.example.com' }), 'PUBLIC_URL', /must start with https:\/\/ in production.*"http:\/\/login\.example\.com"/);
+  });
+
+  it('DELIVERY_POLL_MS and SHUTDOWN_DRAIN_SECONDS out of range or not numbers: say the range', async () => {
+    assertRefusedNaming(await serve({ DELIVERY_POLL_MS: '5' }), 'DELIVERY_POLL_MS', /between 10 and 60000, got 5/);
+    assertRefusedNaming(await serve({ SHUTDOWN_DRAIN_SECONDS: 'soon' }), 'SHUTDOWN_DRAIN_SECONDS', /whole number from 0 to 300, got "soon"/);
+  });
+
+  it('ENCRYPTION_KEY that does not open the database (the start-time key check): one line naming it and PREVIOUS_ENCRYPTION_KEYS', async () => {
+    const url = `sqlite:${join(folder, 'key-check.db')}`;
+    const storage = openStorage(url);
+    try {
+      await migrateToLatest(storage.db);
+      // What a first start under another key leaves behind.
+      const otherKey = new Uint8Array(32).fill(9);
+      assert.equal(await checkEncryptionKeys(storage.db, deriveKeys(otherKey), Date.now()), 'written');
+    } finally {
+      await storage.close();
+    }
+    assertRefusedNaming(await serve({ DATABASE_URL: url }), 'ENCRYPTION_KEY', /does not open what this database stores.*PREVIOUS_ENCRYPTION_KEYS.*twofold rotate-key/);
   });
 });
