@@ -1,10 +1,11 @@
 /**
  * Configuration: one validated table of options read from environment variables.
  * Every option documents itself (description and default); `describeConfiguration()` prints
- * the table, and the README mirrors it. Secrets come only from the environment.
+ * the table, and docs/configuration.md mirrors it (test/unit/docs-agree.test.ts checks). Secrets come only from the environment.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 
@@ -62,6 +63,8 @@ export interface Config {
   host: string;
   publicURL: URL;
   databaseURL: string;
+  /** Most PostgreSQL connections one instance holds (requests beyond it wait for one). */
+  databasePoolSize: number;
   /** 32 bytes: AES-256-GCM for secrets at rest; HMAC keys are derived from it. */
   encryptionKey: Uint8Array;
   /** Keys replaced by ENCRYPTION_KEY, still accepted for reading what they protected (key rotation). */
@@ -122,7 +125,7 @@ function integerOption(name: string, description: string, fallback: number, min:
     defaultText: String(fallback),
     read(value) {
       if (value === undefined || value === '') return fallback;
-      if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a whole number, got "${value}"`);
+      if (!/^\d+$/.test(value)) throw new ConfigError(`${name} must be a ${min >= 1 ? 'positive ' : ''}whole number from ${min} to ${max}, got "${value}"`);
       const parsed = Number(value);
       if (parsed < min || parsed > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${parsed}`);
       return parsed;
@@ -149,13 +152,14 @@ function stringOption(name: string, description: string, fallback: string): Opti
 }
 
 const options = {
-  nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required', 'development'),
+  nodeEnv: stringOption('NODE_ENV', '"production" turns on production mode: no outbox, secure cookies, HSTS, the encryption key is required; "development" (or "test") runs with the outbox. Any other value refuses to start', 'development'),
   port: integerOption('PORT', 'TCP port to listen on', 3000, 0, 65535),
   host: stringOption('HOST', 'Interface to listen on', '127.0.0.1'),
   publicURL: stringOption('PUBLIC_URL', 'Base URL of links in e-mails and the only origin accepted for forms; must be https:// in production', 'http://localhost:PORT'),
   databaseURL: stringOption('DATABASE_URL', 'sqlite:<file path> or postgres://user@host:port/db', 'sqlite:./data/twofold.db'),
-  previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in the README)', ''),
-  encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into ./data/dev-encryption.key', ''),
+  databasePoolSize: integerOption('DATABASE_POOL_SIZE', 'Most PostgreSQL connections one instance opens (queries beyond it wait for a free one); keep instances × pool size below the server\'s max_connections. Ignored for SQLite', 10, 1, 1000),
+  previousEncryptionKeys: stringOption('PREVIOUS_ENCRYPTION_KEYS', 'Comma-separated keys that ENCRYPTION_KEY replaced: still decrypt secrets and match recovery codes stored under them (see "Rotating the encryption key" in docs/operations.md)', ''),
+  encryptionKey: stringOption('ENCRYPTION_KEY', '32 random bytes, base64 or hex; encrypts TOTP secrets and phone numbers (AES-256-GCM) and keys the hashes. Required in production; in development a key is generated into dev-encryption.key beside the SQLite file (./data with PostgreSQL), and moving from it to a real key is a rotation (it goes in PREVIOUS_ENCRYPTION_KEYS)', ''),
   smtpURL: stringOption('SMTP_URL', 'smtp://user:password@host:port (or smtps://) for e-mail; unset means the development outbox', ''),
   smsProvider: stringOption('SMS_PROVIDER', 'outbox (development only), twilio or webhook; production without one offers no SMS factor', ''),
   twilioAccountSID: stringOption('TWILIO_ACCOUNT_SID', 'Twilio account SID (AC…)', ''),
@@ -207,6 +211,22 @@ export function describeConfiguration(): string[] {
   return Object.values(options).map((option) => `${option.name} (default ${option.defaultText}): ${option.description}`);
 }
 
+/** NODE_ENV values: a typo such as "prod" must not quietly run in development with the outbox on. */
+const NODE_ENVIRONMENTS = ['production', 'development', 'test'];
+
+function readProduction(nodeEnv: string): boolean {
+  if (!NODE_ENVIRONMENTS.includes(nodeEnv)) throw new ConfigError(`NODE_ENV must be production, development or test, got "${nodeEnv}"`);
+  return nodeEnv === 'production';
+}
+
+/** pino's levels; pino itself would refuse another with a message that does not name LOG_LEVEL. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function readLogLevel(level: string): string {
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}
+
 function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
   const trimmed = text.trim();
   const bytes = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
@@ -214,20 +234,29 @@ function parseKey(text: string, name = 'ENCRYPTION_KEY'): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** Where the generated development key lives: beside the SQLite file, or ./data with PostgreSQL. */
 function developmentKeyPath(databaseURL: string): string {
-  // Kept beside the SQLite file so the default install keeps decrypting what it stored.
   const folder = databaseURL.startsWith('sqlite:') ? dirname(databaseURL.slice('sqlite:'.length)) : './data';
-  return `${folder}/dev-encryption.key`;
+  return resolve(folder, 'dev-encryption.key');
 }
 
 function developmentKey(databaseURL: string): Uint8Array {
-  const folder = dirname(developmentKeyPath(databaseURL));
+  // Kept beside the SQLite file so the default install keeps decrypting what it stored.
   const path = developmentKeyPath(databaseURL);
-  if (!existsSync(path)) {
-    mkdirSync(folder, { recursive: true });
-    writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
+  try {
+    if (!existsSync(path)) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, randomBytes(32).toString('base64'), { mode: 0o600 });
+    }
+    return parseKey(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // The folder is the SQLite database's: naming only the key file would send the operator
+    // looking for a setting that does not exist.
+    const reason = error instanceof Error ? error.message : String(error);
+    if (databaseURL.startsWith('sqlite:')) throw new ConfigError(`DATABASE_URL: cannot write in ${dirname(path)}, the folder of the SQLite database and of the generated development key (${reason}); point DATABASE_URL at a folder Twofold can write`);
+    throw new ConfigError(`ENCRYPTION_KEY is not set and the development key cannot be written (${reason}); set ENCRYPTION_KEY`);
   }
-  return parseKey(readFileSync(path, 'utf8'));
 }
 
 /** Country calling codes libphonenumber knows, plus the non-geographic ones (+800, +882 …). */
@@ -245,8 +274,24 @@ function parseAllowedCountryCodes(text: string): string[] | null {
   return [...new Set(codes)];
 }
 
+/** The names proxy-addr (behind Fastify's trustProxy) accepts besides addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry) || isIP(entry) !== 0) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || range === undefined || rest.length > 0) return false;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (version === 4 ? 32 : 128);
+  return version === 4 && isIP(range) === 4; // a netmask: 10.0.0.0/255.0.0.0
+}
+
 function parseTrustedProxies(text: string): string[] {
-  return text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  const entries = text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+  for (const entry of entries) {
+    if (!isProxyEntry(entry)) throw new ConfigError(`TRUSTED_PROXIES must list IP addresses or CIDR ranges (for example "10.0.0.0/8,192.168.1.10"); "${entry}" is not one`);
+  }
+  return entries;
 }
 
 function readSMSProvider(read: <T>(option: Option<T>) => T, production: boolean): SMSProviderConfig {
@@ -298,7 +343,7 @@ function readMetricsToken(read: <T>(option: Option<T>) => T): string | null {
 
 export function loadConfig(env: Env = process.env): Config {
   const read = <T>(option: Option<T>): T => option.read(env[option.name], env);
-  const production = read(options.nodeEnv) === 'production';
+  const production = readProduction(read(options.nodeEnv));
   const port = read(options.port);
   const publicText = env.PUBLIC_URL || `http://localhost:${port}`;
   let publicURL: URL;
@@ -321,6 +366,10 @@ export function loadConfig(env: Env = process.env): Config {
   // TLS may end at a proxy; PUBLIC_URL is the address users see, so that is what must be https.
   if (production && publicURL.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL must start with https:// in production (TLS may end at a proxy; PUBLIC_URL is the address users see), got "${publicURL.origin}"`);
 
+  // Read before the development key is written, so a refused configuration leaves no file behind.
+  const logLevel = readLogLevel(read(options.logLevel));
+  const trustedProxies = parseTrustedProxies(read(options.trustedProxies));
+
   return {
     production,
     sms: readSMSProvider(read, production),
@@ -329,6 +378,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read(options.host),
     publicURL,
     databaseURL,
+    databasePoolSize: read(options.databasePoolSize),
     encryptionKey: keyText ? parseKey(keyText) : developmentKey(databaseURL),
     previousEncryptionKeys: read(options.previousEncryptionKeys)
       .split(',')
@@ -339,9 +389,9 @@ export function loadConfig(env: Env = process.env): Config {
     smtpURL,
     mailFrom: read(options.mailFrom),
     signupEnabled: read(options.signupEnabled),
-    trustedProxies: parseTrustedProxies(read(options.trustedProxies)),
+    trustedProxies,
     issuer: read(options.issuer),
-    logLevel: read(options.logLevel),
+    logLevel,
     redis: readRedis(read),
     metricsToken: readMetricsToken(read),
     policy: {

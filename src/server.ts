@@ -82,7 +82,7 @@ async function refuseWrongEncryptionKey(config: Config, storage: Storage, deps: 
 
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config);
-  const storage = openStorage(config.databaseURL);
+  const storage = openStorage(config.databaseURL, undefined, { poolSize: config.databasePoolSize });
   const { applied } = await migrateToLatest(storage.db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
   const deps = createDeps(config, storage, log);
@@ -90,7 +90,11 @@ export async function serve(config: Config): Promise<void> {
   if (deps.delivery.outbox) {
     log.warn({}, '*** DEVELOPMENT MODE: e-mails and texts go to the in-memory outbox at /dev/outbox, not to anyone. Set SMTP_URL (and NODE_ENV=production) for real delivery. ***');
   }
-  if (config.encryptionKeyIsDevelopmentDefault) log.warn({}, '*** ENCRYPTION_KEY is not set: using a generated development key in ./data. Set ENCRYPTION_KEY in production. ***');
+  if (config.developmentKeyPath) {
+    // The real path: the key sits beside the SQLite file, which need not be in ./data.
+    const keyPath = config.developmentKeyPath;
+    log.warn({ keyPath }, `*** ENCRYPTION_KEY is not set: using the generated development key ${keyPath}. Set ENCRYPTION_KEY in production; moving to it from this key is a key rotation (this key in PREVIOUS_ENCRYPTION_KEYS, then twofold rotate-key). ***`);
+  }
   const relyingParty = relyingPartyOf(config.publicURL);
   if (!relyingParty.offered) log.warn({}, relyingParty.why);
   const app = await buildApp(deps, { logger: log });

@@ -3,7 +3,8 @@
  * as the server. Errors a user can fix print one clear line and exit non-zero.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, describeConfiguration, loadConfig } from '../config.ts';
+import { ConfigError, describeConfiguration, loadConfig as readConfig, type Config } from '../config.ts';
+import { databaseUnavailableReason } from '../storage/database.ts';
 import { serve } from '../server.ts';
 import { migrateCommand } from './migrate.ts';
 import { oidcCommand, oidcUsage } from './oidc.ts';
@@ -30,6 +31,15 @@ ${oidcUsage}
 `;
 
 
+
+/** The DATABASE_URL the command runs against, so a connection failure can name it. */
+let databaseURL: string | null = null;
+
+function loadConfig(): Config {
+  const config = readConfig();
+  databaseURL = config.databaseURL;
+  return config;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -86,6 +96,11 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ConfigError || error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       console.error(`twofold: ${error.message}`);
+      process.exit(2);
+    }
+    const unavailable = databaseURL === null ? null : databaseUnavailableReason(error, databaseURL);
+    if (unavailable) {
+      console.error(`twofold: ${unavailable}`);
       process.exit(2);
     }
     console.error('twofold: failed:', error instanceof Error ? error.message : error);

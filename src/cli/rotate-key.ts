@@ -1,7 +1,7 @@
 /**
  * `twofold rotate-key`: after ENCRYPTION_KEY has been set to a new key and the old one moved to
- * PREVIOUS_ENCRYPTION_KEYS, re-encrypt every stored secret under the new key (README, "Rotating
- * the encryption key"). Safe to run while servers serve, and to run again.
+ * PREVIOUS_ENCRYPTION_KEYS, re-encrypt every stored secret under the new key (docs/operations.md,
+ * "Rotating the encryption key"). Safe to run while servers serve, and to run again.
  */
 import type { Config } from '../config.ts';
 import { deriveKeys } from '../crypto/keys.ts';

@@ -19,6 +19,9 @@ export interface Storage {
 
 const PG_INT8 = 20;
 
+/** PostgreSQL connections one process may hold by default (DATABASE_POOL_SIZE). */
+export const DEFAULT_POOL_SIZE = 10;
+
 /** Enough for every distinct statement the app issues; a query with a varying IN list may add more. */
 const STATEMENT_CACHE_SIZE = 1000;
 
@@ -44,7 +47,12 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void): Storage {
+export interface StorageOptions {
+  /** Most PostgreSQL connections this process opens (pg.Pool `max`); SQLite has one connection. */
+  poolSize?: number;
+}
+
+export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void, options: StorageOptions = {}): Storage {
   if (databaseURL.startsWith('sqlite:')) {
     const path = databaseURL.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -61,7 +69,7 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
   }
   const pool = new pg.Pool({
     connectionString: databaseURL,
-    max: 10,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
     // bigint columns hold millisecond times and counts, all well inside Number's exact range.
     types: { getTypeParser: (oid: number, format?: any) => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) },
   });
@@ -70,4 +78,48 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
   pool.on('error', (error) => onIdleError?.(error));
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) as Database;
   return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/** What the operator can check, by the codes pg and Node give for a connection that fails. */
+const POSTGRES_CONNECTION_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'nothing accepts connections there: is PostgreSQL running, and are the host and port right?',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name cannot be resolved right now',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host cannot be reached',
+  ECONNRESET: 'the server closed the connection (does it expect TLS? try ?sslmode=verify-full)',
+  '3D000': 'the database does not exist (create it: createdb -h <host> -U <admin user> --owner <role> <database>)',
+  '28000': 'the role does not exist or may not connect (create it: createuser -h <host> -U <admin user> --pwprompt <role>)',
+  '28P01': 'the password is wrong',
+  '42501': 'the role lacks a privilege on the database',
+  '57P03': 'the server is starting up or shutting down',
+};
+
+/** The PostgreSQL target without its password, to be named in an error. */
+function describePostgresTarget(databaseURL: string): string {
+  try {
+    const url = new URL(databaseURL);
+    return `${url.username ? `${decodeURIComponent(url.username)}@` : ''}${url.host}${url.pathname}`;
+  } catch {
+    return 'the PostgreSQL server';
+  }
+}
+
+/**
+ * One line naming DATABASE_URL when `error` says the database cannot be reached or opened at all
+ * (as opposed to a failing query), so a start-up refusal says which setting to fix; null otherwise.
+ * Never includes the password.
+ */
+export function databaseUnavailableReason(error: unknown, databaseURL: string): string | null {
+  if (!(error instanceof Error)) return null;
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (databaseURL.startsWith('sqlite:')) {
+    if (!/^(EACCES|EPERM|EROFS|ENOENT|ENOTDIR|EEXIST|SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM)/.test(code)) return null;
+    return `DATABASE_URL: cannot open the SQLite database ${databaseURL.slice('sqlite:'.length)} (${error.message}); point it at a file in a folder Twofold can write`;
+  }
+  const target = describePostgresTarget(databaseURL);
+  const explanation = POSTGRES_CONNECTION_FAILURES[code];
+  if (explanation) return `DATABASE_URL: cannot connect to PostgreSQL at ${target}: ${explanation} (${error.message})`;
+  if (/SSL|TLS|CERT|certificate/i.test(`${code} ${error.message}`)) return `DATABASE_URL: TLS to PostgreSQL at ${target} failed (${error.message}); check sslmode and sslrootcert`;
+  return null;
 }

@@ -28,6 +28,8 @@ describe('configuration', () => {
     // Rule 25: a production cookie must be Secure, which needs the https:// that users see.
     ['production over http:// (rule 25)', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY, SMTP_URL: 'smtp://x', PUBLIC_URL: 'http://twofold.example' }, /^PUBLIC_URL must start with https:\/\/ in production/],
     ['production with the default http://localhost PUBLIC_URL (rule 25)', { NODE_ENV: 'production', ENCRYPTION_KEY: KEY, SMTP_URL: 'smtp://x' }, /^PUBLIC_URL must start with https:\/\/ in production/],
+    ['a database pool of no connections', { DATABASE_POOL_SIZE: '0', ENCRYPTION_KEY: KEY }, /DATABASE_POOL_SIZE must be between 1 and 1000/],
+    ['a database pool size that is not a number', { DATABASE_POOL_SIZE: 'ten', ENCRYPTION_KEY: KEY }, /DATABASE_POOL_SIZE must be/],
     ['a boolean that is neither', { SIGNUP_ENABLED: 'maybe', ENCRYPTION_KEY: KEY }, /SIGNUP_ENABLED must be true or false/],
   ];
   for (const [name, env, message] of refusals) {
@@ -35,6 +37,25 @@ describe('configuration', () => {
       assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
     });
   }
+
+  it('accepts every TRUSTED_PROXIES form Fastify understands: addresses, CIDR ranges, netmasks and range names (rule 2)', () => {
+    const entries = ['127.0.0.1', '10.0.0.0/8', '192.168.1.0/255.255.255.0', '::1', 'fd00::/8', 'loopback', 'linklocal', 'uniquelocal'];
+    assert.deepEqual(loadConfig({ ENCRYPTION_KEY: KEY, TRUSTED_PROXIES: entries.join(' , ') }).trustedProxies, entries);
+  });
+
+  it('refuses a TRUSTED_PROXIES entry that is no address or range, naming the entry (rule 2)', () => {
+    for (const entry of ['garbage', '10.0.0.0/33', '::/129', '10.0.0.1/8/8', '300.1.1.1', 'example.com']) {
+      assert.throws(() => loadConfig({ ENCRYPTION_KEY: KEY, TRUSTED_PROXIES: `127.0.0.1,${entry}` }), (error: unknown) => error instanceof ConfigError && error.message.startsWith('TRUSTED_PROXIES') && error.message.includes(`"${entry}"`), entry);
+    }
+  });
+
+  it('accepts the NODE_ENV values development, test and production, and refuses any other', () => {
+    assert.equal(loadConfig({ ENCRYPTION_KEY: KEY, NODE_ENV: 'test' }).production, false);
+    assert.equal(loadConfig({ ENCRYPTION_KEY: KEY, NODE_ENV: 'development' }).production, false);
+    for (const value of ['prod', 'Production', 'staging', 'dev']) {
+      assert.throws(() => loadConfig({ ENCRYPTION_KEY: KEY, NODE_ENV: value }), (error: unknown) => error instanceof ConfigError && error.message.startsWith('NODE_ENV'), value);
+    }
+  });
 
   it('does not print the database password when it refuses a DATABASE_URL', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@host/db', ENCRYPTION_KEY: KEY }), (error: unknown) => error instanceof Error && !error.message.includes('hunter2'));
