@@ -64,18 +64,7 @@ export async function peekLink(db: Database, clock: Clock, kind: LinkKind, token
 
 /** Uses a link: one conditional write; expired, used and unknown tokens all answer null. */
 export async function consumeLink(db: Database, clock: Clock, kind: LinkKind, token: string): Promise<{ userId: string } | null> {
-  if (!isWellFormedToken(token)) return null;
-  const now = clock.now();
-  const row = await db
-    .updateTable('links')
-    .set({ consumed_at: now })
-    .where('token_hash', '=', hashToken(token))
-    .where('kind', '=', kind)
-    .where('consumed_at', 'is', null)
-    .where('expires_at', '>', now)
-    .returning('user_id')
-    .executeTakeFirst();
-  return row ? { userId: row.user_id } : null;
+  return consumeLinkWhere(db, clock, kind, token, { samePassword: false });
 }
 
 /**
@@ -84,6 +73,10 @@ export async function consumeLink(db: Database, clock: Clock, kind: LinkKind, to
  * reset by whoever reads the mailbox — is not that. One conditional write, like consumeLink.
  */
 export async function consumeLinkUnderSamePassword(db: Database, clock: Clock, kind: LinkKind, token: string): Promise<{ userId: string } | null> {
+  return consumeLinkWhere(db, clock, kind, token, { samePassword: true });
+}
+
+async function consumeLinkWhere(db: Database, clock: Clock, kind: LinkKind, token: string, condition: { samePassword: boolean }): Promise<{ userId: string } | null> {
   if (!isWellFormedToken(token)) return null;
   const now = clock.now();
   const row = await db
@@ -93,7 +86,7 @@ export async function consumeLinkUnderSamePassword(db: Database, clock: Clock, k
     .where('kind', '=', kind)
     .where('consumed_at', 'is', null)
     .where('expires_at', '>', now)
-    .where('password_version', '=', (eb) => eb.selectFrom('users').select('users.password_version').whereRef('users.id', '=', 'links.user_id'))
+    .$if(condition.samePassword, (query) => query.where('password_version', '=', (eb) => eb.selectFrom('users').select('users.password_version').whereRef('users.id', '=', 'links.user_id')))
     .returning('user_id')
     .executeTakeFirst();
   return row ? { userId: row.user_id } : null;
