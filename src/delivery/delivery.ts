@@ -14,7 +14,7 @@ import type { EmailMessage, EmailSender } from './email/sender.ts';
 import { createSMTPEmailSender } from './email/smtp-email.ts';
 import { Outbox, type OutboxLog } from './outbox.ts';
 import { enqueueMessage, markAttemptFailed, markMessageSent, recordImmediateMessage } from './queue/queue-store.ts';
-import { DeliveryWorker, type DeliveryAttemptOutcome } from './queue/worker.ts';
+import { DeliveryWorker, type ChannelSender, type DeliveryAttemptOutcome } from './queue/worker.ts';
 import { createOutboxSMSSender } from './sms/outbox-sms.ts';
 import type { SMSSender } from './sms/sender.ts';
 import { createTwilioSMSSender } from './sms/twilio-sms.ts';
@@ -38,6 +38,10 @@ export interface DeliveryQueue {
    * both are kept or neither is. Call `wake()` once that transaction has committed.
    */
   enqueueEmail(trx: Database, message: EmailMessage, record: MessageRecord): Promise<void>;
+  /** Writes a message of another channel (`payload` is what its sender needs, stored encrypted) with `trx`. */
+  enqueue(trx: Database, channel: string, payload: unknown, record: MessageRecord): Promise<void>;
+  /** The sender of a channel queued with `enqueue`; messages of a channel without one wait for a process that has it. */
+  addSender(channel: string, sender: ChannelSender): void;
   /** Tells this process's worker to look now (after a commit that enqueued); never waits. */
   wake(): void;
   /**
@@ -95,11 +99,15 @@ function createQueue(config: Config, clock: Clock, log: DeliveryLog, storage: De
   const { db, keys } = storage;
   const observe = storage.observe ?? (() => undefined);
   const settings = { instanceId: randomUUID(), handoffMs: HANDOFF_MS, ...config.delivery };
-  const worker = new DeliveryWorker(db, clock, keys, { email: (payload) => email.sendEmail(payload as EmailMessage) }, settings, log, observe);
+  const worker = new DeliveryWorker(db, clock, keys, new Map<string, ChannelSender>([['email', (payload) => email.sendEmail(payload as EmailMessage)]]), settings, log, observe);
   return {
     async enqueueEmail(trx, message, record) {
       await enqueueMessage(trx, clock, keys, settings.instanceId, { channel: 'email', kind: record.kind, userId: record.userId, payload: message });
     },
+    async enqueue(trx, channel, payload, record) {
+      await enqueueMessage(trx, clock, keys, settings.instanceId, { channel, kind: record.kind, userId: record.userId, payload });
+    },
+    addSender: (channel, sender) => worker.addSender(channel, sender),
     wake: () => worker.wake(),
     afterCommit: async () => (emailIsOutbox ? worker.runNow() : worker.wake()),
     drain: () => worker.drain(),

@@ -33,7 +33,7 @@ export interface StoredFactor {
  */
 export async function recordFactorEnrolled(
   trx: Database,
-  deps: Pick<Deps, 'clock' | 'keys'>,
+  deps: Pick<Deps, 'clock' | 'keys' | 'delivery'>,
   session: { userId: string; accountId: string; tokenHash: string },
   input: { method: string; replaced: boolean; issueRecoveryCodes?: boolean; keyName?: string },
   origin: RequestOrigin,
@@ -45,7 +45,7 @@ export async function recordFactorEnrolled(
   // A user who has a working factor again no longer needs the admin's disable link (rule 21).
   await voidLinks(trx, deps.clock, 'disable_2fa', session.userId);
   // Whoever else holds a session of this user (perhaps the reason for a new factor) is out (rule 15).
-  await revokeUserSessions(trx, session.userId, session.tokenHash);
+  await revokeUserSessions(trx, deps.delivery.queue, session.userId, session.tokenHash);
   await recordSecurityEvent(trx, deps.clock, {
     type: 'factor_enrolled',
     accountId: session.accountId,

@@ -20,7 +20,8 @@ import type { Deps } from '../deps.ts';
 import { decideAuthorization, type AuthorizationRequest } from '../oidc/authorization-decision.ts';
 import { interactionPath, OIDC_PATHS, type ProviderPages } from '../oidc/provider-paths.ts';
 import { revokeSession } from '../sessions/sessions.ts';
-import { startLogoutSender } from '../oidc/backchannel-logout-sender.ts';
+import { BACKCHANNEL_LOGOUT_CHANNEL } from '../sessions/application-sessions.ts';
+import { backchannelLogoutSender } from '../oidc/backchannel-logout-sender.ts';
 import { loadSigningKeys } from '../oidc/signing-keys.ts';
 import { sendPage } from './pages/form-input.ts';
 import { loginPath } from './pages/safe-next.ts';
@@ -57,12 +58,9 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
     },
   });
   const handle = provider.callback();
-  // Back-channel logout tokens queued when a user's sessions end (rule 41).
-  let stopSender: (() => void) | null = null;
-  app.addHook('onReady', async () => {
-    stopSender = startLogoutSender({ issuer: deps.config.publicURL.origin, signingKey: signingKeys[0]!, db: deps.db, log: deps.log });
-  });
-  app.addHook('onClose', async () => stopSender?.());
+  // Back-channel logout tokens, queued when a user's sessions end (rule 41), are sent by the
+  // delivery queue's worker: this process can sign them now.
+  deps.delivery.queue.addSender(BACKCHANNEL_LOGOUT_CHANNEL, backchannelLogoutSender({ issuer: deps.config.publicURL.origin, signingKey: signingKeys[0]!, db: deps.db }));
 
   await app.register(async (endpoints) => {
     // oidc-provider reads the body from the raw request itself: leave the stream untouched.

@@ -17,7 +17,7 @@ export type DeliveryOutcome = 'sent' | 'retry' | 'failed';
 /** The delivery queue's states (storage/schema.ts DeliveryStatus). */
 const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
 /** Channels the queue carries today; a new channel is added here, keeping the label closed. */
-const DELIVERY_CHANNELS = ['email', 'sms'] as const;
+const DELIVERY_CHANNELS = ['email', 'sms', 'backchannel_logout'] as const;
 
 export interface DeliveryQueueCount {
   channel: string;

@@ -50,15 +50,18 @@ export type ResetOutcome = { ok: true } | { ok: false; reason: 'link_expired' | 
 export async function resetPassword(deps: Deps, token: string, password: string, origin: RequestOrigin): Promise<ResetOutcome> {
   const hashed = await deps.hasher.hashPassword(password);
   if (!hashed.ok) return { ok: false, reason: 'busy' };
-  return deps.db.transaction().execute(async (trx) => {
+  const outcome = await deps.db.transaction().execute(async (trx) => {
     const link = await consumeLink(trx, deps.clock, 'password_reset', token);
     if (!link) return { ok: false, reason: 'link_expired' } as const;
     const user = await trx.selectFrom('users').select(['id', 'account_id']).where('id', '=', link.userId).executeTakeFirstOrThrow();
     await setPasswordHash(trx, user.id, hashed.value);
-    await revokeUserSessions(trx, user.id);
+    await revokeUserSessions(trx, deps.delivery.queue, user.id);
     // Whoever reads the mailbox can reset; that must not also let them use a disable link (rule 44).
     await voidLinks(trx, deps.clock, 'disable_2fa', user.id);
     await recordSecurityEvent(trx, deps.clock, { type: 'password_reset', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin });
     return { ok: true } as const;
   });
+  // The back-channel logout notices committed with the reset.
+  if (outcome.ok) deps.delivery.queue.wake();
+  return outcome;
 }

@@ -10,7 +10,7 @@ import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
-import { endApplicationSessions } from './application-sessions.ts';
+import { endApplicationSessions, type LogoutQueue } from './application-sessions.ts';
 
 export interface SessionTimeouts {
   sessionIdleMs: number;
@@ -219,11 +219,11 @@ export async function revokeSession(db: Database, tokenHash: string): Promise<vo
  * sign-in of theirs to an application (rule 41; application-sessions.ts), which is told by
  * back-channel logout.
  */
-export async function revokeUserSessions(db: Database, userId: string, keepTokenHash?: string): Promise<void> {
+export async function revokeUserSessions(db: Database, queue: LogoutQueue, userId: string, keepTokenHash?: string): Promise<void> {
   let query = db.deleteFrom('sessions').where('user_id', '=', userId);
   if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
   await query.execute();
-  await endApplicationSessions(db, userId);
+  await endApplicationSessions(db, queue, userId);
 }
 
 export function isRecentlyAuthenticated(clock: Clock, session: SessionContext, windowMs: number): boolean {

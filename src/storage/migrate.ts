@@ -16,6 +16,7 @@ import * as hardeningLinks from './migrations/005_hardening_links.ts';
 import * as deliveryQueue from './migrations/007_delivery_queue.ts';
 import * as oidc from './migrations/008_oidc.ts';
 import * as webauthn from './migrations/009_webauthn.ts';
+import * as backchannelOnQueue from './migrations/010_backchannel_on_queue.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '007_delivery_queue': deliveryQueue,
   '008_oidc': oidc,
   '009_webauthn': webauthn,
+  '010_backchannel_on_queue': backchannelOnQueue,
 };
 
 /** Every migration, in the order they apply. */

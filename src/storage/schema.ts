@@ -220,18 +220,6 @@ export interface OIDCSigningKeysTable {
   first_key: number | null;
 }
 
-/** A back-channel logout token still to send to one client (see oidc/backchannel-logout-sender.ts). */
-export interface OIDCLogoutNoticesTable {
-  id: string;
-  client_id: string;
-  user_id: string;
-  /** The provider session's sid for this client, as the ID token claimed it. */
-  sid: string | null;
-  created_at: number;
-  attempts: number;
-  next_attempt_at: number;
-}
-
 /** One registered security key or passkey (PRODUCT.md §2.9). */
 export interface WebAuthnCredentialsTable {
   id: string;
@@ -293,7 +281,6 @@ export interface Schema {
   oidc_payloads: OIDCPayloadsTable;
   oidc_clients: OIDCClientsTable;
   oidc_signing_keys: OIDCSigningKeysTable;
-  oidc_logout_notices: OIDCLogoutNoticesTable;
   webauthn_credentials: WebAuthnCredentialsTable;
   webauthn_challenges: WebAuthnChallengesTable;
   account_policies: AccountPoliciesTable;

@@ -6,6 +6,7 @@
 import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Clock } from '../clock.ts';
+import type { LogoutQueue } from '../sessions/application-sessions.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database, Role, User } from '../storage/schema.ts';
 
@@ -16,8 +17,8 @@ export interface UserChange {
 
 export type UserChangeOutcome = { ok: true; user: User } | { ok: false; reason: 'not_found' | 'last_admin' };
 
-export async function changeUser(db: Database, clock: Clock, actor: { userId: string; accountId: string }, targetId: string, change: UserChange, origin: RequestOrigin): Promise<UserChangeOutcome> {
-  return db.transaction().execute(async (trx) => {
+export async function changeUser(db: Database, clock: Clock, queue: LogoutQueue, actor: { userId: string; accountId: string }, targetId: string, change: UserChange, origin: RequestOrigin): Promise<UserChangeOutcome> {
+  const outcome = await db.transaction().execute(async (trx) => {
     // A no-op write takes the account's row lock (PostgreSQL) or the write lock (SQLite).
     await trx.updateTable('accounts').set((eb) => ({ name: eb.ref('name') })).where('id', '=', actor.accountId).execute();
     const target = await trx.selectFrom('users').selectAll().where('id', '=', targetId).where('account_id', '=', actor.accountId).executeTakeFirst();
@@ -42,9 +43,12 @@ export async function changeUser(db: Database, clock: Clock, actor: { userId: st
       await recordSecurityEvent(trx, clock, { type: 'role_changed', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin, detail: { from: target.role, to: role } });
     }
     if (active !== target.active && active === 0) {
-      await revokeUserSessions(trx, target.id);
+      await revokeUserSessions(trx, queue, target.id);
       await recordSecurityEvent(trx, clock, { type: 'user_deactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin });
     }
     return { ok: true, user: { ...target, role, active } } as const;
   });
+  // The deactivated user's back-channel logout notices, committed with the change.
+  queue.wake();
+  return outcome;
 }

@@ -24,7 +24,11 @@ export async function registerClient(server: TestServer, overrides: Partial<NewC
   const added = await addClient(server.deps.db, systemClock, { name: 'Acme App', redirectURIs: [REDIRECT_URI], postLogoutRedirectURIs: [], backchannelLogoutURI: null, public: false, require2FA: false, ...overrides }, false);
   assert.ok(added.ok, added.ok ? '' : added.problem);
   const auth = added.clientSecret ? oidc.ClientSecretBasic(added.clientSecret) : oidc.None();
-  const config = await oidc.discovery(new URL(server.url), added.clientId, undefined, auth, { execute: [oidc.allowInsecureRequests] });
+  // The issuer is PUBLIC_URL; a server whose PUBLIC_URL names localhost (security keys need a
+  // host name) still listens on 127.0.0.1, so the application's requests are sent there.
+  const options: oidc.DiscoveryRequestOptions = { execute: [oidc.allowInsecureRequests] };
+  if (server.origin !== server.url) options[oidc.customFetch] = (url, init) => fetch(url.replace(server.origin, server.url), init as RequestInit);
+  const config = await oidc.discovery(new URL(server.origin), added.clientId, undefined, auth, options);
   return { clientId: added.clientId, clientSecret: added.clientSecret, config };
 }
 
@@ -57,7 +61,7 @@ export type Stop = { kind: 'callback'; url: URL } | { kind: 'page'; path: string
 export async function follow(server: TestServer, browser: FormSession, start: string): Promise<Stop> {
   let target = new URL(start, server.url);
   for (let hop = 0; hop < 20; hop += 1) {
-    if (target.origin !== new URL(server.url).origin) return { kind: 'callback', url: target };
+    if (target.origin !== new URL(server.url).origin && target.origin !== server.origin) return { kind: 'callback', url: target };
     const path = target.pathname + target.search;
     const answer = await browser.get(path);
     if (answer.status >= 300 && answer.status < 400 && answer.location) {

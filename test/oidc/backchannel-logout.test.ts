@@ -143,3 +143,73 @@ forEachDatabase('a new login in the browser', (context) => {
     assert.equal(claims.sub, second.userId);
   });
 });
+
+forEachDatabase('back-channel logout through the delivery queue', (context) => {
+  it('queues the notice in the transaction that ends the sessions, and retries it with the queue while the application refuses', async () => {
+    const { server, api } = context();
+    // An application that answers 503 to its first logout token, then 200.
+    const tokens: string[] = [];
+    let refusals = 1;
+    const app = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        if (refusals > 0) {
+          refusals -= 1;
+          response.writeHead(503).end();
+          return;
+        }
+        tokens.push(new URLSearchParams(body).get('logout_token') ?? '');
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      const user = await signUp(api);
+      const client = await registerClient(server, { backchannelLogoutURI: `http://127.0.0.1:${(app.address() as { port: number }).port}/logout` });
+      const attempt = await authorizationRequest(client);
+      const signedIn = await exchange(client, attempt, callbackOf(await signInThroughPages(server, new FormSession(server), attempt, user.email, PASSWORD)));
+
+      await api.post('/password/forgot', { email: user.email });
+      await waitFor(() => server.outbox.list().some((m) => m.to === user.email && m.body.includes('/password/reset/')));
+      assert.equal((await api.post('/password/reset', { token: linkFromOutbox(server, user.email, '/password/reset/'), password: 'another good password' })).status, 204);
+
+      const row = () => server.deps.db.selectFrom('delivery_queue').selectAll().where('user_id', '=', user.userId).where('channel', '=', 'backchannel_logout').executeTakeFirst();
+      await waitFor(async () => {
+        const current = await row();
+        return Number(current?.attempts) === 1 && current?.status === 'queued';
+      });
+      const refused = (await row())!;
+      assert.equal(refused.kind, 'logout_token');
+      assert.equal(refused.status, 'queued', 'refused once: waiting for its retry');
+      assert.match(refused.last_error ?? '', /503/);
+      assert.ok(refused.payload_encrypted && !refused.payload_encrypted.includes(user.userId), 'the notice is stored encrypted');
+
+      // The queue's backoff, on the server's clock: after DELIVERY_RETRY_SECONDS the next try goes.
+      server.clock.advance(server.config.delivery.retryBaseMs);
+      await server.deps.delivery.queue.drain();
+      const sent = (await row())!;
+      assert.equal(sent.status, 'sent');
+      assert.equal(Number(sent.attempts), 2);
+      assert.equal(sent.payload_encrypted, null, 'erased once sent');
+      assert.equal(tokens.length, 1);
+      const { payload } = await verifyAgainstJWKS(server, tokens[0]!);
+      assert.equal(payload.sub, user.userId);
+      assert.equal(payload.sid, signedIn.claims()!.sid);
+    } finally {
+      app.close();
+    }
+  });
+
+  it('leaves logout notices queued for a process that cannot sign them (the twofold command drains e-mail only)', async () => {
+    const { server } = context();
+    const { claimDueMessages, enqueueMessage } = await import('../../src/delivery/queue/queue-store.ts');
+    const user = await signUp(context().api);
+    await enqueueMessage(server.deps.db, server.clock, server.deps.keys, 'another-instance', { channel: 'backchannel_logout', kind: 'logout_token', userId: user.userId, payload: { clientId: 'x', userId: user.userId, sid: null } });
+    server.clock.advance(60_000);
+    const claimed = await claimDueMessages(server.deps.db, server.clock, server.deps.keys, { instanceId: 'cli', leaseMs: 1000, handoffMs: 0, limit: 10, channels: ['email'] });
+    assert.equal(claimed.filter((message) => message.channel === 'backchannel_logout').length, 0);
+    const row = await server.deps.db.selectFrom('delivery_queue').select(['status', 'attempts']).where('user_id', '=', user.userId).where('channel', '=', 'backchannel_logout').executeTakeFirstOrThrow();
+    assert.deepEqual({ status: row.status, attempts: Number(row.attempts) }, { status: 'queued', attempts: 0 });
+  });
+});

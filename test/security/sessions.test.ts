@@ -25,7 +25,7 @@ forEachDatabase('sessions', (context) => {
     const admin = await signUp(api);
     const second = await logIn(api, admin.email);
     const { revokeUserSessions } = await import('../../src/sessions/sessions.ts');
-    await revokeUserSessions(server.deps.db, admin.userId);
+    await revokeUserSessions(server.deps.db, server.deps.delivery.queue, admin.userId);
     assert.equal((await api.get('/me', { token: admin.token })).status, 401);
     assert.equal((await api.get('/me', { token: second.token })).status, 401);
   });

@@ -15,7 +15,7 @@ import type { Keys } from '../../crypto/keys.ts';
 import type { Database, DeliveryStatus } from '../../storage/schema.ts';
 
 export interface QueuedMessage {
-  /** How it travels: 'email' today; 'logout_token' and 'webhook' fit the same rows. */
+  /** How it travels: 'email', 'backchannel_logout' (OpenID Connect logout tokens); a webhook would fit the same rows. */
   channel: string;
   /** What it is, for the record ('invitation', 'password_reset' …); a fixed word, never data. */
   kind: string;
@@ -46,6 +46,8 @@ export interface ClaimRules {
   /** How long other instances leave a new message to the instance that wrote it. */
   handoffMs: number;
   limit: number;
+  /** The channels this worker has a sender for: others stay queued for a process that has one (absent: every channel). */
+  channels?: readonly string[];
 }
 
 function associatedData(id: string): string {
@@ -110,8 +112,10 @@ export async function recordImmediateMessage(db: Database, clock: Clock, instanc
  */
 export async function claimDueMessages(db: Database, clock: Clock, keys: Keys, rules: ClaimRules): Promise<ClaimedMessage[]> {
   const now = clock.now();
-  const isDue = (eb: any) =>
-    eb.or([
+  const channels = rules.channels;
+  if (channels && channels.length === 0) return [];
+  const isDue = (eb: any) => {
+    const due = eb.or([
       eb.and([eb('status', '=', 'queued'), eb('attempts', '=', 0), eb('enqueued_by', '=', rules.instanceId)]),
       eb.and([
         eb('status', '=', 'queued'),
@@ -120,6 +124,8 @@ export async function claimDueMessages(db: Database, clock: Clock, keys: Keys, r
       ]),
       eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', now)]),
     ]);
+    return channels ? eb.and([eb('channel', 'in', channels), due]) : due;
+  };
   const candidates = await db.selectFrom('delivery_queue').select('id').where(isDue).orderBy('next_attempt_at').limit(rules.limit).execute();
   const claimed: ClaimedMessage[] = [];
   for (const { id } of candidates) {

@@ -54,11 +54,17 @@ export class DeliveryWorker {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly keys: Keys,
-    private readonly senders: Readonly<Record<string, ChannelSender>>,
+    /** Per channel; a sender may be added later (`addSender`), e.g. once the OIDC signing key is loaded. */
+    private readonly senders: Map<string, ChannelSender>,
     private readonly settings: WorkerSettings,
     private readonly log: WorkerLog,
     private readonly observe: (channel: string, outcome: DeliveryAttemptOutcome) => void = () => undefined,
   ) {}
+
+  /** Delivers `channel` from now on; until a process has its sender, its messages wait in the queue. */
+  addSender(channel: string, sender: ChannelSender): void {
+    this.senders.set(channel, sender);
+  }
 
   start(): void {
     this.started = true;
@@ -121,14 +127,14 @@ export class DeliveryWorker {
   }
 
   private async deliverBatch(): Promise<number> {
-    const claimed = await claimDueMessages(this.db, this.clock, this.keys, { instanceId: this.settings.instanceId, leaseMs: this.settings.leaseMs, handoffMs: this.settings.handoffMs, limit: BATCH });
+    const claimed = await claimDueMessages(this.db, this.clock, this.keys, { instanceId: this.settings.instanceId, leaseMs: this.settings.leaseMs, handoffMs: this.settings.handoffMs, limit: BATCH, channels: [...this.senders.keys()] });
     for (const message of claimed) await this.deliver(message);
     return claimed.length;
   }
 
   private async deliver(message: ClaimedMessage): Promise<void> {
     const fields = { deliveryId: message.id, channel: message.channel, kind: message.kind, attempt: message.attempt };
-    const send = this.senders[message.channel];
+    const send = this.senders.get(message.channel);
     if (message.unreadable !== null) {
       await this.recordFailure(message, message.unreadable);
       return;

@@ -11,6 +11,7 @@ import type { Clock } from '../../clock.ts';
 import type { Keys } from '../../crypto/keys.ts';
 import { encryptSecret, openSecret } from '../../crypto/encryption.ts';
 import type { RequestOrigin } from '../../audit/events.ts';
+import type { Deps } from '../../deps.ts';
 import type { Database } from '../../storage/schema.ts';
 import { lockUser } from '../../storage/user-lock.ts';
 import { recordFactorEnrolled, type StoredFactor } from '../enrollment-completion.ts';
@@ -123,7 +124,7 @@ export type AuthenticatorAppConfirmation = StoredFactor | { ok: false; reason: '
  * login's enrollment step finishes it (`completeEnrollment`).
  */
 export async function confirmAuthenticatorApp(
-  deps: EnrollmentDeps,
+  deps: EnrollmentDeps & Pick<Deps, 'delivery'>,
   session: { userId: string; accountId: string; tokenHash: string },
   input: { enrollmentId: string; code: string },
   origin: RequestOrigin,

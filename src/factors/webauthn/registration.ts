@@ -58,7 +58,7 @@ class RolledBack extends Error {
  * method: a second key must not silently void the codes the user saved.
  */
 export async function finishKeyRegistration(
-  deps: Pick<Deps, 'db' | 'clock' | 'keys' | 'log'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'keys' | 'log' | 'delivery'>,
   rp: Offered,
   session: { userId: string; accountId: string; tokenHash: string },
   input: { name: string; response: RegistrationResponseJSON },
@@ -93,7 +93,7 @@ async function verifyRegistration(deps: Pick<Deps, 'log'>, rp: Offered, response
   }
 }
 
-async function storeKey(deps: Pick<Deps, 'db' | 'clock' | 'keys'>, session: { userId: string; accountId: string; tokenHash: string }, name: string, info: VerifiedRegistration, origin: RequestOrigin): Promise<RegisteredKey | RegistrationRefusal> {
+async function storeKey(deps: Pick<Deps, 'db' | 'clock' | 'keys' | 'delivery'>, session: { userId: string; accountId: string; tokenHash: string }, name: string, info: VerifiedRegistration, origin: RequestOrigin): Promise<RegisteredKey | RegistrationRefusal> {
   const { db, clock } = deps;
   const taken = await db.selectFrom('webauthn_credentials').select('id').where('credential_id', '=', info.credential.id).executeTakeFirst();
   if (taken) return { ok: false, reason: 'credential_taken' };

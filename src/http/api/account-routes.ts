@@ -123,7 +123,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     },
     async (request) => {
       const session = requireSession(request);
-      const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, request.params.id, request.body, originOf(request));
+      const outcome = await changeUser(deps.db, deps.clock, deps.delivery.queue, { userId: session.userId, accountId: session.accountId }, request.params.id, request.body, originOf(request));
       if (!outcome.ok) throw userChangeError(outcome);
       const methods = await listConfirmedMethods(deps.db, outcome.user);
       return { user: toPublicUser(outcome.user, methods) };

@@ -71,7 +71,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
       // So is its sign-in to applications: the new login may be someone else's.
-      await endBrowserApplicationSession(deps.db, request.cookies[PROVIDER_SESSION_COOKIE], { unlessOf: outcome.user.id });
+      await endBrowserApplicationSession(deps.db, deps.delivery.queue, request.cookies[PROVIDER_SESSION_COOKIE], { unlessOf: outcome.user.id });
       setSessionCookie(reply, cookie, outcome.token);
       return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.begun), 303);
     },
@@ -84,7 +84,7 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       const session = requireSession(request);
       await revokeSession(deps.db, session.tokenHash);
       // …and this browser's sign-in to applications (OpenID Connect), who are told.
-      await endBrowserApplicationSession(deps.db, request.cookies[PROVIDER_SESSION_COOKIE], { of: session.userId });
+      await endBrowserApplicationSession(deps.db, deps.delivery.queue, request.cookies[PROVIDER_SESSION_COOKIE], { of: session.userId });
       clearSessionCookie(reply, cookie);
       return reply.redirect('/login', 303);
     },

@@ -67,7 +67,7 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
    * they are sent where they can still go.
    */
   async function applyChange(request: FastifyRequest, reply: FastifyReply, session: SessionContext, layoutUser: LayoutUser, target: User, change: UserChange, describe: (before: User, after: User) => string): Promise<FastifyReply> {
-    const outcome = await changeUser(deps.db, deps.clock, { userId: session.userId, accountId: session.accountId }, target.id, change, originOf(request));
+    const outcome = await changeUser(deps.db, deps.clock, deps.delivery.queue, { userId: session.userId, accountId: session.accountId }, target.id, change, originOf(request));
     if (!outcome.ok) {
       const error = userChangeError(outcome);
       if (error.code === 'not_found') throw error;
