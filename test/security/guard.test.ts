@@ -23,6 +23,12 @@ const PUBLIC_ROUTES = [
   /^\/api\/v1\/2fa\/disable-links\/:token$/,
   /^\/(signup|login|password\/forgot|dev\/outbox)$/,
   /^\/(invitations|password\/reset|2fa\/disable)\/:token$/,
+  // The OpenID Provider's endpoints (rules 38-41): the authorization endpoint only ever answers
+  // with a redirect to the interaction below (guarded at 'complete'), the token, revocation and
+  // userinfo endpoints authenticate the application or its access token, and discovery, JWKS and
+  // end-session are public by the protocol.
+  /^\/\.well-known\/openid-configuration$/,
+  /^\/oidc\/(?!interaction\/)/,
 ];
 
 function registeredRoutes(app: { routeCatalog: RouteEntry[] }): RouteEntry[] {
