@@ -127,6 +127,15 @@ export async function claimDueMessages(db: Database, clock: Clock, keys: Keys, r
     return channels ? eb.and([eb('channel', 'in', channels), due]) : due;
   };
   const candidates = await db.selectFrom('delivery_queue').select('id').where(isDue).orderBy('next_attempt_at').limit(rules.limit).execute();
+  if (candidates.length === 0) return [];
+  // One transaction for the batch's claims, not one commit per message (on SQLite every commit is
+  // an fsync). Each claim stays one conditional UPDATE: on PostgreSQL a concurrent claimer's
+  // UPDATE of the same row waits for this commit, then re-checks `isDue` and finds it taken.
+  const claim = (trx: Database) => claimCandidates(trx, now, keys, rules, candidates, isDue);
+  return db.isTransaction ? claim(db) : db.transaction().execute(claim);
+}
+
+async function claimCandidates(db: Database, now: number, keys: Keys, rules: ClaimRules, candidates: { id: string }[], isDue: (eb: any) => any): Promise<ClaimedMessage[]> {
   const claimed: ClaimedMessage[] = [];
   for (const { id } of candidates) {
     const claimId = randomUUID();
