@@ -339,3 +339,20 @@ forEachDatabase('security keys with PUBLIC_URL on an IP address', (context) => {
     assert.equal(refused.body.error, 'webauthn_unavailable');
   });
 });
+
+forEachDatabase('security keys and another method removed at once (rules 6, 20)', (context) => {
+  it('removing the last key and the app at the same moment leaves exactly one of them: one 204, one 409 last_method', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const enrolled = await enrollAuthenticatorApp(server, api, user.token);
+    const { body } = await registerKey(server, api, enrolled.token);
+    const [app, key] = await Promise.all([
+      api.delete('/me/2fa/methods/totp', { password: PASSWORD }, { token: enrolled.token }),
+      api.delete(`/me/2fa/webauthn/${body.key.id}`, undefined, { token: enrolled.token }),
+    ]);
+    assert.deepEqual([app.status, key.status].sort(), [204, 409], `${app.text} ${key.text}`);
+    const me = await api.get('/me', { token: enrolled.token });
+    assert.equal(me.body.twoFactor.enabled, true, 'one method stays on');
+    assert.equal(me.body.twoFactor.methods.length, 1);
+  });
+}, { publicHost: 'localhost' });

@@ -15,6 +15,7 @@ import { recordSecurityEvent } from '../../audit/events.ts';
 import type { Deps } from '../../deps.ts';
 import { methodRemovedEmail } from '../../notices/email-texts.ts';
 import type { Database } from '../../storage/schema.ts';
+import { lockUser } from '../../storage/user-lock.ts';
 
 export const WEBAUTHN_KIND = 'webauthn';
 export const MAX_KEYS_PER_USER = 10;
@@ -69,6 +70,9 @@ export type RemoveKeyOutcome = { ok: true } | { ok: false; reason: 'not_found' |
  */
 export async function removeSecurityKey(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: { userId: string; accountId: string; email: string; name: string }, keyId: string, origin: RequestOrigin): Promise<RemoveKeyOutcome> {
   const outcome = await deps.db.transaction().execute(async (trx): Promise<RemoveKeyOutcome & { keyName?: string }> => {
+    // The same per-user lock as removing one of two methods (disable-two-factor.ts): otherwise the
+    // last key and the other method, removed at the same moment, could both go (rules 6, 20).
+    await lockUser(trx, subject.userId);
     if (!(await lockExistingMarker(trx, subject.userId))) return { ok: false, reason: 'not_found' };
     const key = await trx.selectFrom('webauthn_credentials').select(['id', 'name']).where('id', '=', keyId).where('user_id', '=', subject.userId).executeTakeFirst();
     if (!key) return { ok: false, reason: 'not_found' };
