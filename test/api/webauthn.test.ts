@@ -12,7 +12,7 @@ import type { APIClient } from '../helpers/http.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { SoftAuthenticator } from '../helpers/soft-authenticator.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
-import { enrollAuthenticatorApp, passwordStep, securityEvents } from '../helpers/two-factor.ts';
+import { currentCode, enrollAuthenticatorApp, passwordStep, securityEvents } from '../helpers/two-factor.ts';
 
 async function registerKey(server: TestServer, api: APIClient, token: string, key = new SoftAuthenticator(server.origin), name = 'YubiKey') {
   const options = await api.post('/me/2fa/webauthn/options', undefined, { token });
@@ -354,5 +354,26 @@ forEachDatabase('security keys and another method removed at once (rules 6, 20)'
     const me = await api.get('/me', { token: enrolled.token });
     assert.equal(me.body.twoFactor.enabled, true, 'one method stays on');
     assert.equal(me.body.twoFactor.methods.length, 1);
+  });
+
+  it('a first key and a first app confirmed at the same moment hand out one set of recovery codes, and that set works', async () => {
+    const { server, api } = context();
+    const user = await signUp(api);
+    const started = await api.post('/me/2fa/totp', undefined, { token: user.token });
+    assert.equal(started.status, 201, started.text);
+    const options = await api.post('/me/2fa/webauthn/options', undefined, { token: user.token });
+    assert.equal(options.status, 200, options.text);
+    const key = new SoftAuthenticator(server.origin);
+    const [app, registered] = await Promise.all([
+      api.post('/me/2fa/totp/confirm', { enrollmentId: started.body.enrollmentId, code: currentCode(server, started.body.secret) }, { token: user.token }),
+      api.post('/me/2fa/webauthn', { name: 'YubiKey', response: key.register(options.body.options) }, { token: user.token }),
+    ]);
+    assert.equal(app.status, 200, app.text);
+    assert.equal(registered.status, 201, registered.text);
+    const sets = [app.body.recoveryCodes, registered.body.recoveryCodes].filter((codes) => codes !== undefined);
+    assert.equal(sets.length, 1, 'only the method that really came first turns 2FA on and issues codes');
+    const pending = await passwordStep(api, user.email);
+    const recovered = await api.post('/login/verify', { method: 'recovery', code: sets[0][0] }, { token: pending });
+    assert.equal(recovered.status, 200, `the codes shown are the ones stored: ${recovered.text}`);
   });
 }, { publicHost: 'localhost' });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { RequestOrigin } from '../../audit/events.ts';
 import type { Deps } from '../../deps.ts';
+import { lockUser } from '../../storage/user-lock.ts';
 import { recordFactorEnrolled, type StoredFactor } from '../enrollment-completion.ts';
 import { consumeChallenge, issueChallenge, CHALLENGE_LIFETIME_MS } from './challenges.ts';
 import { countSecurityKeys, lockMarker, MAX_KEYS_PER_USER, WEBAUTHN_KIND, type SecurityKey } from './keys.ts';
@@ -68,6 +69,10 @@ export async function finishKeyRegistration(
   if (challenge === null) return { ok: false, reason: 'invalid_response' };
   try {
     return await deps.db.transaction().execute(async (trx) => {
+      // The user before any other row (storage/user-lock.ts): "is this the first method?" is read
+      // below, and an app or SMS confirmed at the same moment must see this key, or wait for it —
+      // otherwise both would think they are first and each hand out a set of recovery codes.
+      await lockUser(trx, session.userId);
       const consumed = await consumeChallenge(trx, deps.clock, { userId: session.userId, purpose: 'registration', subjectId: null }, challenge);
       if (!consumed) return { ok: false, reason: 'challenge_invalid' } as const;
       const verified = await verifyRegistration(deps, rp, input.response, challenge);
