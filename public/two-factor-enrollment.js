@@ -54,6 +54,7 @@
     secret.textContent = enrollment.secret;
     expires.setAttribute('datetime', enrollment.expiresAt);
     expires.textContent = enrollment.expiresText;
+    if (window.twofoldLocalTime) window.twofoldLocalTime(expires);
     enrollmentId.value = enrollment.enrollmentId;
     section.setAttribute('data-expires-in-ms', String(enrollment.expiresInMs));
     say('The previous QR code expired, so a new one is shown. If you have not added Twofold to your app yet, scan this one.');

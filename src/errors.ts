@@ -64,7 +64,12 @@ export const errorCatalog = {
   signup_disabled: { status: 403, message: 'Sign-up is switched off on this server.' },
   not_found: { status: 404, message: 'Not found.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed here.' },
-  email_taken: { status: 409, message: 'That email address cannot be used. Try logging in or use another address.' },
+  email_taken: {
+    status: 409,
+    message: 'That email address cannot be used. Try logging in or use another address.',
+    /** An admin inviting someone is not the one to log in: say only that the invitation cannot go there. */
+    variants: { invitation: 'The invitation could not be sent to that address. Use another address.' },
+  },
   last_admin: { status: 409, message: 'An account must keep at least one active administrator.' },
   two_factor_not_enabled: {
     status: 409,

@@ -112,7 +112,7 @@ export function linkError(refusal: { reason: 'link_expired' | 'busy' }): HttpErr
 
 export function invitationError(refusal: { reason: 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number }): HttpError<'email_taken' | 'rate_limited'> {
   if (refusal.reason === 'rate_limited') return new HttpError('rate_limited', { variant: 'invitations_capped', retryAfterSeconds: refusal.retryAfterSeconds });
-  return new HttpError(refusal.reason);
+  return new HttpError(refusal.reason, { variant: 'invitation' });
 }
 
 // ---- the second step of a login ----

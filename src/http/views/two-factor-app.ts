@@ -12,6 +12,7 @@
 import { alertMessage, csrfField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { codeField } from './two-factor-code-field.ts';
+import { timeElement } from './time.ts';
 
 export type MobileOS = 'iphone' | 'android';
 
@@ -130,7 +131,7 @@ ${alertMessage(view.alert)}
 <div class="qr-code" data-enrollment-code><img data-qr src="${enrollment.qrCode}" alt="QR code" width="232" height="232"></div>
 <p>Cannot scan it? Enter this key in the app instead (time-based):</p>
 <p class="secret"><code data-secret>${enrollment.secret}</code></p>
-<p class="aside">This QR code is valid until <time data-expires datetime="${enrollment.expiresAt}">${enrollment.expiresText}</time>. A new one appears here by itself when it expires.</p>
+<p class="aside">This QR code is valid until ${timeElement(enrollment.expiresAt, 'clock', html` data-expires`)}. A new one appears here by itself when it expires.</p>
 <p class="rotation-status" role="status" data-rotation-status></p>
 ${startAgainForm(view.csrfToken, view.os, 'Start again')}
 </section>
