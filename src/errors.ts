@@ -51,7 +51,14 @@ export const errorCatalog = {
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   unauthenticated: { status: 401, message: 'You need to log in.' },
   mfa_required: { status: 401, message: 'Finish logging in with your verification code.' },
-  invalid_code: { status: 401, message: 'The code is not valid. Check it and try again.' },
+  invalid_code: {
+    status: 401,
+    message: 'The code is not valid. Check it and try again.',
+    variants: {
+      /** Confirming the app with a code from the QR code this one replaced (issue 17). */
+      code_from_replaced_qr: 'The QR code changed after you scanned it. In your authenticator app, remove the Twofold entry you just added, then scan the new QR code.',
+    },
+  },
   forbidden: { status: 403, message: 'You do not have permission to do that.' },
   csrf_rejected: { status: 403, message: 'The request did not come from this site. Reload the page and try again.' },
   enrollment_required: { status: 403, message: 'Your account requires two-factor authentication. Set it up to continue.' },

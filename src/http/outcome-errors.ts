@@ -177,7 +177,8 @@ export function smsError(refusal: SMSRefusal, during: 'enrollment' | 'login'): H
 }
 
 /** Confirming an app or a phone: a wrong code, or (app) an enrollment replaced or timed out. */
-export function enrollmentConfirmationError(refusal: { reason: 'invalid_code' | 'enrollment_expired' }): HttpError<'invalid_code' | 'enrollment_expired'> {
+export function enrollmentConfirmationError(refusal: { reason: 'invalid_code' | 'enrollment_expired'; fromReplacedSecret?: boolean }): HttpError<'invalid_code' | 'enrollment_expired'> {
+  if (refusal.reason === 'invalid_code' && refusal.fromReplacedSecret) return new HttpError('invalid_code', { variant: 'code_from_replaced_qr' });
   return new HttpError(refusal.reason);
 }
 
