@@ -26,7 +26,6 @@ import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
 import {
   APP_ENROLLMENT_PATH,
   chooseOSPath,
-  COPY_SCRIPT,
   CONFIRM_ENROLLMENT_PATH,
   ENROLLMENT_SCRIPT,
   renderChooseOS,
@@ -37,7 +36,8 @@ import {
   START_ENROLLMENT_PATH,
   type MobileOS,
 } from '../views/two-factor-app.ts';
-import { renderMethodAdded, renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { renderMethodAdded, renderRecoveryCodesPage } from '../views/two-factor-recovery-codes.ts';
+import { COPY_SCRIPT } from '../views/copy-button.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
@@ -155,7 +155,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       reply.header('cache-control', 'no-store');
       const notice = 'Two-factor authentication is on: your login now asks for a code from the Mobile App.';
       if (!outcome.recoveryCodes) return sendAppPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));
-      return sendAppPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, notice));
+      return sendPage(reply, 200, renderRecoveryCodesPage(layoutUser, { codes: outcome.recoveryCodes, notice, accountName: session.accountName, email: session.email, nowMs: deps.clock.now() }));
     },
   );
 }

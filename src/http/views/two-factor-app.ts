@@ -13,6 +13,7 @@ import { alertMessage, csrfField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { codeField } from './two-factor-code-field.ts';
 import { timeElement } from './time.ts';
+import { copyButton } from './copy-button.ts';
 
 export type MobileOS = 'iphone' | 'android';
 
@@ -21,8 +22,6 @@ export const START_ENROLLMENT_PATH = '/user/two-factor/app/enrollment';
 export const ROTATE_ENROLLMENT_PATH = '/user/two-factor/app/rotate';
 export const CONFIRM_ENROLLMENT_PATH = '/user/two-factor/app/confirm';
 export const ENROLLMENT_SCRIPT = '/assets/two-factor-enrollment.js';
-/** The "Copy" (and "Print") buttons' script, shared with the recovery-codes page. */
-export const COPY_SCRIPT = '/assets/copy-text.js';
 
 /** Apps that read the standard otpauth:// Key URI on each platform (issue 3's interoperability list). */
 const mobileSystems: Record<MobileOS, { label: string; apps: string[] }> = {
@@ -133,15 +132,6 @@ ${codeField({ label: 'Confirm', name: 'code', id: 'field-confirm-code', kind: 'd
  */
 function openInAppLink(otpauthURI: string): SafeHTML {
   return html`<p class="open-in-app"><a class="button" data-otpauth href="${otpauthURI}">Open in authenticator app</a><span class="aside"> On this phone? Tap to add Twofold to your authenticator app directly.</span></p>`;
-}
-
-/**
- * A "Copy" button for the text of element `targetId`. Hidden until public/copy-text.js shows it
- * (a button that cannot work is not shown); without JavaScript the text is plain, selectable text.
- * `withoutSpaces`: copy the key as one word, as apps want it pasted.
- */
-export function copyButton(targetId: string, label: string, withoutSpaces = false): SafeHTML {
-  return html`<button type="button" class="copy-button" data-copy="${targetId}"${withoutSpaces ? html` data-copy-without-spaces` : ''} hidden>${label}</button><span class="copy-status" role="status" data-copy-status="${targetId}"></span>`;
 }
 
 /** Steps 3 and 4 of §2.3: the rotating QR code, the secret as text, and the "Confirm" field. */
