@@ -156,4 +156,32 @@ browserSuite('Issue 17 pages in a browser', (context) => {
       assert.equal(await page.getByRole('button', { name: /^Remove / }).count(), 0, 'the last method has no Remove');
     });
   });
+
+  it('asks before deactivating and reactivates, with the keyboard alone at phone width', async () => {
+    const { server } = context();
+    const api = apiClient(server.url);
+    const admin = await newUser();
+    const invited = await api.post('/account/users', { email: `kim-${admin.userId.slice(0, 8)}@example.com`, name: 'Kim Keys', role: 'user' }, { token: admin.token });
+    assert.equal(invited.status, 201, invited.text);
+    await withContext({ viewport: PHONE, isMobile: true, hasTouch: true }, async (page) => {
+      assert.equal(await logInInBrowser(page, admin.email), 303);
+      await page.goto(`/settings/users/${invited.body.user.id}`);
+      const press = async (name: string) => {
+        const button = page.getByRole('button', { name, exact: true });
+        await button.focus();
+        await page.keyboard.press('Enter');
+      };
+      await press('Deactivate user');
+      await page.getByRole('heading', { name: 'Deactivate Kim Keys?', level: 1 }).waitFor();
+      assert.equal((await server.deps.db.selectFrom('users').select('active').where('id', '=', invited.body.user.id).executeTakeFirstOrThrow()).active, 1);
+      await press('Deactivate user');
+      await page.getByRole('status').filter({ hasText: 'Kim Keys is deactivated and has been logged out everywhere.' }).waitFor();
+      await press('Reactivate user');
+      await page.getByRole('status').filter({ hasText: 'Kim Keys is active again and can log in.' }).waitFor();
+      assert.match(await page.locator('dl.details').innerText(), /Status\s+Invited/);
+      // Her own page offers neither deactivation nor a disable link.
+      await page.goto(`/settings/users/${admin.userId}`);
+      assert.equal(await page.getByRole('button', { name: 'Deactivate user' }).count(), 0);
+    });
+  });
 });
