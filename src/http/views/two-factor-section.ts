@@ -49,6 +49,12 @@ function removeButton(section: TwoFactorSection, method: string, name: string): 
   return openButton(removeMethodPath(method), 'Remove', 'plain', `Remove ${name}`);
 }
 
+/** A row of buttons, or nothing when none of them applies. */
+function buttonRow(buttons: Array<SafeHTML | ''>): SafeHTML | '' {
+  const shown = buttons.filter((button): button is SafeHTML => button !== '');
+  return shown.length === 0 ? '' : html`<div class="button-row">${shown}</div>`;
+}
+
 /** What "Disable Two Factor" takes away, naming only what this user has. */
 function turnOffText(methods: readonly string[]): string {
   const parts = [
@@ -84,7 +90,7 @@ ${hasSMS
     ? html`<h3>SMS Message</h3>
 <p>SMS is on: we text your login codes to <strong class="phone-masked">${section.phoneMasked ?? 'your phone'}</strong>.</p>
 <p class="aside">${SMS_WEAKER_NOTE}</p>
-<div class="button-row">${section.smsAvailable ? openButton(SMS_ENROLLMENT_PATH, 'Change phone number') : ''}${removeButton(section, 'sms', 'SMS Message')}</div>`
+${buttonRow([section.smsAvailable ? openButton(SMS_ENROLLMENT_PATH, 'Change phone number') : '', removeButton(section, 'sms', 'SMS Message')])}`
     : smsOffered
       ? html`<h3>SMS Message</h3>
 <p>You can also get codes by text message, as a backup.</p>
