@@ -9,7 +9,8 @@
  *
  * The timer counts the server's own "time left" (data-expires-in-ms) rather than comparing
  * clocks, so a browser whose clock is wrong still rotates on time. Without JavaScript the page
- * works too: confirming an expired code answers with a fresh QR code.
+ * works too: it says to start again or reload, and confirming an expired code answers with a
+ * fresh QR code. The "Open in authenticator app" link follows the QR code on rotation.
  *
  * Loaded from /assets (CSP script-src 'self'); no inline script, no inline handlers.
  */
@@ -30,6 +31,8 @@
   var expires = section.querySelector('[data-expires]');
   var codeArea = section.querySelector('[data-enrollment-code]');
   var status = section.querySelector('[data-rotation-status]');
+  var openInApp = section.querySelector('[data-otpauth]');
+  var note = section.querySelector('[data-rotation-note]');
   var enrollmentId = form.querySelector('input[name="enrollmentId"]');
   var csrf = form.querySelector('input[name="_csrf"]');
   var rotateURL = section.getAttribute('data-rotate-url');
@@ -51,9 +54,11 @@
 
   function apply(enrollment) {
     image.setAttribute('src', enrollment.qrCode);
+    if (openInApp) openInApp.setAttribute('href', enrollment.otpauthURI);
     secret.textContent = enrollment.secret;
     expires.setAttribute('datetime', enrollment.expiresAt);
     expires.textContent = enrollment.expiresText;
+    if (window.twofoldLocalTime) window.twofoldLocalTime(expires);
     enrollmentId.value = enrollment.enrollmentId;
     section.setAttribute('data-expires-in-ms', String(enrollment.expiresInMs));
     say('The previous QR code expired, so a new one is shown. If you have not added Twofold to your app yet, scan this one.');
@@ -62,6 +67,7 @@
   /** No new code could be had (the session ended, or the password is needed again). */
   function giveUp() {
     if (codeArea) codeArea.hidden = true;
+    if (openInApp) openInApp.parentNode.hidden = true;
     secret.textContent = '';
     say('This QR code has expired. Use "Start again" to get a new one.');
   }
@@ -101,6 +107,9 @@
       rotate();
     }
   });
+
+  // Without this script the page says to start again or reload; with it, that happens by itself.
+  if (note) note.textContent = 'A new one appears here by itself when it expires.';
 
   schedule(section.getAttribute('data-expires-in-ms'));
 })();

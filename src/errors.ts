@@ -51,7 +51,14 @@ export const errorCatalog = {
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   unauthenticated: { status: 401, message: 'You need to log in.' },
   mfa_required: { status: 401, message: 'Finish logging in with your verification code.' },
-  invalid_code: { status: 401, message: 'The code is not valid. Check it and try again.' },
+  invalid_code: {
+    status: 401,
+    message: 'The code is not valid. Check it and try again.',
+    variants: {
+      /** Confirming the app with a code from the QR code this one replaced (issue 17). */
+      code_from_replaced_qr: 'The QR code changed after you scanned it. In your authenticator app, remove the Twofold entry you just added, then scan the new QR code.',
+    },
+  },
   forbidden: { status: 403, message: 'You do not have permission to do that.' },
   csrf_rejected: { status: 403, message: 'The request did not come from this site. Reload the page and try again.' },
   enrollment_required: { status: 403, message: 'Your account requires two-factor authentication. Set it up to continue.' },
@@ -64,7 +71,12 @@ export const errorCatalog = {
   signup_disabled: { status: 403, message: 'Sign-up is switched off on this server.' },
   not_found: { status: 404, message: 'Not found.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed here.' },
-  email_taken: { status: 409, message: 'That email address cannot be used. Try logging in or use another address.' },
+  email_taken: {
+    status: 409,
+    message: 'That email address cannot be used. Try logging in or use another address.',
+    /** An admin inviting someone is not the one to log in: say only that the invitation cannot go there. */
+    variants: { invitation: 'The invitation could not be sent to that address. Use another address.' },
+  },
   last_admin: { status: 409, message: 'An account must keep at least one active administrator.' },
   two_factor_not_enabled: {
     status: 409,

@@ -25,6 +25,7 @@ export const securityEventTypes = [
   'user_invited',
   'role_changed',
   'user_deactivated',
+  'user_reactivated',
   'sms_refused',
   'oidc_client_changed',
 ] as const;

@@ -13,7 +13,8 @@ import { findSecondFactor } from './registry.ts';
 export type CodeCheckOutcome =
   | { ok: true }
   | { ok: false; reason: 'locked'; retryAfterSeconds: number }
-  | { ok: false; reason: 'malformed' | 'invalid_code' };
+  /** `wrongCodes`: how many of the user's budget (PRODUCT.md §4) are spent, this one included. */
+  | { ok: false; reason: 'malformed' | 'invalid_code'; wrongCodes: number };
 
 export interface CodeCheckInput {
   /** A kind from the registry (`SECOND_FACTOR_KINDS`); the caller has checked it is one. */
@@ -45,7 +46,7 @@ export async function checkSecondFactorCode(deps: FactorDeps, owner: CodeOwner, 
     const { lockedNow } = await recordWrongSecondFactorCode(deps, owner, charge.count, { method: input.method, stage: input.stage }, origin);
     deps.metrics.secondFactor(input.method, code === null ? 'malformed' : 'wrong');
     if (lockedNow) deps.metrics.lockout('second_factor');
-    return { ok: false, reason: code === null ? 'malformed' : 'invalid_code' };
+    return { ok: false, reason: code === null ? 'malformed' : 'invalid_code', wrongCodes: charge.count };
   }
   await resetSecondFactorBudget(deps, owner.userId);
   deps.metrics.secondFactor(input.method, 'success');

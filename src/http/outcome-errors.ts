@@ -112,7 +112,7 @@ export function linkError(refusal: { reason: 'link_expired' | 'busy' }): HttpErr
 
 export function invitationError(refusal: { reason: 'email_taken' } | { reason: 'rate_limited'; retryAfterSeconds: number }): HttpError<'email_taken' | 'rate_limited'> {
   if (refusal.reason === 'rate_limited') return new HttpError('rate_limited', { variant: 'invitations_capped', retryAfterSeconds: refusal.retryAfterSeconds });
-  return new HttpError(refusal.reason);
+  return new HttpError(refusal.reason, { variant: 'invitation' });
 }
 
 // ---- the second step of a login ----
@@ -177,7 +177,8 @@ export function smsError(refusal: SMSRefusal, during: 'enrollment' | 'login'): H
 }
 
 /** Confirming an app or a phone: a wrong code, or (app) an enrollment replaced or timed out. */
-export function enrollmentConfirmationError(refusal: { reason: 'invalid_code' | 'enrollment_expired' }): HttpError<'invalid_code' | 'enrollment_expired'> {
+export function enrollmentConfirmationError(refusal: { reason: 'invalid_code' | 'enrollment_expired'; fromReplacedSecret?: boolean }): HttpError<'invalid_code' | 'enrollment_expired'> {
+  if (refusal.reason === 'invalid_code' && refusal.fromReplacedSecret) return new HttpError('invalid_code', { variant: 'code_from_replaced_qr' });
   return new HttpError(refusal.reason);
 }
 

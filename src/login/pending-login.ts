@@ -93,16 +93,17 @@ export async function refundLoginChallenge(db: Database, challengeId: string): P
  * Records a wrong answer. True when it was the last one allowed: every charged attempt has
  * then come back wrong, the challenge is closed and the caller ends the session.
  */
-export async function recordWrongAnswer(db: Database, clock: Clock, policy: ChallengePolicy, challengeId: string): Promise<boolean> {
+export async function recordWrongAnswer(db: Database, clock: Clock, policy: ChallengePolicy, challengeId: string): Promise<{ ended: boolean; wrongAnswers: number }> {
   const row = await db
     .updateTable('login_challenges')
     .set({ failed_attempts: sql<number>`failed_attempts + 1` })
     .where('id', '=', challengeId)
     .returning('failed_attempts')
     .executeTakeFirst();
-  if (!row || Number(row.failed_attempts) < policy.wrongCodesPerChallenge) return false;
+  const wrongAnswers = row ? Number(row.failed_attempts) : policy.wrongCodesPerChallenge;
+  if (wrongAnswers < policy.wrongCodesPerChallenge) return { ended: false, wrongAnswers };
   await db.updateTable('login_challenges').set({ consumed_at: clock.now() }).where('id', '=', challengeId).where('consumed_at', 'is', null).execute();
-  return true;
+  return { ended: true, wrongAnswers };
 }
 
 /** Burns the challenge: true for exactly one caller (the one that may finish the login). */

@@ -27,8 +27,12 @@ export type SecondStepOutcome =
   | { ok: false; reason: 'method_unavailable' }
   /** A method the account's policy does not allow (rule 37): refused before anything is charged. */
   | { ok: false; reason: 'method_disallowed' }
-  /** `loginEnded`: this was the login's last allowed wrong code; its session is gone. */
-  | { ok: false; reason: 'malformed' | 'invalid_code'; loginEnded: boolean };
+  /**
+   * `loginEnded`: this was the login's last allowed wrong code; its session is gone.
+   * `attemptsLeft`: codes this login may still try before it ends or the user's budget locks —
+   * the smaller of the two, so the page never promises more tries than the user has.
+   */
+  | { ok: false; reason: 'malformed' | 'invalid_code'; loginEnded: boolean; attemptsLeft: number };
 
 /** `method`: a kind from the factor registry. */
 export interface SecondStepInput {
@@ -79,12 +83,13 @@ async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input
       return checked;
     }
     // Five wrong codes end the login: a new password step is needed (PRODUCT.md §4).
-    const loginEnded = await recordWrongAnswer(db, clock, config.policy, challenge.challengeId);
-    if (loginEnded) {
+    const wrong = await recordWrongAnswer(db, clock, config.policy, challenge.challengeId);
+    if (wrong.ended) {
       await revokeSession(db, session.tokenHash);
       deps.metrics.lockout('login_challenge');
     }
-    return { ok: false, reason: checked.reason, loginEnded };
+    const attemptsLeft = Math.max(0, Math.min(config.policy.wrongCodesPerChallenge - wrong.wrongAnswers, config.policy.wrongCodesPerUser - checked.wrongCodes));
+    return { ok: false, reason: checked.reason, loginEnded: wrong.ended, attemptsLeft };
   }
 
   if (!(await consumeLoginChallenge(db, clock, challenge.challengeId))) return { ok: false, reason: 'challenge_ended' };

@@ -1,5 +1,5 @@
 /**
- * An administrator changes a user's role or deactivates them. An account always keeps at least
+ * An administrator changes a user's role, deactivates them or reactivates them. An account always keeps at least
  * one active admin: the check and the change run in one transaction that first locks the
  * account row, so two admins demoting each other at the same moment cannot both succeed.
  */
@@ -45,6 +45,9 @@ export async function changeUser(db: Database, clock: Clock, queue: LogoutQueue,
     if (active !== target.active && active === 0) {
       await revokeUserSessions(trx, queue, target.id);
       await recordSecurityEvent(trx, clock, { type: 'user_deactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin });
+    }
+    if (active !== target.active && active === 1) {
+      await recordSecurityEvent(trx, clock, { type: 'user_reactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin });
     }
     return { ok: true, user: { ...target, role, active } } as const;
   });

@@ -88,6 +88,9 @@ browserSuite('administrator settings pages in a browser', (context) => {
     assert.equal(await page.getByRole('status').innerText(), 'Ivy Invited now has the role Administrator.');
     assert.match(await page.locator('dl.details').innerText(), /Role\s+Administrator/);
 
+    // "Deactivate user" asks first, on a page of its own (a GET); the same label there does it.
+    await page.getByRole('button', { name: 'Deactivate user' }).click();
+    await page.getByRole('heading', { name: 'Deactivate Ivy Invited?', level: 1 }).waitFor();
     assert.equal(await submitForm(page, 'Deactivate user'), 200);
     assert.equal(await page.getByRole('status').innerText(), 'Ivy Invited is deactivated and has been logged out everywhere.');
     assert.match(await page.locator('dl.details').innerText(), /Status\s+Deactivated/);

@@ -67,7 +67,7 @@ browserSuite('Mobile App two-factor authentication in a browser', (context) => {
 
     await page.getByLabel('Verification code', { exact: true }).fill(wrongCode(server, secret));
     assert.equal(await submitForm(page, 'Continue'), 401);
-    assert.equal(await page.getByRole('alert').innerText(), 'The code is not valid. Check it and try again.');
+    assert.equal(await page.getByRole('alert').innerText(), 'The code is not valid. Check it and try again. 4 tries left before this login ends.');
     assert.equal(await page.getByLabel('Verification code', { exact: true }).inputValue(), '', 'the code is not echoed back');
 
     // The enrollment's own code cannot log in within its step (rule 5): use the next step's.
@@ -92,7 +92,7 @@ browserSuite('Mobile App two-factor authentication in a browser', (context) => {
     await page.waitForURL('**/login/verify?method=recovery');
     await page.getByLabel('Recovery code', { exact: true }).fill('aaaaa-aaaaa');
     assert.equal(await submitForm(page, 'Continue'), 401);
-    assert.equal(await page.getByRole('alert').innerText(), 'The code is not valid. Check it and try again.');
+    assert.equal(await page.getByRole('alert').innerText(), 'The code is not valid. Check it and try again. 4 tries left before this login ends.');
     // Typed as people do: upper case, without the hyphen.
     await page.getByLabel('Recovery code', { exact: true }).fill(recoveryCodes[0]!.replace('-', '').toUpperCase());
     assert.equal(await submitForm(page, 'Continue'), 303);
@@ -141,14 +141,16 @@ browserSuite('Mobile App two-factor authentication in a browser', (context) => {
     assert.equal(await page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage), true, 'no reload');
     assert.equal(await page.getByLabel('Confirm', { exact: true }).inputValue(), '12', 'what was typed is kept');
 
-    // The old enrollment is void: through the API (410) and through the page (a wrong code).
+    // The old enrollment is void: through the API (410) and through the page, which says the
+    // QR code changed since it was scanned (issue 17).
     const session = await sessionCookie(page);
     const viaAPI = await api.post('/me/2fa/totp/confirm', { enrollmentId: oldEnrollmentId, code: currentCode(server, oldSecret) }, { cookie: `twofold_session=${session}`, origin: server.origin });
     assert.equal(viaAPI.status, 410);
     assert.equal(viaAPI.body.error, 'enrollment_expired');
     await page.getByLabel('Confirm', { exact: true }).fill(currentCode(server, oldSecret));
     assert.equal(await submitForm(page, 'Confirm'), 401);
-    assert.equal(await page.getByRole('alert').innerText(), 'The code is not valid. Check it and try again.');
+    assert.equal(await page.getByRole('alert').innerText(), 'The QR code changed after you scanned it. In your authenticator app, remove the Twofold entry you just added, then scan the new QR code.');
+    assert.equal(await secretOnPage(page), newSecret, 'the new QR code stays in view');
 
     await page.getByLabel('Confirm', { exact: true }).fill(currentCode(server, newSecret));
     assert.equal(await submitForm(page, 'Confirm'), 200);

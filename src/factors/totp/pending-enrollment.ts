@@ -25,6 +25,36 @@ export function totpFactorAssociatedData(userId: string, factorId: string): stri
   return `factor:totp:${userId}:${factorId}`;
 }
 
+/**
+ * The pending row's one ciphertext holds the shown secret and, after a rotation, the secret it
+ * replaced (issue 17): a code from the replaced secret — the QR code the person already scanned
+ * — is told apart from a wrong code, so the page can say "remove the old entry, scan the new
+ * one". Both stay encrypted together under the row's associated data; the replaced one is
+ * never shown again and never confirms anything.
+ */
+const SECRET_BYTES = 20;
+
+function sealPendingSecrets(secret: Uint8Array, replaced: Uint8Array | null): Uint8Array {
+  return replaced ? Buffer.concat([secret, replaced]) : secret;
+}
+
+function splitPendingSecrets(sealed: Uint8Array): { secret: Uint8Array; replaced: Uint8Array | null } {
+  if (sealed.length <= SECRET_BYTES) return { secret: sealed, replaced: null };
+  return { secret: sealed.subarray(0, SECRET_BYTES), replaced: sealed.subarray(SECRET_BYTES, SECRET_BYTES * 2) };
+}
+
+/** The secret of the user's pending enrollment it is about to replace, if it was still showing within the last lifetime. */
+async function replacedSecret(deps: EnrollmentDeps, userId: string, lifetimeMs: number): Promise<Uint8Array | null> {
+  const previous = await deps.db.selectFrom('totp_enrollments').select(['id', 'secret_encrypted', 'expires_at']).where('user_id', '=', userId).executeTakeFirst();
+  if (!previous || Number(previous.expires_at) <= deps.clock.now() - lifetimeMs) return null;
+  try {
+    return Uint8Array.from(splitPendingSecrets(openSecret(deps.keys, previous.secret_encrypted, totpEnrollmentAssociatedData(userId, previous.id))).secret);
+  } catch {
+    // An old key that is gone: there is just no earlier secret to recognise.
+    return null;
+  }
+}
+
 export interface StartedEnrollment {
   enrollmentId: string;
   otpauthURI: string;
@@ -49,7 +79,8 @@ export async function startTOTPEnrollment(deps: EnrollmentDeps, input: { userId:
   const enrollmentId = randomUUID();
   const now = deps.clock.now();
   const expiresAt = now + input.lifetimeMs;
-  const secretEncrypted = encryptSecret(deps.keys.encryption, secret, totpEnrollmentAssociatedData(input.userId, enrollmentId));
+  const replaced = await replacedSecret(deps, input.userId, input.lifetimeMs);
+  const secretEncrypted = encryptSecret(deps.keys.encryption, sealPendingSecrets(secret, replaced), totpEnrollmentAssociatedData(input.userId, enrollmentId));
   await deps.db
     .insertInto('totp_enrollments')
     .values({ id: enrollmentId, user_id: input.userId, secret_encrypted: secretEncrypted, created_at: now, expires_at: expiresAt })
@@ -60,7 +91,35 @@ export async function startTOTPEnrollment(deps: EnrollmentDeps, input: { userId:
   return { enrollmentId, otpauthURI, secretBase32, qrSVG: await renderQRCodeSVG(otpauthURI), expiresAt };
 }
 
-export type ConfirmEnrollmentOutcome<T> = { ok: true; factorId: string; replacedFactor: boolean; extra: T } | { ok: false; reason: 'enrollment_expired' | 'invalid_code' };
+/** `fromReplacedSecret`: the wrong code is right for the QR code this one replaced (the person scanned the old one). */
+/**
+ * The user's pending enrollment shown again — after a wrong confirm code the page keeps the QR
+ * code and key in view (issue 17). Only for its own user and id, and only while it is pending;
+ * the answer goes into a no-store page of the session that started it, as when it was first shown.
+ */
+export async function showPendingEnrollment(deps: EnrollmentDeps, input: { userId: string; email: string; issuer: string; enrollmentId: string }): Promise<StartedEnrollment | null> {
+  const pending = await deps.db
+    .selectFrom('totp_enrollments')
+    .select(['id', 'secret_encrypted', 'expires_at'])
+    .where('id', '=', input.enrollmentId)
+    .where('user_id', '=', input.userId)
+    .executeTakeFirst();
+  if (!pending || Number(pending.expires_at) <= deps.clock.now()) return null;
+  const { secret } = splitPendingSecrets(openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(input.userId, pending.id)));
+  const secretBase32 = encodeBase32(secret);
+  const otpauthURI = buildOtpauthURI({ issuer: input.issuer, accountName: input.email, secretBase32 });
+  return { enrollmentId: pending.id, otpauthURI, secretBase32, qrSVG: await renderQRCodeSVG(otpauthURI), expiresAt: Number(pending.expires_at) };
+}
+
+/** Whether the user has any pending app enrollment (confirming one deletes it; rotating replaces it). */
+export async function hasPendingEnrollment(db: Database, userId: string): Promise<boolean> {
+  return (await db.selectFrom('totp_enrollments').select('id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
+}
+
+export type ConfirmEnrollmentOutcome<T> =
+  | { ok: true; factorId: string; replacedFactor: boolean; extra: T }
+  | { ok: false; reason: 'enrollment_expired' }
+  | { ok: false; reason: 'invalid_code'; fromReplacedSecret?: boolean };
 
 /**
  * Confirms a pending enrollment with a code from it. The pending row is taken by one
@@ -82,9 +141,9 @@ export async function confirmTOTPEnrollment<T>(
     .where('user_id', '=', input.userId)
     .executeTakeFirst();
   if (!pending || Number(pending.expires_at) <= now) return { ok: false, reason: 'enrollment_expired' };
-  const secret = openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(input.userId, pending.id));
+  const { secret, replaced } = splitPendingSecrets(openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(input.userId, pending.id)));
   const step = findTOTPStep(secret, input.code, now);
-  if (step === null) return { ok: false, reason: 'invalid_code' };
+  if (step === null) return { ok: false, reason: 'invalid_code', fromReplacedSecret: replaced !== null && findTOTPStep(replaced, input.code, now) !== null };
 
   return deps.db.transaction().execute(async (trx) => {
     // The user before any other row (storage/user-lock.ts): recordFactorEnrolled locks it anyway.
@@ -116,7 +175,7 @@ export async function confirmTOTPEnrollment<T>(
   });
 }
 
-export type AuthenticatorAppConfirmation = StoredFactor | { ok: false; reason: 'enrollment_expired' | 'invalid_code' };
+export type AuthenticatorAppConfirmation = StoredFactor | { ok: false; reason: 'enrollment_expired' } | { ok: false; reason: 'invalid_code'; fromReplacedSecret?: boolean };
 
 /**
  * Turning the authenticator app on (PRODUCT.md §2.3 Mobile App, §3 POST /me/2fa/totp/confirm):

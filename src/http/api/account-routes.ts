@@ -114,7 +114,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       config: { role: 'admin' },
       schema: {
         tags: ['account'],
-        summary: 'Change a user\'s role or deactivate them (administrators; the account keeps one active admin)',
+        summary: 'Change a user\'s role, deactivate them or reactivate them with active: true (administrators; the account keeps one active admin)',
         security: sessionSecurity,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
         body: Type.Object({ role: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('user')])), active: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),

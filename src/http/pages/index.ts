@@ -5,6 +5,7 @@ import type { SessionCookie } from '../plugins/authentication.ts';
 import { accountSettingsPages } from './account-settings.ts';
 import { disableLinkPages } from './disable-link.ts';
 import { twoFactorDisablePages } from './two-factor-disable.ts';
+import { twoFactorRemoveMethodPages } from './two-factor-remove-method.ts';
 import { linkPages } from './links.ts';
 import { loginPages } from './login.ts';
 import { loginVerifyPages } from './login-verify.ts';
@@ -33,6 +34,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(linkPages, options);
   await app.register(disableLinkPages, options);
   await app.register(twoFactorDisablePages, options);
+  await app.register(twoFactorRemoveMethodPages, options);
   await app.register(userPages, options);
   await app.register(twoFactorAppPages, options);
   await app.register(twoFactorSMSPages, options);

@@ -24,6 +24,9 @@ import { answerRetryAfter, secondFactorError, smsError } from '../outcome-errors
 import { originOf } from '../request-origin.ts';
 import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, TEXT_NOT_SENT_MESSAGE, type VerificationOption } from '../views/two-factor-verification.ts';
 import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
+import { secondFactorLockRetryAfter } from '../../factors/code-budget.ts';
+import type { SafeHTML } from '../views/html.ts';
+import { attemptsLeftText, secondFactorPausedMessage } from '../views/retry-time.ts';
 import type { PageOptions } from './index.ts';
 import { loginPath, safeNextPath } from './safe-next.ts';
 import { refuseSMS } from './two-factor-sms.ts';
@@ -56,17 +59,21 @@ async function optionOf(deps: Deps, session: SessionContext, factor: SecondFacto
   return { kind: factor.kind, copy: factor.verification, codeShape: factor.codeShape, detail, begins: factor.beginLogin !== undefined };
 }
 
-/** Plain language for a pause whose length the budget decides. */
-function lockedMessage(retryAfterSeconds: number): string {
+/** Plain language for a pause whose length the budget decides, with the time it lifts. */
+function lockedMessage(nowMs: number, retryAfterSeconds: number): string | SafeHTML {
   if (retryAfterSeconds < 60) return 'Too many attempts at once. Wait a moment and try again.';
-  const minutes = Math.ceil(retryAfterSeconds / 60);
-  return `Too many wrong codes. For your security, codes are not accepted for ${minutes === 1 ? '1 minute' : `${minutes} minutes`}. Try again later.`;
+  return secondFactorPausedMessage(nowMs, retryAfterSeconds);
+}
+
+/** A wrong code's words, with the tries this login has left (issue 17). */
+function wrongCodeMessage(message: string, attemptsLeft: number): string {
+  return `${message} ${attemptsLeftText(attemptsLeft)}`;
 }
 
 export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps, cookie } = options;
 
-  function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: string, next: string | null, alert: string | null): FastifyReply {
+  function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: string, next: string | null, alert: string | SafeHTML | null): FastifyReply {
     // `method` is a kind of the registry; one the user cannot use reads as their default.
     const current = factors.find((option) => option.kind === method) ?? factors.find((option) => option.kind === chooseMethod(null, factors))!;
     return sendPage(reply, status, renderVerification({ current, options: factors, next, csrfToken: reply.generateCsrf(), alert }));
@@ -81,6 +88,9 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     const factors = await loadFactors(deps, requireSession(request));
     const { method, next } = readQuery(request, factors);
     const textNotSent = factors.some((option) => option.kind === method && option.begins) && (request.query as Record<string, unknown>).text === 'unsent';
+    // A paused second step says so before a code is typed, and when it lifts (issue 17).
+    const paused = await secondFactorLockRetryAfter(deps, requireSession(request).userId);
+    if (paused !== null) return sendForm(reply, 200, factors, method, next, lockedMessage(deps.clock.now(), paused));
     return sendForm(reply, 200, factors, method, next, textNotSent ? TEXT_NOT_SENT_MESSAGE : null);
   });
 
@@ -125,15 +135,21 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       const error = secondFactorError(outcome, findSecondFactor(method)!.codeShape);
       if (error.code === 'too_many_attempts' && error.retryAfterSeconds !== undefined) {
         answerRetryAfter(reply, error);
-        return sendForm(reply, error.status, factors, method, next, lockedMessage(error.retryAfterSeconds));
+        return sendForm(reply, error.status, factors, method, next, lockedMessage(deps.clock.now(), error.retryAfterSeconds));
       }
       if (error.code === 'unauthenticated') return sendEnded(reply, next);
       if (error.variant === 'no_sms_for_user') return sendForm(reply, error.status, factors, chooseMethod(null, factors), next, error.message);
       // A wrong or malformed code; the fifth of this login ended it and deleted its session.
       if ('loginEnded' in outcome && outcome.loginEnded) return sendEnded(reply, next);
-      if (error.code === 'invalid_request') return sendForm(reply, error.status, factors, method, next, findSecondFactor(method)!.codePrompt);
+      const attemptsLeft = 'attemptsLeft' in outcome ? outcome.attemptsLeft : null;
+      // The user's budget ran out with this code: the step is paused now, and the page says until when.
+      if (attemptsLeft === 0) {
+        const paused = await secondFactorLockRetryAfter(deps, session.userId);
+        if (paused !== null) return sendForm(reply, error.status, factors, method, next, lockedMessage(deps.clock.now(), paused));
+      }
+      const message = error.code === 'invalid_request' ? findSecondFactor(method)!.codePrompt : error.message;
       // Wrong, replayed and used-up codes read alike (rule 32).
-      return sendForm(reply, error.status, factors, method, next, error.message);
+      return sendForm(reply, error.status, factors, method, next, attemptsLeft === null ? message : wrongCodeMessage(message, attemptsLeft));
     },
   );
 }

@@ -15,7 +15,9 @@ import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
+import { html, type SafeHTML } from '../views/html.ts';
 import { renderLoginPage } from '../views/login.ts';
+import { tryAgainAt } from '../views/retry-time.ts';
 import { loginVerifyPath } from '../views/two-factor-verification.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -59,14 +61,15 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
     async (request, reply) => {
       const next = safeNextPath((request.query as Record<string, unknown>).next);
       const values = readFields(request.body, ['email', 'password'] as const);
-      const again = (status: number, message: string) => sendPage(reply, status, renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: values.email, error: message, signupEnabled }));
+      const again = (status: number, message: string | SafeHTML) => sendPage(reply, status, renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: values.email, error: message, signupEnabled }));
       const problem = formProblem(request);
       if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE);
 
       const outcome = await performPasswordStep(deps, values, originOf(request));
       if (!outcome.ok) {
         const refusal = refusePassword(reply, outcome, errorCatalog.invalid_credentials.message);
-        return again(refusal.status, refusal.message);
+        // The password lock lifts by itself: say when (issue 17), as Retry-After already does.
+        return again(refusal.status, outcome.reason === 'locked' ? html`${refusal.message} ${tryAgainAt(deps.clock.now(), outcome.retryAfterSeconds)}` : refusal.message);
       }
       // The browser's earlier session (or a planted token) ends here; the login always gets a fresh one.
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);

@@ -4,9 +4,10 @@
  * (SECURITY.md rules 12, 28) unless it is the enrollment-only state enforcement imposes, which
  * could not re-enter its password anyway. The enrollment itself is startTOTPEnrollment's alone.
  */
+import { utcText } from '../views/time.ts';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { startTOTPEnrollment, type StartedEnrollment } from '../../factors/totp/pending-enrollment.ts';
+import { showPendingEnrollment, startTOTPEnrollment, type StartedEnrollment } from '../../factors/totp/pending-enrollment.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { enrollmentNeedsReauthentication } from '../recent-authentication.ts';
 import type { EnrollmentDisplay, MobileOS } from '../views/two-factor-app.ts';
@@ -36,17 +37,20 @@ export async function beginAppEnrollment(deps: Deps, session: SessionContext): P
   return { ok: true, enrollment: presentEnrollment(started, deps.clock.now()) };
 }
 
-function formatExpiry(ms: number): string {
-  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
-}
-
 export function presentEnrollment(started: StartedEnrollment, now: number): EnrollmentDisplay {
   return {
     enrollmentId: started.enrollmentId,
+    otpauthURI: started.otpauthURI,
     qrCode: `data:image/svg+xml;base64,${Buffer.from(started.qrSVG, 'utf8').toString('base64')}`,
     secret: started.secretBase32.replace(/(.{4})(?=.)/g, '$1 '),
     expiresAt: new Date(started.expiresAt).toISOString(),
-    expiresText: formatExpiry(started.expiresAt),
+    expiresText: utcText(started.expiresAt, 'clock'),
     expiresInMs: Math.max(0, started.expiresAt - now),
   };
+}
+
+/** The pending enrollment the form confirms, shown again after a wrong code; null once it is gone or expired. */
+export async function showAppEnrollmentAgain(deps: Deps, session: SessionContext, enrollmentId: string): Promise<EnrollmentDisplay | null> {
+  const pending = await showPendingEnrollment(deps, { userId: session.userId, email: session.email, issuer: deps.config.issuer, enrollmentId });
+  return pending ? presentEnrollment(pending, deps.clock.now()) : null;
 }

@@ -30,16 +30,22 @@ import {
   ENROLLMENT_SCRIPT,
   renderChooseOS,
   renderEnrollment,
+  renderAlreadySetUp,
   renderEnrollmentRetry,
   ROTATE_ENROLLMENT_PATH,
   START_ENROLLMENT_PATH,
   type MobileOS,
 } from '../views/two-factor-app.ts';
-import { renderMethodAdded, renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { renderMethodAdded, renderRecoveryCodesPage } from '../views/two-factor-recovery-codes.ts';
+import { COPY_SCRIPT } from '../views/copy-button.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { beginAppEnrollment, MobileOSSchema, needsPasswordFirst, readMobileOS } from './two-factor-app-enrollment.ts';
+import { beginAppEnrollment, loadMethods, MobileOSSchema, needsPasswordFirst, readMobileOS, showAppEnrollmentAgain } from './two-factor-app-enrollment.ts';
+import { hasPendingEnrollment } from '../../factors/totp/pending-enrollment.ts';
+
+/** Enrollment ids are UUIDs; anything else is not looked up. */
+const EnrollmentIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const SETUP = { access: 'setup' } as const;
 const CODE_MESSAGE = 'Enter the six-digit code your authenticator app shows.';
@@ -52,7 +58,7 @@ function passwordFirst(layoutUser: LayoutUser, os: MobileOS | null): SafeHTML {
 }
 
 function sendAppPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, title: string, main: SafeHTML, withScript = false): FastifyReply {
-  return sendPage(reply, status, renderSignedInPage(title, layoutUser, main, withScript ? [ENROLLMENT_SCRIPT] : []));
+  return sendPage(reply, status, renderSignedInPage(title, layoutUser, main, withScript ? [ENROLLMENT_SCRIPT, COPY_SCRIPT] : []));
 }
 
 export async function twoFactorAppPages(app: FastifyInstance, options: PageOptions): Promise<void> {
@@ -113,8 +119,15 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       const { session, layoutUser } = signedInPage(request, reply);
       const values = readFields(request.body, ['enrollmentId', 'code', 'os'] as const);
       const os = readMobileOS(values.os);
-      const retry = (status: number, alert: string) =>
-        sendAppPage(reply, status, layoutUser, 'Enter the code from the app', renderEnrollmentRetry({ os, csrfToken: layoutUser.csrfToken, enrollmentId: values.enrollmentId, alert }));
+      // A wrong code keeps the QR code and key in view (issue 17): the enrollment is still pending.
+      const retry = async (status: number, alert: string) => {
+        const pending = EnrollmentIdPattern.test(values.enrollmentId) ? await showAppEnrollmentAgain(deps, session, values.enrollmentId) : null;
+        if (pending) {
+          const main = renderEnrollment({ os, csrfToken: layoutUser.csrfToken, enrollment: pending, alert, enrollmentRequired: session.state === 'enrollment_required' });
+          return sendAppPage(reply, status, layoutUser, 'Scan the QR code', main, true);
+        }
+        return sendAppPage(reply, status, layoutUser, 'Enter the code from the app', renderEnrollmentRetry({ os, csrfToken: layoutUser.csrfToken, enrollmentId: values.enrollmentId, alert }));
+      };
 
       const problem = formProblem(request);
       if (problem) return problem.field === 'code' ? retry(400, CODE_MESSAGE) : sendAppPage(reply, 400, layoutUser, 'Mobile App', renderChooseOS({ os, csrfToken: layoutUser.csrfToken, alert: MALFORMED_FORM_MESSAGE, passwordConfirmation: null }));
@@ -125,6 +138,11 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       if (!outcome.ok) {
         const error = enrollmentConfirmationError(outcome);
         if (error.code === 'invalid_code') return retry(error.status, error.message);
+        // The recovery-codes page reloaded (the form posted again): this enrollment was confirmed
+        // already, nothing is pending. Say so instead of "expired", and lead back (issue 17).
+        if ((await loadMethods(deps, session)).includes('totp') && !(await hasPendingEnrollment(deps.db, session.userId))) {
+          return sendAppPage(reply, 200, layoutUser, 'Mobile App', renderAlreadySetUp());
+        }
         // Replaced or timed out (the page without JavaScript, or a confirmation racing a
         // rotation): say so, and show a fresh QR code straight away.
         const started = await beginAppEnrollment(deps, session);
@@ -137,7 +155,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
       reply.header('cache-control', 'no-store');
       const notice = 'Two-factor authentication is on: your login now asks for a code from the Mobile App.';
       if (!outcome.recoveryCodes) return sendAppPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));
-      return sendAppPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, notice));
+      return sendPage(reply, 200, renderRecoveryCodesPage(layoutUser, { codes: outcome.recoveryCodes, notice, accountName: session.accountName, email: session.email, nowMs: deps.clock.now() }));
     },
   );
 }

@@ -17,12 +17,13 @@ import { DISABLE_TWO_FACTOR_PATH, renderDisabled, renderDisableRefused, renderDi
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
+import { loadMethods } from './two-factor-app-enrollment.ts';
 
 const WRONG = 'That did not match. Check it and try again.';
 
 /** The form's words for a refused password or code; a lock and a busy server keep the registry's. */
-function proofMessage(error: HttpError): string {
-  if (error.variant === 'password_or_code') return 'Enter your password, or a code from your authenticator app.';
+export function proofMessage(error: HttpError): string {
+  if (error.variant === 'password_or_code') return 'Enter your password.';
   if (error.variant === 'code_not_six_digits') return 'A code from your authenticator app has exactly 6 digits.';
   if (error.code === 'invalid_credentials' || error.code === 'invalid_code') return WRONG;
   return error.message;
@@ -35,7 +36,7 @@ export async function twoFactorDisablePages(app: FastifyInstance, options: PageO
     const { session, layoutUser } = signedInPage(request, reply);
     if (!session.hasSecondFactor) return reply.redirect('/user', 303);
     if (session.accountEnforces2FA) return sendPage(reply, errorCatalog['2fa_enforced'].status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableRefused(session.accountName)));
-    return sendPage(reply, 200, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableTwoFactor(layoutUser.csrfToken, null)));
+    return sendPage(reply, 200, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableTwoFactor(layoutUser.csrfToken, null, await loadMethods(deps, session))));
   });
 
   app.post(
@@ -47,7 +48,8 @@ export async function twoFactorDisablePages(app: FastifyInstance, options: PageO
     },
     async (request, reply) => {
       const { session, layoutUser } = signedInPage(request, reply);
-      const again = (status: number, message: string) => sendPage(reply, status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableTwoFactor(layoutUser.csrfToken, message)));
+      const methods = await loadMethods(deps, session);
+      const again = (status: number, message: string) => sendPage(reply, status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableTwoFactor(layoutUser.csrfToken, message, methods)));
       if (session.accountEnforces2FA) return sendPage(reply, errorCatalog['2fa_enforced'].status, renderSignedInPage('Disable Two Factor', layoutUser, renderDisableRefused(session.accountName)));
       if (!session.hasSecondFactor) return reply.redirect('/user', 303);
       if (formProblem(request)?.field === null) return again(400, MALFORMED_FORM_MESSAGE);

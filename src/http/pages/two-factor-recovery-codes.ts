@@ -13,7 +13,7 @@ import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
-import { RECOVERY_CODES_PATH, renderRecoveryCodes, renderRecoveryCodesNotEnabled, renderRegenerateRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { RECOVERY_CODES_PATH, renderRecoveryCodesNotEnabled, renderRecoveryCodesPage, renderRegenerateRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
 import { formBodySchema, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
@@ -50,6 +50,6 @@ export async function twoFactorRecoveryCodePages(app: FastifyInstance, options: 
     if ((await loadMethods(deps, session)).length === 0) return sendNotEnabled(reply, layoutUser);
     const codes = await regenerateRecoveryCodes(deps, session, originOf(request));
     reply.header('cache-control', 'no-store');
-    return sendPage(reply, 200, renderSignedInPage('Recovery codes', layoutUser, renderRecoveryCodes(codes, 'New recovery codes are ready. Your previous codes no longer work.')));
+    return sendPage(reply, 200, renderRecoveryCodesPage(layoutUser, { codes, notice: 'New recovery codes are ready. Your previous codes no longer work.', accountName: session.accountName, email: session.email, nowMs: deps.clock.now() }));
   });
 }

@@ -23,7 +23,7 @@ import { originOf } from '../request-origin.ts';
 import type { SafeHTML } from '../views/html.ts';
 import { renderSignedInPage, type LayoutUser } from '../views/layout.ts';
 import { renderPasswordConfirmation } from '../views/password-confirmation.ts';
-import { renderMethodAdded, renderRecoveryCodes } from '../views/two-factor-recovery-codes.ts';
+import { renderMethodAdded, renderRecoveryCodesPage } from '../views/two-factor-recovery-codes.ts';
 import { CONFIRM_SMS_ENROLLMENT_PATH, renderPhoneForm, renderSMSConfirm, SMS_ENROLLMENT_PATH, START_SMS_ENROLLMENT_PATH } from '../views/two-factor-sms.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage, type FormRefusal } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -122,7 +122,7 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
       reply.header('cache-control', 'no-store');
       const notice = 'Two-factor authentication is on: your login now asks for a code we text to your phone.';
       if (!outcome.recoveryCodes) return sendSMSPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));
-      return sendSMSPage(reply, 200, layoutUser, 'Recovery codes', renderRecoveryCodes(outcome.recoveryCodes, notice));
+      return sendPage(reply, 200, renderRecoveryCodesPage(layoutUser, { codes: outcome.recoveryCodes, notice, accountName: session.accountName, email: session.email, nowMs: deps.clock.now() }));
     },
   );
 }

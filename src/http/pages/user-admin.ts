@@ -19,7 +19,7 @@ import { answerRetryAfter, sendDisableLinkError, userChangeError } from '../outc
 import { originOf } from '../request-origin.ts';
 import { describeRole } from '../views/descriptions.ts';
 import type { LayoutUser } from '../views/layout.ts';
-import { renderUserAdminPage, type UserAdminView } from '../views/user-admin.ts';
+import { renderDeactivateConfirmation, renderUserAdminPage, userAdminPath, type UserAdminView } from '../views/user-admin.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
@@ -39,13 +39,17 @@ function describeDeactivation(before: User, after: User): string {
   return before.active === 1 ? `${after.name} is deactivated and has been logged out everywhere.` : `${after.name} was already deactivated.`;
 }
 
+function describeReactivation(before: User, after: User): string {
+  return before.active === 1 ? `${after.name} is already active.` : `${after.name} is active again and can log in.`;
+}
+
 export async function userAdminPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps } = options;
 
   async function sendUserPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, user: User, messages: Messages = {}): Promise<FastifyReply> {
     const session = requireSession(reply.request);
     const recent = isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
-    return sendPage(reply, status, renderUserAdminPage(layoutUser, { user, methods: await listConfirmedMethods(deps.db, user), recentlyAuthenticated: recent, ...messages }));
+    return sendPage(reply, status, renderUserAdminPage(layoutUser, { user, methods: await listConfirmedMethods(deps.db, user), recentlyAuthenticated: recent, isSelf: user.id === session.userId, ...messages }));
   }
 
   /** The target of the URL, or 404 for an id that is malformed, unknown or of another account. */
@@ -88,6 +92,25 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
       if (problem) return sendUserPage(reply, 400, layoutUser, target, { alert: problem.field === 'role' ? 'Choose a role: Administrator or User.' : MALFORMED_FORM_MESSAGE });
       const role = (request.body as { role: Role }).role;
       return applyChange(request, reply, session, layoutUser, target, { role }, describeRoleChange);
+    },
+  );
+
+  // The confirmation step: a page that changes nothing; its form posts the deactivation below.
+  app.get('/settings/users/:id/deactivate', { config: { role: 'admin' }, schema: { hide: true, params: ParamsSchema } }, async (request, reply) => {
+    const { session, layoutUser } = signedInPage(request, reply);
+    const target = await targetOf(request, session);
+    if (target.active !== 1 || target.id === session.userId) return reply.redirect(userAdminPath(target.id), 303);
+    return sendPage(reply, 200, renderDeactivateConfirmation(layoutUser, target));
+  });
+
+  app.post(
+    '/settings/users/:id/reactivate',
+    { config: { role: 'admin' }, schema: { hide: true, params: ParamsSchema, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const target = await targetOf(request, session);
+      if (formProblem(request)) return sendUserPage(reply, 400, layoutUser, target, { alert: MALFORMED_FORM_MESSAGE });
+      return applyChange(request, reply, session, layoutUser, target, { active: true }, describeReactivation);
     },
   );
 

@@ -1,4 +1,4 @@
-/** People's words for stored values that several pages show: methods, roles, times. */
+/** People's words for stored values that several pages show: methods and roles (times: time.ts). */
 
 const methodNames: Record<string, string> = { totp: 'Mobile App', sms: 'SMS Message', webauthn: 'Security Key' };
 
@@ -9,10 +9,4 @@ export function describeMethods(methods: readonly string[]): string {
 
 export function describeRole(role: 'admin' | 'user'): string {
   return role === 'admin' ? 'Administrator' : 'User';
-}
-
-/** A stored millisecond time as an unambiguous UTC text for tables. */
-export function formatTime(ms: number | null): string {
-  if (ms === null) return 'Never';
-  return `${new Date(Number(ms)).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

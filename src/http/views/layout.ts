@@ -5,6 +5,7 @@
  * (the CSP allows no inline script).
  */
 import { html, type SafeHTML } from './html.ts';
+import { LOCAL_TIME_SCRIPT } from './time.ts';
 
 export interface LayoutUser {
   name: string;
@@ -20,7 +21,7 @@ function documentShell(title: string, header: SafeHTML | string, main: SafeHTML,
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Twofold</title>
 <link rel="stylesheet" href="/assets/twofold.css">
-${scripts.map((src) => html`<script src="${src}" defer></script>`)}
+${[LOCAL_TIME_SCRIPT, ...scripts].map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>
 ${header}

@@ -1,6 +1,6 @@
 /** The login page (PRODUCT.md §2.2 step 1, §6 labels): "Email", "Password" and "Log in". */
 import { alertMessage, inputField, postForm } from './forms.ts';
-import { html } from './html.ts';
+import { html, type SafeHTML } from './html.ts';
 import { renderBarePage } from './layout.ts';
 
 export interface LoginView {
@@ -9,7 +9,7 @@ export interface LoginView {
   action: string;
   /** What the visitor typed, shown again after a refusal; never the password. */
   email: string;
-  error: string | null;
+  error: string | SafeHTML | null;
   signupEnabled: boolean;
 }
 

@@ -6,6 +6,7 @@
 import type { OutboxMessage } from '../../delivery/outbox.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderBarePage } from './layout.ts';
+import { timeElement } from './time.ts';
 
 function renderMessage(message: OutboxMessage): SafeHTML {
   return html`<article class="message">
@@ -13,7 +14,7 @@ function renderMessage(message: OutboxMessage): SafeHTML {
 <dl class="details compact">
 <dt>Channel</dt><dd>${message.channel === 'email' ? 'E-mail' : 'SMS'}</dd>
 <dt>To</dt><dd class="message-to">${message.to}</dd>
-<dt>Time</dt><dd><time datetime="${message.createdAt}">${message.createdAt.slice(0, 19).replace('T', ' ')} UTC</time></dd>
+<dt>Time</dt><dd>${timeElement(message.createdAt, 'second')}</dd>
 </dl>
 <pre class="message-body">${message.body}</pre>
 </article>`;

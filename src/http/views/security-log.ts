@@ -8,6 +8,7 @@ import type { SecurityEventView } from '../../audit/listing.ts';
 import { alertMessage, getForm, inputField, selectField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
+import { timeElement } from './time.ts';
 
 export const LOG_PATH = '/settings/security-log';
 const CSV_PATH = '/api/v1/account/security-log.csv';
@@ -31,6 +32,7 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   user_invited: 'User invited',
   role_changed: 'Role changed',
   user_deactivated: 'User deactivated',
+  user_reactivated: 'User reactivated',
   sms_refused: 'SMS refused',
   oidc_client_changed: 'Application sign-in changed',
 };
@@ -79,7 +81,7 @@ function renderEventTable(events: SecurityEventView[]): SafeHTML {
   if (events.length === 0) return html`<p class="empty">No events match these filters.</p>`;
   const rows = events.map(
     (event) => html`<tr>
-<td class="nowrap"><time datetime="${event.at}">${event.at.slice(0, 19).replace('T', ' ')} UTC</time></td>
+<td class="nowrap">${timeElement(event.at, 'second')}</td>
 <td class="nowrap">${isSecurityEventType(event.type) ? eventTypeLabels[event.type] : event.type}</td>
 <td class="breakable">${describeActor(event)}</td>
 <td class="breakable">${event.subject.email ?? ''}</td>
@@ -102,7 +104,7 @@ function renderFilterForm(filters: LogFilters): SafeHTML {
 export function renderSecurityLogPage(layoutUser: LayoutUser, view: LogView): string {
   const { filters } = view;
   const main = html`<h1>Security log</h1>
-<p class="hint">Security events of this account, newest first. Times are UTC.</p>
+<p class="hint">Security events of this account, newest first. Times are in your time zone (UTC when JavaScript is off).</p>
 ${renderFilterForm(filters)}
 ${statusMessage(view.notice)}
 ${alertMessage(view.alert)}

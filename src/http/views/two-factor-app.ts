@@ -12,6 +12,8 @@
 import { alertMessage, csrfField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { codeField } from './two-factor-code-field.ts';
+import { timeElement } from './time.ts';
+import { copyButton } from './copy-button.ts';
 
 export type MobileOS = 'iphone' | 'android';
 
@@ -81,6 +83,12 @@ ${next}`;
 /** What the page shows of a pending enrollment; also the rotation endpoint's JSON. */
 export interface EnrollmentDisplay {
   enrollmentId: string;
+  /**
+   * The standard Key URI (otpauth://totp/…) behind "Open in authenticator app", for setting up
+   * on the phone that shows the page. It carries the pending secret like the QR code does, and
+   * lives only in this no-store page and the rotation's no-store answer (rule 14).
+   */
+  otpauthURI: string;
   /** The SVG QR code as a data: URI (the CSP allows img data:, and no markup is spliced in). */
   qrCode: string;
   /** The base32 secret in groups of four, as people copy it by hand. */
@@ -117,6 +125,15 @@ ${codeField({ label: 'Confirm', name: 'code', id: 'field-confirm-code', kind: 'd
 </form>`;
 }
 
+/**
+ * "Open in authenticator app": the otpauth:// link a phone hands to its authenticator app, for
+ * someone setting up on the phone that shows this page (a QR code cannot be scanned by the
+ * phone showing it). Shown on every screen; the stylesheet puts it first on small ones.
+ */
+function openInAppLink(otpauthURI: string): SafeHTML {
+  return html`<p class="open-in-app"><a class="button" data-otpauth href="${otpauthURI}">Open in authenticator app</a><span class="aside"> On this phone? Tap to add Twofold to your authenticator app directly.</span></p>`;
+}
+
 /** Steps 3 and 4 of §2.3: the rotating QR code, the secret as text, and the "Confirm" field. */
 export function renderEnrollment(view: EnrollmentView): SafeHTML {
   const { enrollment } = view;
@@ -128,9 +145,10 @@ ${alertMessage(view.alert)}
 <h2 id="scan-heading">1. Add Twofold to your app</h2>
 <p>In your authenticator app, choose to add an account and scan this QR code.</p>
 <div class="qr-code" data-enrollment-code><img data-qr src="${enrollment.qrCode}" alt="QR code" width="232" height="232"></div>
+${openInAppLink(enrollment.otpauthURI)}
 <p>Cannot scan it? Enter this key in the app instead (time-based):</p>
-<p class="secret"><code data-secret>${enrollment.secret}</code></p>
-<p class="aside">This QR code is valid until <time data-expires datetime="${enrollment.expiresAt}">${enrollment.expiresText}</time>. A new one appears here by itself when it expires.</p>
+<p class="secret"><code id="enrollment-secret" data-secret>${enrollment.secret}</code> ${copyButton('enrollment-secret', 'Copy key', true)}</p>
+<p class="aside">This QR code is valid until ${timeElement(enrollment.expiresAt, 'clock', html` data-expires`)}. <span data-rotation-note>When it expires, choose “Start again” (or reload the page) for a new one.</span></p>
 <p class="rotation-status" role="status" data-rotation-status></p>
 ${startAgainForm(view.csrfToken, view.os, 'Start again')}
 </section>
@@ -148,9 +166,9 @@ export interface RetryView {
 }
 
 /**
- * A code that was wrong or malformed: the enrollment is still pending, so the person only has
- * to type the code again. Its secret is not shown a second time — the server keeps no way to
- * hand it out again — and whoever did not manage to scan it starts again with a new one.
+ * A code that was wrong or malformed for an enrollment that cannot be shown again (its id is
+ * not this user's pending one): the person types the code again or starts again. While the
+ * enrollment is pending, a wrong code answers with the QR page itself (issue 17).
  */
 export function renderEnrollmentRetry(view: RetryView): SafeHTML {
   return html`${breadcrumb()}
@@ -162,4 +180,16 @@ ${confirmForm(view.csrfToken, view.enrollmentId, view.os, true)}
 <p>Could not add Twofold to the app? Start again with a new QR code.</p>
 ${startAgainForm(view.csrfToken, view.os, 'Start again with a new QR code')}
 </section>`;
+}
+
+/**
+ * The confirm form posted again after it succeeded (the recovery-codes page reloaded): the app
+ * is set up and the codes were shown once. Not "expired" — nothing went wrong.
+ */
+export function renderAlreadySetUp(): SafeHTML {
+  return html`${breadcrumb()}
+<h1>Mobile App</h1>
+${statusMessage('Your authenticator app is set up: this QR code was already confirmed.')}
+<p>Recovery codes are shown only once. If you did not save them, make a new set from User Details (“Regenerate recovery codes”).</p>
+<p><a class="button primary" href="/user">Back to User Details</a></p>`;
 }

@@ -16,6 +16,8 @@ export interface CodeField {
   kind: 'digits' | 'recovery';
   hint: string;
   invalid?: boolean;
+  /** The page's one task is typing this code (the Verification Code page): the cursor starts here. */
+  autofocus?: boolean;
 }
 
 export function codeField(field: CodeField): SafeHTML {
@@ -23,7 +25,7 @@ export function codeField(field: CodeField): SafeHTML {
   const keyboard = field.kind === 'digits' ? html` inputmode="numeric" autocomplete="one-time-code"` : html` autocomplete="off" autocapitalize="none" spellcheck="false"`;
   return html`<div class="field">
 <label for="${field.id}">${field.label}</label>
-<input id="${field.id}" name="${field.name}" type="text" class="code-input"${keyboard} required maxlength="64" aria-describedby="${hintId}"${field.invalid ? html` aria-invalid="true"` : ''}>
+<input id="${field.id}" name="${field.name}" type="text" class="code-input"${keyboard} required maxlength="64" aria-describedby="${hintId}"${field.invalid ? html` aria-invalid="true"` : ''}${field.autofocus ? html` autofocus` : ''}>
 <p class="hint" id="${hintId}">${field.hint}</p>
 </div>`;
 }

@@ -5,15 +5,29 @@ import { codeField } from './two-factor-code-field.ts';
 
 export const DISABLE_TWO_FACTOR_PATH = '/user/two-factor/disable';
 
-export function renderDisableTwoFactor(csrfToken: string, alert: string | null): SafeHTML {
+/** What goes, naming only the methods this user has (an SMS-only user is never told about an app). */
+function whatGoes(methods: readonly string[]): string {
+  const parts = [
+    methods.includes('totp') ? 'your authenticator app' : null,
+    methods.includes('sms') ? 'your text-message phone number' : null,
+    methods.includes('webauthn') ? 'your security keys' : null,
+    'your recovery codes',
+  ].filter((part): part is string => part !== null);
+  return parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
+}
+
+/** `methods`: the user's methods; a current code is offered only with the authenticator app (the proof the API takes). */
+export function renderDisableTwoFactor(csrfToken: string, alert: string | null, methods: readonly string[]): SafeHTML {
   return html`<p class="breadcrumb"><a href="/user">User Details</a></p>
 <h1>Disable Two Factor</h1>
-<p>This removes your authenticator app and your recovery codes, and signs you out everywhere, this browser included. Your account is then protected by your password alone.</p>
+<p>This removes ${whatGoes(methods)}, and signs you out everywhere else. Your account is then protected by your password alone.</p>
 ${alertMessage(alert)}
 ${postForm(DISABLE_TWO_FACTOR_PATH, csrfToken, inputField({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true, maxLength: 1024, invalid: alert !== null }), 'Disable Two Factor', 'danger')}
-<details class="alternative"><summary>Use a code from your authenticator app instead</summary>
+${methods.includes('totp')
+    ? html`<details class="alternative"><summary>Use a code from your authenticator app instead</summary>
 ${postForm(DISABLE_TWO_FACTOR_PATH, csrfToken, codeField({ label: 'Verification code', name: 'code', id: 'disable-code', kind: 'digits', hint: 'The 6-digit code your app shows now.' }), 'Disable with this code', 'danger')}
-</details>`;
+</details>`
+    : ''}`;
 }
 
 /** While the account enforces 2FA there is no form at all: the page says who decides and what to do. */

@@ -5,16 +5,72 @@
  */
 import { alertMessage, csrfField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
+import { renderSignedInPage, type LayoutUser } from './layout.ts';
+import { COPY_SCRIPT, copyButton } from './copy-button.ts';
+import { utcText } from './time.ts';
 
 export const RECOVERY_CODES_PATH = '/user/two-factor/recovery-codes';
 
-export function renderRecoveryCodes(codes: readonly string[], notice: string): SafeHTML {
+export interface RecoveryCodesShown {
+  codes: readonly string[];
+  notice: string;
+  /** Written into the downloaded file, so a saved file says whose codes they are. */
+  accountName: string;
+  email: string;
+  nowMs: number;
+}
+
+/** The downloaded file's name: the date, so a newer set is told apart from an older one. */
+function downloadName(nowMs: number): string {
+  return `twofold-recovery-codes-${new Date(nowMs).toISOString().slice(0, 10)}.txt`;
+}
+
+/** The .txt file: whose codes, when made, how they work, one code a line. */
+export function recoveryCodesFile(shown: RecoveryCodesShown): string {
+  return [
+    'Twofold recovery codes',
+    '',
+    `Account: ${shown.accountName}`,
+    `User: ${shown.email}`,
+    `Created: ${utcText(shown.nowMs)}`,
+    '',
+    'Each code lets you log in once without your phone. Making a new set stops these from working.',
+    '',
+    ...shown.codes,
+    '',
+  ].join('\r\n');
+}
+
+/**
+ * "Download", "Copy" and "Print" (issue 17). The download is a data: link built here, from the
+ * codes already in this no-store page: it works without JavaScript, needs no second request and
+ * no server-side copy of the codes — they stay stored only as hashes (rule 16). Copy and Print
+ * need the script (public/copy-text.js) and are hidden until it shows them; the print
+ * stylesheet prints the codes and the account, nothing else.
+ */
+function recoveryCodeActions(shown: RecoveryCodesShown): SafeHTML {
+  const href = `data:text/plain;charset=utf-8,${encodeURIComponent(recoveryCodesFile(shown))}`;
+  return html`<div class="button-row recovery-code-actions">
+<a class="button" href="${href}" download="${downloadName(shown.nowMs)}">Download</a>
+${copyButton('recovery-code-list', 'Copy')}
+<button type="button" data-print hidden>Print</button>
+</div>`;
+}
+
+function renderRecoveryCodes(shown: RecoveryCodesShown): SafeHTML {
   return html`<h1>Recovery codes</h1>
-${statusMessage(notice)}
+${statusMessage(shown.notice)}
 <p>If you lose your phone, you can log in with one of these codes instead of a verification code. <strong>Each code works once.</strong></p>
-<p>Save them now — in a password manager, or printed and kept somewhere safe. They are not shown again; you can make a new set from User Details, which stops these from working.</p>
-<ol class="recovery-codes" aria-label="Your recovery codes">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
+<p>Save them now — in a password manager, downloaded, or printed and kept somewhere safe. They are not shown again; you can make a new set from User Details, which stops these from working.</p>
+<p class="print-only">Twofold · ${shown.accountName} · ${shown.email} · ${utcText(shown.nowMs)}</p>
+<ol class="recovery-codes" id="recovery-code-list" aria-label="Your recovery codes">${shown.codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
+${recoveryCodeActions(shown)}
 <p><a class="button primary" href="/user">Continue</a></p>`;
+}
+
+/** The page that shows a new set once, with the Copy/Print script. */
+export function renderRecoveryCodesPage(layoutUser: LayoutUser, shown: RecoveryCodesShown): string {
+  return renderSignedInPage('Recovery codes', layoutUser, renderRecoveryCodes(shown), [COPY_SCRIPT]);
 }
 
 /**

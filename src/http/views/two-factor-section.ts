@@ -8,6 +8,7 @@ import { html, type SafeHTML } from './html.ts';
 import { APP_ENROLLMENT_PATH } from './two-factor-app.ts';
 import { DISABLE_TWO_FACTOR_PATH } from './two-factor-disable.ts';
 import { RECOVERY_CODES_PATH } from './two-factor-recovery-codes.ts';
+import { removeMethodPath } from './two-factor-remove-method.ts';
 import { SMS_ENROLLMENT_PATH, SMS_WEAKER_NOTE } from './two-factor-sms.ts';
 import { renderSecurityKeyList, SECURITY_KEY_PATH, type SecurityKeyRow } from './two-factor-security-key.ts';
 
@@ -35,8 +36,35 @@ ${renderSecurityKeyList(section.securityKeys, section.csrfToken)}
 ${section.securityKeys.length < 10 ? html`<div class="button-row">${openButton(SECURITY_KEY_PATH, has ? 'Add a security key' : 'Security Key')}</div>` : ''}`;
 }
 
-function openButton(path: string, label: string, style: 'primary' | 'plain' = 'plain'): SafeHTML {
-  return html`<form method="get" action="${path}" class="inline-action"><button type="submit"${style === 'primary' ? html` class="primary"` : ''}>${label}</button></form>`;
+function openButton(path: string, label: string, style: 'primary' | 'plain' = 'plain', accessibleName?: string): SafeHTML {
+  return html`<form method="get" action="${path}" class="inline-action"><button type="submit"${style === 'primary' ? html` class="primary"` : ''}${accessibleName ? html` aria-label="${accessibleName}"` : ''}>${label}</button></form>`;
+}
+
+/**
+ * "Remove" beside a method while another one stays (issue 17); the last method goes only with
+ * "Disable Two Factor". Its accessible name says which method, as two buttons read "Remove".
+ */
+function removeButton(section: TwoFactorSection, method: string, name: string): SafeHTML | '' {
+  if (section.methods.length < 2 || !section.methods.includes(method)) return '';
+  return openButton(removeMethodPath(method), 'Remove', 'plain', `Remove ${name}`);
+}
+
+/** A row of buttons, or nothing when none of them applies. */
+function buttonRow(buttons: Array<SafeHTML | ''>): SafeHTML | '' {
+  const shown = buttons.filter((button): button is SafeHTML => button !== '');
+  return shown.length === 0 ? '' : html`<div class="button-row">${shown}</div>`;
+}
+
+/** What "Disable Two Factor" takes away, naming only what this user has. */
+function turnOffText(methods: readonly string[]): string {
+  const parts = [
+    methods.includes('totp') ? 'your authenticator app' : null,
+    methods.includes('sms') ? 'your text-message phone' : null,
+    methods.includes('webauthn') ? 'your security keys' : null,
+    'your recovery codes',
+  ].filter((part): part is string => part !== null);
+  const list = parts.length === 1 ? parts[0]! : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}`;
+  return `Turning two-factor authentication off removes ${list} and signs you out everywhere else.`;
 }
 
 export function renderTwoFactorSection(section: TwoFactorSection): SafeHTML {
@@ -54,7 +82,7 @@ ${smsOffered ? html`<p class="aside">${SMS_WEAKER_NOTE}</p>` : ''}`;
     : hasApp
     ? html`<h3>Mobile App</h3>
 <p>Your authenticator app gives you the code at login. Moving to a new phone? Set it up there; the current app keeps working until the new one is confirmed.</p>
-<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Set up on a new phone')}</div>`
+<div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Set up on a new phone')}${removeButton(section, 'totp', 'Mobile App')}</div>`
     : html`<h3>Mobile App</h3>
 <p>An authenticator app is the stronger second factor and works without phone signal. It can be added beside text messages.</p>
 <div class="button-row">${openButton(APP_ENROLLMENT_PATH, 'Mobile App')}</div>`}
@@ -62,7 +90,7 @@ ${hasSMS
     ? html`<h3>SMS Message</h3>
 <p>SMS is on: we text your login codes to <strong class="phone-masked">${section.phoneMasked ?? 'your phone'}</strong>.</p>
 <p class="aside">${SMS_WEAKER_NOTE}</p>
-${section.smsAvailable ? html`<div class="button-row">${openButton(SMS_ENROLLMENT_PATH, 'Change phone number')}</div>` : ''}`
+${buttonRow([section.smsAvailable ? openButton(SMS_ENROLLMENT_PATH, 'Change phone number') : '', removeButton(section, 'sms', 'SMS Message')])}`
     : smsOffered
       ? html`<h3>SMS Message</h3>
 <p>You can also get codes by text message, as a backup.</p>
@@ -74,6 +102,6 @@ ${securityKeyPart(section)}
 <p>${section.unusedRecoveryCodes === 1 ? '1 unused recovery code left' : `${section.unusedRecoveryCodes} unused recovery codes left`}. Each one lets you log in once without your phone.</p>
 <div class="button-row">${openButton(RECOVERY_CODES_PATH, 'Regenerate recovery codes')}</div>
 <h3>Turn off</h3>
-<p>Turning two-factor authentication off removes your authenticator app, text-message phone, security keys and recovery codes and signs you out everywhere.</p>
+<p>${turnOffText(section.methods)}</p>
 <div class="button-row">${openButton(DISABLE_TWO_FACTOR_PATH, 'Disable Two Factor')}</div>`;
 }

@@ -7,7 +7,7 @@
  * That notice is a plain paragraph the script hides (not <noscript>, which browsers that merely
  * block scripts never show).
  */
-import { formatTime } from './descriptions.ts';
+import { timeElement } from './time.ts';
 import { csrfField } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
@@ -35,7 +35,7 @@ export function renderSecurityKeyList(keys: readonly SecurityKeyRow[], csrfToken
   return html`<table class="security-keys"><thead><tr><th scope="col">Name</th><th scope="col">Added</th><th scope="col">Last used</th><th scope="col">Action</th></tr></thead><tbody>
 ${keys.map(
   (key) =>
-    html`<tr><td>${key.name}</td><td>${formatTime(key.createdAt)}</td><td>${formatTime(key.lastUsedAt)}</td><td><form method="post" action="${removeSecurityKeyPath(key.id)}" class="inline">${csrfField(csrfToken)}<button type="submit" aria-label="Remove ${key.name}">Remove</button></form></td></tr>`,
+    html`<tr><td>${key.name}</td><td>${timeElement(key.createdAt)}</td><td>${timeElement(key.lastUsedAt)}</td><td><form method="post" action="${removeSecurityKeyPath(key.id)}" class="inline">${csrfField(csrfToken)}<button type="submit" aria-label="Remove ${key.name}">Remove</button></form></td></tr>`,
 )}
 </tbody></table>`;
 }

@@ -55,7 +55,7 @@ export interface VerificationView {
   options: readonly VerificationOption[];
   next: string | null;
   csrfToken: string;
-  alert?: string | null;
+  alert?: string | SafeHTML | null;
   notice?: string | null;
 }
 
@@ -101,7 +101,7 @@ export function renderVerification(view: VerificationView): string {
 <form method="post" action="${loginVerifyPath(kind, view.next)}" class="stacked">
 ${csrfField(view.csrfToken)}
 <input type="hidden" name="method" value="${kind}">
-${codeField({ label: copy.label, name: 'code', id: 'field-code', kind: codeShape === 'recovery_code' ? 'recovery' : 'digits', hint: copy.hint, invalid: Boolean(view.alert) })}
+${codeField({ label: copy.label, name: 'code', id: 'field-code', kind: codeShape === 'recovery_code' ? 'recovery' : 'digits', hint: copy.hint, invalid: Boolean(view.alert), autofocus: !hasKey })}
 <div><button type="submit" class="primary">Continue</button></div>
 </form>`;
   const title = hasKey ? 'Verification Code' : copy.title;

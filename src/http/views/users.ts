@@ -3,7 +3,8 @@
  * view of that user, a search by email, and the invitation form.
  */
 import type { User } from '../../users/users.ts';
-import { describeMethods, describeRole, formatTime } from './descriptions.ts';
+import { describeMethods, describeRole } from './descriptions.ts';
+import { timeElement } from './time.ts';
 import { alertMessage, getForm, inputField, postForm, selectField, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
@@ -42,7 +43,7 @@ function renderUserTable(rows: UserRow[], nextHref: string | null): SafeHTML {
 <td>${user.name}${user.active === 1 ? '' : html` <span class="tag">Deactivated</span>`}${user.password_hash === null ? html` <span class="tag">Invited</span>` : ''}</td>
 <td>${describeRole(user.role)}</td>
 <td>${describeMethods(methods)}</td>
-<td>${formatTime(user.last_login_at)}</td>
+<td>${timeElement(user.last_login_at)}</td>
 </tr>`,
   );
   return html`<div class="table-wrap"><table>
