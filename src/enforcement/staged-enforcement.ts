@@ -11,12 +11,13 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import type { Database, EnforceFor, Role } from '../storage/schema.ts';
+
+export type { EnforceFor };
 import { allowedMethodsOf, POLICY_METHODS } from './method-policy.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** "More than a year ahead" is refused: a date that far is more likely a typo than a plan. */
 export const MAX_DAYS_AHEAD = 365;
-export const ENFORCE_FOR_VALUES: readonly EnforceFor[] = ['everyone', 'admins'];
 
 /** 'off': not enforced for this user; 'grace': enforced from a date still ahead; 'enforced': now. */
 export type EnforcementPhase = 'off' | 'grace' | 'enforced';
