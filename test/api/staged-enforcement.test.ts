@@ -208,7 +208,7 @@ forEachDatabase('staged enforcement: the users it affects', (context) => {
 });
 
 forEachDatabase('staged enforcement: e-mails when saved, 7 days and 1 day before', (context) => {
-  it('sends each affected user each notice once, in batches, with concurrent runs on two instances', async () => {
+  it('sends each affected user each notice once, in batches, with concurrent runs on three instances (PostgreSQL)', async () => {
     const { api, server, kind } = context();
     const day = dayAhead(server, 20);
     const admin = await adminEnforcing(server, api);
@@ -216,36 +216,40 @@ forEachDatabase('staged enforcement: e-mails when saved, 7 days and 1 day before
     const now = server.clock.now();
     const extra = Array.from({ length: 250 }, (_, index) => ({ id: randomUUID(), account_id: admin.accountId, email: `bulk-${index}-${randomUUID()}@example.com`, name: `Bulk ${index}`, role: 'user' as const, active: 1, password_hash: null, created_at: now, last_login_at: null }));
     await server.deps.db.insertInto('users').values(extra).execute();
-    // A second instance on the same database. On SQLite both would live in this one process, where
-    // better-sqlite3's synchronous busy wait blocks the other's open transaction (instances are
-    // processes in real life): there the concurrent runs share the instance's one connection.
-    const second = kind === 'postgres' ? await startTestServer(kind, { database: server.database }) : server;
+    // Two more instances on the same database (three, each with its own pool). On SQLite they
+    // would live in this one process, where better-sqlite3's synchronous busy wait blocks another
+    // instance's open transaction (instances are processes in real life): there the concurrent
+    // runs share the instance's one connection.
+    const others = kind === 'postgres' ? [await startTestServer(kind, { database: server.database }), await startTestServer(kind, { database: server.database })] : [];
+    const instances = [server, ...others];
+    const setClocks = (at: number) => instances.forEach((instance) => instance.clock.set(at));
+    const runEverywhere = () => Promise.all(instances.flatMap((instance) => [sendDueStagedNotices(instance.deps), sendDueStagedNotices(instance.deps)]));
     try {
-      if (second !== server) second.clock.set(server.clock.now());
+      setClocks(server.clock.now());
       const saved = await api.patch('/account/policy', { enforceFrom: day }, { token: admin.token });
       assert.equal(saved.status, 200, saved.text);
-      // The save starts sending; the job on both instances races it.
-      await Promise.all([sendDueStagedNotices(server.deps), sendDueStagedNotices(second.deps), sendDueStagedNotices(server.deps), sendDueStagedNotices(second.deps)]);
+      // The save starts sending; the job on every instance races it.
+      await runEverywhere();
       await waitForCount(server, admin.accountId, 250);
       let counts = await queuedNotices(server, admin.accountId);
       assert.equal(counts.size, 250, 'every affected user, and not the admin who has 2FA');
       assert.ok([...counts.values()].every((count) => count === 1), 'once each');
 
       // Nothing more until 7 days before.
-      await Promise.all([sendDueStagedNotices(server.deps), sendDueStagedNotices(second.deps)]);
+      await runEverywhere();
       assert.equal(sum(await queuedNotices(server, admin.accountId)), 250);
       for (const [at, expected] of [[startOf(day) - 7 * DAY_MS + 1, 2], [startOf(day) - DAY_MS + 1, 3]] as const) {
-        server.clock.set(at);
-        if (second !== server) second.clock.set(at);
-        await Promise.all([sendDueStagedNotices(server.deps), sendDueStagedNotices(second.deps), sendDueStagedNotices(server.deps), sendDueStagedNotices(second.deps)]);
+        setClocks(at);
+        await runEverywhere();
         counts = await queuedNotices(server, admin.accountId);
         assert.ok([...counts.values()].every((count) => count === expected), `each user ${expected} notices`);
+        assert.equal(counts.size, 250);
       }
       // The date itself and after: nothing more.
-      server.clock.set(startOf(day) + 1);
+      setClocks(startOf(day) + 1);
       assert.equal(await sendDueStagedNotices(server.deps), 0);
     } finally {
-      if (second !== server) await second.close();
+      for (const other of others) await other.close();
     }
   });
 
