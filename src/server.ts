@@ -19,6 +19,7 @@ import { checkEncryptionKeys } from './storage/key-check.ts';
 import { relyingPartyOf } from './factors/webauthn/relying-party.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import { startSweeping } from './maintenance/sweep.ts';
+import { startStagedNotices } from './enforcement/staged-notices.ts';
 
 /** Field paths pino blanks out, whatever a log line carries. */
 export const redactedLogPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', '*.password', 'token', '*.token', 'code', '*.code'];
@@ -100,6 +101,8 @@ export async function serve(config: Config): Promise<void> {
   const app = await buildApp(deps, { logger: log });
   await app.listen({ port: config.port, host: config.host });
   const stopSweeping = startSweeping(storage.db, deps.clock, config.policy, log);
+  // Staged-enforcement reminders (7 days and 1 day before the date), each once across instances.
+  const stopStagedNotices = startStagedNotices(deps, log);
   log.info({ url: config.publicURL.toString(), database: storage.dialect }, 'Twofold is ready');
 
   let stopping = false;
@@ -108,6 +111,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     log.info({ signal, drainSeconds: config.shutdownDrainMs / 1000 }, 'shutting down');
     stopSweeping();
+    stopStagedNotices();
     // A rolling deploy must never hang on a browser's keep-alive connection: idle connections
     // close now, and requests still running get SHUTDOWN_DRAIN_SECONDS before theirs close too.
     app.server.closeIdleConnections();

@@ -11,6 +11,8 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { enforcementChangedEmail } from '../notices/email-texts.ts';
+import { rearmStagedNotices } from './staged-enforcement.ts';
+import { sendStagedNotices } from './staged-notices.ts';
 
 export type EnforcementOutcome = { ok: true; changed: boolean } | { ok: false; reason: 'admin_2fa_required' };
 
@@ -25,6 +27,7 @@ export interface EnforcementActor {
 export async function setAccountEnforcement(deps: Deps, actor: EnforcementActor, enforce: boolean, origin: RequestOrigin): Promise<EnforcementOutcome> {
   // An admin who could not pass the check themselves would lock the account out of its own policy.
   if (enforce && actor.methods.length === 0) return { ok: false, reason: 'admin_2fa_required' };
+  let staged = false;
   const changed = await deps.db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('accounts')
@@ -34,10 +37,17 @@ export async function setAccountEnforcement(deps: Deps, actor: EnforcementActor,
       .returning('id')
       .executeTakeFirst();
     if (!updated) return false;
+    // Staged enforcement (PRODUCT.md §2.10): with an "Enforce from" date ahead, turning it on arms the notices.
+    staged = await rearmStagedNotices(trx, actor.accountId, deps.clock.now());
     await recordSecurityEvent(trx, deps.clock, { type: 'enforcement_changed', accountId: actor.accountId, actor: { kind: 'user', userId: actor.userId }, subjectUserId: null, origin, detail: { enforce2fa: enforce } });
     return true;
   });
-  if (changed) {
+  if (changed && staged) {
+    // Staged: the users it will affect are told the date (staged-notices.ts); nobody else is sent to setup now.
+    sendStagedNotices(deps, actor.accountId).catch((error: unknown) => {
+      deps.log.error({ err: error instanceof Error ? error.message : String(error), accountId: actor.accountId }, 'staged enforcement notices failed; the periodic job retries');
+    });
+  } else if (changed) {
     notifyAccountUsers(deps, actor, enforce).catch((error: unknown) => {
       deps.log.error({ err: error instanceof Error ? error.message : String(error), accountId: actor.accountId }, 'enforcement notices failed');
     });

@@ -216,6 +216,11 @@ export function methodPolicyError(refusal: { reason: 'admin_2fa_required' | 'no_
   return refusal.reason === 'admin_2fa_required' ? new HttpError('admin_2fa_required', { variant: 'security_key' }) : new HttpError('invalid_request', { variant: 'no_method_allowed' });
 }
 
+/** A refused "Enforce from" date (staged enforcement, PRODUCT.md §2.10). */
+export function enforceFromError(refusal: { reason: 'enforce_from_malformed' | 'enforce_from_past' | 'enforce_from_too_far' }): HttpError<'invalid_request'> {
+  return new HttpError('invalid_request', { variant: refusal.reason });
+}
+
 /** Changing a user's role or deactivating them (a user of another account reads as not found). */
 export function userChangeError(refusal: { reason: 'not_found' | 'last_admin' }): HttpError<'not_found' | 'last_admin'> {
   return new HttpError(refusal.reason);

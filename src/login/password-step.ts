@@ -7,6 +7,7 @@
  * concurrent burst cannot test more passwords than the limit; a success gives the charge back.
  */
 import type { RequestOrigin } from '../audit/events.ts';
+import { enforcementPhase } from '../enforcement/staged-enforcement.ts';
 import { recordSecurityEventAfterAnswer } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import type { BeginOutcome } from '../factors/factor.ts';
@@ -78,8 +79,15 @@ export async function performPasswordStep(
   // user is one without 2FA and is sent to setup, as under enforcement.
   const allowed = effectiveAllowed(await readMethodPolicy(db, user.account_id));
   const methods = confirmed.filter((kind) => allowed.includes(kind));
-  const account = await db.selectFrom('accounts').select('enforce_2fa').where('id', '=', user.account_id).executeTakeFirstOrThrow();
-  const state = stateAfterPassword(methods, account.enforce_2fa === 1 || (confirmed.length > 0 && methods.length === 0));
+  // Staged enforcement (PRODUCT.md §2.10): during the grace period the user gets in; from the date on, setup.
+  const enforcement = await db
+    .selectFrom('accounts')
+    .leftJoin('account_policies', 'account_policies.account_id', 'accounts.id')
+    .select(['accounts.enforce_2fa', 'account_policies.enforce_from', 'account_policies.enforce_for'])
+    .where('accounts.id', '=', user.account_id)
+    .executeTakeFirstOrThrow();
+  const enforced = enforcementPhase(enforcement, user.role, clock.now()) === 'enforced';
+  const state = stateAfterPassword(methods, enforced || (confirmed.length > 0 && methods.length === 0));
   // Always a fresh token: a token planted before login is never adopted (rule 9).
   const session = await createSession(db, clock, { userId: user.id, state, authMethods: [PASSWORD_METHOD], ip: origin.ip, userAgent: origin.userAgent ?? '' });
   deps.metrics.loginPassword(state === LOGIN_STATES.passwordOnly ? 'second_factor_required' : state);

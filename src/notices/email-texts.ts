@@ -131,3 +131,15 @@ export function enforcementChangedEmail({ name, adminName, accountName, enforce,
     text: `Hello ${name},\n\n${adminName}, an administrator of "${accountName}", stopped requiring two-factor authentication for the account on ${when}.\n\nYour own two-factor authentication stays as it is; we recommend keeping it on.\n`,
   };
 }
+
+/**
+ * Staged enforcement (PRODUCT.md §2.10): sent to each user the enforcement will affect when it is
+ * saved, 7 days and 1 day before the date. `day` is `YYYY-MM-DD` (from 00:00 UTC).
+ */
+export function stagedEnforcementEmail({ name, accountName, day, daysLeft, setupURL }: { name: string; accountName: string; day: string; daysLeft: number; setupURL: string }): EmailText {
+  const when = daysLeft <= 1 ? 'tomorrow' : `in ${daysLeft} days`;
+  return {
+    subject: `Set up two-factor authentication before ${day}`,
+    text: `Hello ${name},\n\n"${accountName}" requires two-factor authentication from ${day} (00:00 UTC), ${when}.\n\nSet it up now: ${setupURL}\n\nFrom that date on you will have to set it up before you can do anything else in Twofold.\n`,
+  };
+}

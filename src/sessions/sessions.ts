@@ -6,6 +6,7 @@
  * so a revocation takes effect on the very next request on every instance.
  */
 import { allowedMethodsOf } from '../enforcement/method-policy.ts';
+import { enforcementPhase } from '../enforcement/staged-enforcement.ts';
 import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
@@ -88,6 +89,12 @@ export interface SessionContext {
   accountId: string;
   accountName: string;
   accountEnforces2FA: boolean;
+  /**
+   * Staged enforcement (PRODUCT.md §2.10): while the account's "Enforce from" date is ahead and the
+   * enforcement applies to this user who has no 2FA, that date's 00:00 UTC (ms) — the banner and
+   * GET /me say setup is due. Null otherwise.
+   */
+  twoFactorRequiredFrom: number | null;
 }
 
 /**
@@ -123,6 +130,9 @@ function compileSessionRead(db: Database) {
       'accounts.enforce_2fa',
       'account_policies.allowed_methods',
       'account_policies.require_phishing_resistant',
+      // Staged enforcement: from when and for whom the switch applies (null row: at once, everyone).
+      'account_policies.enforce_from',
+      'account_policies.enforce_for',
       // Same round trip: which factors has the user confirmed? (index factors_user_kind)
       (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
     ])
@@ -165,9 +175,11 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
   const hasSecondFactor = methods.length > 0;
   const everyMethodDisallowed = !hasSecondFactor && methodOrder.some((kind) => confirmed.has(kind));
   const accountEnforces2FA = row.enforce_2fa === 1;
+  // Derived from the row's values and the clock: when the date comes, held sessions follow at once.
+  const phase = enforcementPhase(row, row.role, now);
   return {
     tokenHash,
-    state: row.state === 'complete' && (accountEnforces2FA || everyMethodDisallowed) && !hasSecondFactor ? 'enrollment_required' : row.state,
+    state: row.state === 'complete' && (phase === 'enforced' || everyMethodDisallowed) && !hasSecondFactor ? 'enrollment_required' : row.state,
     allowedMethods,
     storedState: row.state,
     hasSecondFactor,
@@ -183,6 +195,7 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
     accountId: row.account_id,
     accountName: row.account_name,
     accountEnforces2FA,
+    twoFactorRequiredFrom: phase === 'grace' && !hasSecondFactor ? Number(row.enforce_from) : null,
   };
 }
 

@@ -261,7 +261,15 @@ export interface AccountPoliciesTable {
   allowed_methods: string;
   require_phishing_resistant: number;
   updated_at: number;
+  /** Staged enforcement (011): 00:00 UTC of "Enforce from" in ms, null = at once. */
+  enforce_from: number | null;
+  enforce_for: Generated<EnforceFor>;
+  /** How far the staged-enforcement e-mails got (see enforcement/staged-notices.ts). */
+  notice_stage: Generated<number>;
+  notice_cursor: string | null;
 }
+
+export type EnforceFor = 'everyone' | 'admins';
 
 export interface Schema {
   accounts: AccountsTable;

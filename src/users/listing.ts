@@ -3,6 +3,7 @@
  * the previous page (base64url), so pages stay stable while users are added.
  */
 import { sql } from 'kysely';
+import { selectUsersLackingTwoFactor, type AffectedScope } from '../enforcement/staged-enforcement.ts';
 import type { Database, User } from '../storage/schema.ts';
 import { normalizeEmail } from './users.ts';
 
@@ -10,6 +11,8 @@ export interface UserPageQuery {
   cursor: string | null;
   emailPrefix: string | null;
   limit: number;
+  /** The "Without 2FA" filter (staged enforcement): only the users the enforcement affects. */
+  lackingTwoFactor?: AffectedScope | null;
 }
 
 export type UserPage = { ok: true; users: User[]; nextCursor: string | null } | { ok: false; reason: 'bad_cursor' };
@@ -40,7 +43,7 @@ export async function listAccountUsers(db: Database, accountId: string, query: U
     after = decodeCursor(query.cursor);
     if (after === null) return { ok: false, reason: 'bad_cursor' };
   }
-  let select = db.selectFrom('users').selectAll().where('account_id', '=', accountId);
+  let select = query.lackingTwoFactor ? selectUsersLackingTwoFactor(db, query.lackingTwoFactor).selectAll('users') : db.selectFrom('users').selectAll().where('account_id', '=', accountId);
   if (after !== null) select = select.where('email', '>', after);
   if (query.emailPrefix) {
     // ESCAPE is spelled out: SQLite has no default escape character for LIKE.

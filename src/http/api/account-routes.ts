@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { findAccountById, toPublicAccount } from '../../accounts/accounts.ts';
+import { readAffectedScope } from '../../enforcement/staged-enforcement.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { setAccountEnforcement } from '../../enforcement/account-enforcement.ts';
@@ -66,7 +67,14 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
         tags: ['account'],
         summary: 'Users of the account with their 2FA status (administrators)',
         security: sessionSecurity,
-        querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 400 })), email: Type.Optional(Type.String({ maxLength: 254 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            cursor: Type.Optional(Type.String({ maxLength: 400 })),
+            email: Type.Optional(Type.String({ maxLength: 254 })),
+            twoFactor: Type.Optional(Type.Literal('missing', { description: 'Only the users enforcement affects: active, within enforceFor, without a method the policy allows (CSV: /settings/users.csv?twoFactor=missing)' })),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             users: Type.Array(UserSchema),
@@ -79,7 +87,8 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     },
     async (request) => {
       const session = requireSession(request);
-      const page = await listAccountUsers(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50 });
+      const lackingTwoFactor = request.query.twoFactor === 'missing' ? await readAffectedScope(deps.db, session.accountId) : null;
+      const page = await listAccountUsers(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50, lackingTwoFactor });
       if (!page.ok) throw listPageError(page);
       const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
       const users = page.users.map((user) => toPublicUser(user, methods.get(user.id) ?? []));

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { toPublicAccount } from '../../accounts/accounts.ts';
 import { signUpAccount } from '../../accounts/signup.ts';
+import { formatDay } from '../../enforcement/staged-enforcement.ts';
 import type { Deps } from '../../deps.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession } from '../../sessions/sessions.ts';
@@ -87,7 +88,18 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
         tags: ['me'],
         summary: 'The signed-in user, their account and 2FA status',
         security: sessionSecurity,
-        response: { 200: Type.Object({ user: UserSchema, account: AccountSchema, twoFactor: Type.Object({ enabled: Type.Boolean(), methods: Type.Array(Type.String()) }) }), ...errorResponses(401, 403) },
+        response: {
+          200: Type.Object({
+            user: UserSchema,
+            account: AccountSchema,
+            twoFactor: Type.Object({
+              enabled: Type.Boolean(),
+              methods: Type.Array(Type.String()),
+              requiredFrom: Type.Union([Type.String(), Type.Null()], { description: 'Staged enforcement: YYYY-MM-DD from which this user must have 2FA (setup is due; until then they get in), or null' }),
+            }),
+          }),
+          ...errorResponses(401, 403),
+        },
       },
     },
     async (request) => {
@@ -96,7 +108,8 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       const user = { id: session.userId, email: session.email, name: session.name, role: session.role, active: 1, last_login_at: session.lastLoginAt };
       const publicUser = toPublicUser(user, session.methods);
       const account = { id: session.accountId, name: session.accountName, enforce2fa: session.accountEnforces2FA };
-      return { user: publicUser, account, twoFactor: publicUser.twoFactor };
+      const requiredFrom = session.twoFactorRequiredFrom === null ? null : formatDay(session.twoFactorRequiredFrom);
+      return { user: publicUser, account, twoFactor: { ...publicUser.twoFactor, requiredFrom } };
     },
   );
 }

@@ -1,31 +1,61 @@
 /**
- * The account's allowed-methods policy over the API (PRODUCT.md §3 GET/PATCH /account/policy).
- * This branch implements `allowedMethods` and `requirePhishingResistant`; the later fields of
- * that row (`enforceFrom`, `enforceFor`, `trustedBrowserDays`) are not accepted yet (an unknown
- * field is a 400), so nothing is stored that no code would honour.
+ * The account's policy over the API (PRODUCT.md §3 GET/PATCH /account/policy): the allowed
+ * methods (`allowedMethods`, `requirePhishingResistant`) and staged enforcement (`enforceFrom`,
+ * `enforceFor`, PRODUCT.md §2.10). Each group is its own domain call; every field is checked
+ * before either saves, so a bad value changes nothing.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
 import { changeMethodPolicy, countAffectedUsers, POLICY_METHODS, readMethodPolicy } from '../../enforcement/method-policy.ts';
+import { changeStagedEnforcement, type EnforceFor, checkStagedChange, countUsersLackingTwoFactor, readAffectedScope, readStagedEnforcement } from '../../enforcement/staged-enforcement.ts';
+import { sendStagedNotices } from '../../enforcement/staged-notices.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
-import { methodPolicyError } from '../outcome-errors.ts';
+import { enforceFromError, methodPolicyError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { errorResponses, sessionSecurity } from './schemas.ts';
 
 const MethodSchema = Type.Union(POLICY_METHODS.map((kind) => Type.Literal(kind)), { description: 'totp: Mobile App; sms: SMS Message; webauthn: Security Key' });
+// Staged enforcement (PRODUCT.md §2.10).
+const EnforceForSchema = Type.Union([Type.Literal('everyone'), Type.Literal('admins')], { description: 'everyone, or admins: administrators only' });
+const StagedFields = {
+  enforceFrom: Type.Union([Type.String({ description: 'YYYY-MM-DD: enforcement applies from 00:00 UTC of that day; until then users without 2FA get in and are reminded' }), Type.Null()], { description: 'null: at once' }),
+  enforceFor: EnforceForSchema,
+  usersWithoutTwoFactor: Type.Integer({ description: 'Active users the enforcement applies to (enforceFor) who have no allowed method: the users it affects (GET /account/users?twoFactor=missing lists them)' }),
+};
+const StagedChangeFields = {
+  enforceFrom: Type.Optional(Type.Union([Type.String({ maxLength: 32, description: 'YYYY-MM-DD, from tomorrow to 365 days ahead (UTC)' }), Type.Null()])),
+  enforceFor: Type.Optional(EnforceForSchema),
+};
+
 const PolicySchema = Type.Object({
   allowedMethods: Type.Array(Type.String({ description: 'totp, sms or webauthn' })),
   requirePhishingResistant: Type.Boolean({ description: 'Security keys only at the second step (recovery codes stay)' }),
   affectedUsers: Type.Integer({ description: 'Users who have 2FA but no method this policy allows: they are sent to setup' }),
+  ...StagedFields,
 });
 
 export async function policyRoutes(parent: FastifyInstance, options: { deps: Deps }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { deps } = options;
+
+  /** The notice of a saved change goes out now; the periodic job picks up whatever this misses. */
+  function startStagedNotices(accountId: string): void {
+    sendStagedNotices(deps, accountId).catch((error: unknown) => {
+      deps.log.error({ err: error instanceof Error ? error.message : String(error), accountId }, 'staged enforcement notices failed; the periodic job retries');
+    });
+  }
+
+  /** The staged fields as saved; `enforceFor` given: counted as if it were saved (a dry run). */
+  async function stagedAnswer(accountId: string, enforceFor?: EnforceFor) {
+    const staged = await readStagedEnforcement(deps.db, accountId);
+    const scope = await readAffectedScope(deps.db, accountId);
+    const counted = enforceFor ?? staged.enforceFor;
+    return { ...staged, enforceFor: counted, usersWithoutTwoFactor: await countUsersLackingTwoFactor(deps.db, { ...scope, enforceFor: counted }) };
+  }
 
   app.get(
     '/account/policy',
@@ -33,7 +63,7 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     async (request) => {
       const session = requireSession(request);
       const policy = await readMethodPolicy(deps.db, session.accountId);
-      return { ...policy, affectedUsers: await countAffectedUsers(deps.db, session.accountId, policy) };
+      return { ...policy, affectedUsers: await countAffectedUsers(deps.db, session.accountId, policy), ...(await stagedAnswer(session.accountId)) };
     },
   );
 
@@ -45,10 +75,10 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
         tags: ['account'],
         summary: 'Change the allowed methods (administrators, recent authentication)',
         description:
-          'Any subset of the fields. With dryRun: true nothing is saved and the answer says how many users the change would send to setup. requirePhishingResistant needs a security key of your own (409 admin_2fa_required). Written to the security log as policy_changed.',
+          'Any subset of the fields. With dryRun: true nothing is saved and the answer says how many users the change would send to setup. requirePhishingResistant needs a security key of your own (409 admin_2fa_required). enforceFrom must be a day after today and at most 365 days ahead (400 invalid_request otherwise); a new enforceFrom or enforceFor e-mails the users it affects (again 7 days and 1 day before the date) while PATCH /account {enforce2fa: true} is on. Written to the security log as policy_changed.',
         security: sessionSecurity,
         body: Type.Object(
-          { allowedMethods: Type.Optional(Type.Array(MethodSchema, { minItems: 1, maxItems: 3, uniqueItems: true })), requirePhishingResistant: Type.Optional(Type.Boolean()), dryRun: Type.Optional(Type.Boolean()) },
+          { allowedMethods: Type.Optional(Type.Array(MethodSchema, { minItems: 1, maxItems: 3, uniqueItems: true })), requirePhishingResistant: Type.Optional(Type.Boolean()), dryRun: Type.Optional(Type.Boolean()), ...StagedChangeFields },
           { additionalProperties: false },
         ),
         response: { 200: PolicySchema, ...errorResponses(400, 401, 403, 409) },
@@ -57,10 +87,28 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     async (request) => {
       const session = requireSession(request);
       requireRecentAuthentication(deps, session);
+      const { enforceFrom, enforceFor, ...methodChange } = request.body;
+      const stagedChange = { enforceFrom, enforceFor };
+      // Staged enforcement: checked before anything is saved, so a bad date changes nothing.
+      const stagedCheck = checkStagedChange(stagedChange, deps.clock.now());
+      if (!stagedCheck.ok) throw enforceFromError(stagedCheck);
       const methods = await listConfirmedMethods(deps.db, { id: session.userId });
-      const outcome = await changeMethodPolicy(deps, { userId: session.userId, accountId: session.accountId, methods }, request.body, originOf(request));
+      const actor = { userId: session.userId, accountId: session.accountId, methods };
+      // A PATCH of staged fields only saves (and logs) no method change.
+      const changesMethods = methodChange.allowedMethods !== undefined || methodChange.requirePhishingResistant !== undefined;
+      const outcome = await changeMethodPolicy(deps, actor, { ...methodChange, dryRun: methodChange.dryRun === true || !changesMethods }, originOf(request));
       if (!outcome.ok) throw methodPolicyError(outcome);
-      return { ...outcome.policy, affectedUsers: outcome.affectedUsers };
+      const changesStaged = enforceFrom !== undefined || enforceFor !== undefined;
+      if (methodChange.dryRun === true) {
+        const answer = await stagedAnswer(session.accountId, enforceFor);
+        return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...answer, ...(enforceFrom !== undefined ? { enforceFrom } : {}) };
+      }
+      if (changesStaged) {
+        const staged = await changeStagedEnforcement(deps, actor, stagedChange, originOf(request));
+        if (!staged.ok) throw enforceFromError(staged);
+        if (staged.saved) startStagedNotices(session.accountId);
+      }
+      return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...(await stagedAnswer(session.accountId)) };
     },
   );
 }

@@ -14,17 +14,28 @@ import { errorCatalog, HttpError } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { enforcementError, methodPolicyError } from '../outcome-errors.ts';
+import { enforceFromError, enforcementError, methodPolicyError } from '../outcome-errors.ts';
 import { changeMethodPolicy, POLICY_METHODS, readMethodPolicy } from '../../enforcement/method-policy.ts';
 import { originOf } from '../request-origin.ts';
-import { ACCOUNT_PATH, ACCOUNT_POLICY_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState } from '../views/account-settings.ts';
+import { ACCOUNT_PATH, ACCOUNT_POLICY_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState, type StagedEnforcementView } from '../views/account-settings.ts';
+import { changeStagedEnforcement, checkStagedChange, countUsersLackingTwoFactor, readAffectedScope, readStagedEnforcement, type EnforceFor } from '../../enforcement/staged-enforcement.ts';
+import { sendStagedNotices } from '../../enforcement/staged-notices.ts';
+import { listAccountUsers } from '../../users/listing.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
 
-function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enforce: boolean): string {
+/** How many of the affected users the Security section names before linking to the rest. */
+const AFFECTED_SHOWN = 10;
+
+function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enforce: boolean, staged: { saved: boolean; staged: { enforceFrom: string | null; enforceFor: EnforceFor } } | null): string {
+  if (staged?.saved) {
+    const who = staged.staged.enforceFor === 'admins' ? 'administrators' : 'everyone';
+    const when = staged.staged.enforceFrom === null ? 'at once' : `from ${staged.staged.enforceFrom}`;
+    return enforce ? `Changes saved: two-factor authentication is required for ${who} in this account ${when}.` : `Changes saved: when turned on, two-factor authentication will be required for ${who} ${when}.`;
+  }
   if (!outcome.changed) return enforce ? 'No change: two-factor authentication was already required for everyone in this account.' : 'No change: two-factor authentication was already not required for this account.';
   return enforce ? 'Two-factor authentication is now required for everyone in this account.' : 'Two-factor authentication is no longer required for this account.';
 }
@@ -33,11 +44,32 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
   const { deps } = options;
   const recent = (session: SessionContext) => isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
 
-  async function sendAccountPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, extra: Pick<AccountPageState, 'notice' | 'alert'> & { policy?: AccountPageState['policy'] } = {}): Promise<FastifyReply> {
+  async function sendAccountPage(
+    reply: FastifyReply,
+    status: number,
+    session: SessionContext,
+    layoutUser: LayoutUser,
+    extra: Pick<AccountPageState, 'notice' | 'alert'> & { policy?: AccountPageState['policy']; typed?: { enforceFrom: string; enforceFor: EnforceFor } } = {},
+  ): Promise<FastifyReply> {
     const account = await findAccountById(deps.db, session.accountId);
     if (!account) throw new HttpError('not_found');
     const policy = extra.policy ?? (await readMethodPolicy(deps.db, session.accountId));
-    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), ...extra, policy }));
+    const staged = await stagedView(session.accountId, extra.typed);
+    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), notice: extra.notice, alert: extra.alert, policy, staged }));
+  }
+
+  // Staged enforcement (PRODUCT.md §2.10): the saved values (or those just typed, on a refusal) and who they affect.
+  async function stagedView(accountId: string, typed?: { enforceFrom: string; enforceFor: EnforceFor }): Promise<StagedEnforcementView> {
+    const saved = await readStagedEnforcement(deps.db, accountId);
+    const enforceFor = typed?.enforceFor ?? saved.enforceFor;
+    const scope = { ...(await readAffectedScope(deps.db, accountId)), enforceFor };
+    const first = await listAccountUsers(deps.db, accountId, { cursor: null, emailPrefix: null, limit: AFFECTED_SHOWN, lackingTwoFactor: scope });
+    return {
+      enforceFrom: typed?.enforceFrom ?? saved.enforceFrom ?? '',
+      enforceFor,
+      usersWithoutTwoFactor: await countUsersLackingTwoFactor(deps.db, scope),
+      firstUsers: first.ok ? first.users.map((user) => ({ email: user.email, name: user.name })) : [],
+    };
   }
 
   app.get(ACCOUNT_PATH, { config: { role: 'admin' }, schema: { hide: true } }, async (request, reply) => {
@@ -50,7 +82,15 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
     {
       config: { role: 'admin' },
       // An unticked checkbox sends nothing, so the absence of the field means "off".
-      schema: { hide: true, body: formBodySchema({ enforce2fa: Type.Optional(Type.Literal('on')) }) },
+      schema: {
+        hide: true,
+        body: formBodySchema({
+          enforce2fa: Type.Optional(Type.Literal('on')),
+          // Staged enforcement; a form without them (an older page) leaves them as they are.
+          enforceFrom: Type.Optional(Type.String({ maxLength: 32 })),
+          enforceFor: Type.Optional(Type.Union([Type.Literal('everyone'), Type.Literal('admins')])),
+        }),
+      },
       attachValidation: true,
       preHandler: verifyFormToken(app),
     },
@@ -61,13 +101,27 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       // The page re-renders with the password form in place of the switch.
       if (!recent(session)) return sendAccountPage(reply, errorCatalog.reauthentication_required.status, session, layoutUser, { alert: errorCatalog.reauthentication_required.message });
 
-      const enforce = (request.body as { enforce2fa?: string }).enforce2fa === 'on';
+      const body = request.body as { enforce2fa?: string; enforceFrom?: string; enforceFor?: EnforceFor };
+      const enforce = body.enforce2fa === 'on';
       const user = await findUserById(deps.db, session.userId);
       if (!user) throw new HttpError('unauthenticated');
       const actor = { userId: session.userId, accountId: session.accountId, accountName: session.accountName, name: session.name, methods: await listConfirmedMethods(deps.db, user) };
+      // Staged enforcement: checked, then saved before the switch, so turning it on arms the notices for the new date.
+      const typed = body.enforceFrom !== undefined || body.enforceFor !== undefined ? { enforceFrom: body.enforceFrom?.trim() ?? '', enforceFor: body.enforceFor ?? 'everyone' } : undefined;
+      const stagedChange = typed ? { enforceFrom: typed.enforceFrom === '' ? null : typed.enforceFrom, enforceFor: typed.enforceFor } : {};
+      const checked = checkStagedChange(stagedChange, deps.clock.now());
+      if (!checked.ok) return sendAccountPage(reply, 400, session, layoutUser, { alert: enforceFromError(checked).message, typed });
+      if (enforce && actor.methods.length === 0) return sendAccountPage(reply, enforcementError({ reason: 'admin_2fa_required' }).status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT, typed });
+      const staged = typed ? await changeStagedEnforcement(deps, actor, stagedChange, originOf(request)) : null;
+      if (staged && !staged.ok) return sendAccountPage(reply, 400, session, layoutUser, { alert: enforceFromError(staged).message, typed });
       const outcome = await setAccountEnforcement(deps, actor, enforce, originOf(request));
       if (!outcome.ok) return sendAccountPage(reply, enforcementError(outcome).status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
-      return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce) });
+      if (staged?.saved && !outcome.changed) {
+        sendStagedNotices(deps, session.accountId).catch((error: unknown) => {
+          deps.log.error({ err: error instanceof Error ? error.message : String(error), accountId: session.accountId }, 'staged enforcement notices failed; the periodic job retries');
+        });
+      }
+      return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce, staged?.ok ? staged : null) });
     },
   );
 

@@ -1,5 +1,6 @@
 /** What every signed-in page needs: the session the guard let through and the top bar's user. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { formatDay } from '../../enforcement/staged-enforcement.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import type { LayoutUser } from '../views/layout.ts';
@@ -11,5 +12,6 @@ export interface SignedInPage {
 
 export function signedInPage(request: FastifyRequest, reply: FastifyReply): SignedInPage {
   const session = requireSession(request);
-  return { session, layoutUser: { name: session.name, role: session.role, csrfToken: reply.generateCsrf() } };
+  const twoFactorRequiredFrom = session.twoFactorRequiredFrom === null ? null : formatDay(session.twoFactorRequiredFrom);
+  return { session, layoutUser: { name: session.name, role: session.role, csrfToken: reply.generateCsrf(), twoFactorRequiredFrom } };
 }

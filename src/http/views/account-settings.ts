@@ -5,7 +5,8 @@
  */
 import type { Account } from '../../accounts/accounts.ts';
 import { errorCatalog } from '../../errors.ts';
-import { alertMessage, checkboxField, postForm, statusMessage } from './forms.ts';
+import { alertMessage, checkboxField, inputField, postForm, selectField, statusMessage } from './forms.ts';
+import { WITHOUT_2FA_CSV_PATH, WITHOUT_2FA_PATH } from './users.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { renderPasswordConfirmation } from './password-confirmation.ts';
@@ -31,8 +32,19 @@ export interface MethodPolicyView {
   pendingAffectedUsers?: number;
 }
 
+/** Staged enforcement (PRODUCT.md §2.10): when and for whom, and who it affects. */
+export interface StagedEnforcementView {
+  /** `YYYY-MM-DD`, or '' for at once (also the value typed when the save was refused). */
+  enforceFrom: string;
+  enforceFor: 'everyone' | 'admins';
+  /** Users it affects: how many, and the first of them by email. */
+  usersWithoutTwoFactor: number;
+  firstUsers: Array<{ email: string; name: string }>;
+}
+
 export interface AccountPageState {
   policy: MethodPolicyView;
+  staged: StagedEnforcementView;
   account: Account;
   recentlyAuthenticated: boolean;
   notice?: string | null;
@@ -42,16 +54,36 @@ export interface AccountPageState {
 function renderSecuritySection(csrfToken: string, state: AccountPageState): SafeHTML {
   const enforced = state.account.enforce_2fa === 1;
   const control = state.recentlyAuthenticated
-    ? postForm(ACCOUNT_PATH, csrfToken, checkboxField({ label: ENFORCE_LABEL, name: 'enforce2fa', checked: enforced, hint: 'Every user of this account must log in with a second factor. Users without one set it up at their next login.' }), 'Save Changes')
+    ? postForm(ACCOUNT_PATH, csrfToken, [checkboxField({ label: ENFORCE_LABEL, name: 'enforce2fa', checked: enforced, hint: 'Every user of this account must log in with a second factor. Users without one set it up at their next login.' }), ...stagedFields(state.staged)], 'Save Changes')
     : renderPasswordConfirmation({ csrfToken, next: ACCOUNT_PATH, reason: 'Changing this setting needs your password again, because you logged in a while ago.', headingLevel: 3 });
   return html`<section class="panel" aria-labelledby="security-heading">
 <h2 id="security-heading">Security</h2>
 ${statusMessage(state.notice)}
 ${alertMessage(state.alert)}
 <p>${ENFORCE_LABEL}: <strong class="${enforced ? 'status-on' : 'status-off'}">${enforced ? 'On' : 'Off'}</strong></p>
+${state.recentlyAuthenticated ? renderAffectedUsers(state.staged) : ''}
 ${control}
 ${state.recentlyAuthenticated ? renderPolicyForm(csrfToken, state.policy) : ''}
 </section>`;
+}
+
+/** "Enforce from" and "Apply to" (PRODUCT.md §2.10), saved with the switch by "Save Changes". */
+function stagedFields(staged: StagedEnforcementView): SafeHTML[] {
+  return [
+    inputField({ label: 'Enforce from', name: 'enforceFrom', type: 'date', value: staged.enforceFrom, hint: 'Leave empty to enforce at once. Until this day (00:00 UTC) users without 2FA can still log in, see a reminder on every page and are e-mailed when you save, 7 days and 1 day before.' }),
+    selectField({ label: 'Apply to', name: 'enforceFor', value: staged.enforceFor, options: [{ value: 'everyone', label: 'Everyone' }, { value: 'admins', label: 'Administrators only' }] }),
+  ];
+}
+
+/** Who enforcement affects, shown before "Save Changes" turns it on: the count, the first users, the whole list and CSV. */
+function renderAffectedUsers(staged: StagedEnforcementView): SafeHTML {
+  const count = staged.usersWithoutTwoFactor;
+  if (count === 0) return html`<p id="users-without-2fa">Every user it applies to has two-factor authentication.</p>`;
+  const more = count > staged.firstUsers.length ? html`<li><a href="${WITHOUT_2FA_PATH}">and ${count - staged.firstUsers.length} more</a></li>` : '';
+  return html`<div id="users-without-2fa">
+<p><strong>${count === 1 ? '1 user does' : `${count} users do`} not have two-factor authentication yet</strong>${staged.enforceFor === 'admins' ? ' (administrators only)' : ''}: enforcement sends them to setup. <a href="${WITHOUT_2FA_PATH}">See the list</a> · <a href="${WITHOUT_2FA_CSV_PATH}">Download CSV</a></p>
+<ul class="affected-users">${staged.firstUsers.map((user) => html`<li>${user.name} (${user.email})</li>`)}${more}</ul>
+</div>`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { html, type SafeHTML } from './html.ts';
 export interface InputField {
   label: string;
   name: string;
-  type?: 'text' | 'email' | 'password';
+  type?: 'text' | 'email' | 'password' | 'date';
   value?: string;
   autocomplete?: string;
   required?: boolean;

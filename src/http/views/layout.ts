@@ -11,6 +11,8 @@ export interface LayoutUser {
   name: string;
   role: 'admin' | 'user';
   csrfToken: string;
+  /** Staged enforcement (PRODUCT.md §2.10): `YYYY-MM-DD` from which this user must have 2FA; the banner shows it. */
+  twoFactorRequiredFrom?: string | null;
 }
 
 function documentShell(title: string, header: SafeHTML | string, main: SafeHTML, scripts: string[] = []): string {
@@ -55,7 +57,13 @@ ${settings}
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${user.csrfToken}"><button type="submit" class="link">Log out</button></form>
 </nav>
 </header>`;
-  return documentShell(title, header, main, scripts);
+  return documentShell(title, header, html`${twoFactorBanner(user.twoFactorRequiredFrom ?? null)}${main}`, scripts);
+}
+
+/** On every signed-in page during the grace period of staged enforcement. */
+function twoFactorBanner(requiredFrom: string | null): SafeHTML | string {
+  if (requiredFrom === null) return '';
+  return html`<p class="notice banner" role="status" id="two-factor-banner">Your account requires two-factor authentication from ${requiredFrom}. <a href="/user">Set it up now.</a></p>`;
 }
 
 function initials(name: string): string {

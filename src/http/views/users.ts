@@ -11,6 +11,10 @@ import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { userAdminPath } from './user-admin.ts';
 
 export const USERS_PATH = '/settings/users';
+/** The users as CSV; `?twoFactor=missing`: those staged enforcement affects. */
+export const USERS_CSV_PATH = '/settings/users.csv';
+export const WITHOUT_2FA_PATH = `${USERS_PATH}?twoFactor=missing`;
+export const WITHOUT_2FA_CSV_PATH = `${USERS_CSV_PATH}?twoFactor=missing`;
 
 interface UserRow {
   user: User;
@@ -34,6 +38,8 @@ interface UsersView {
   waiting: number | null;
   invite: InviteState;
   invitationDays: number;
+  /** The "Without 2FA" filter: only the users enforcement affects. */
+  missingOnly?: boolean;
 }
 
 function renderUserTable(rows: UserRow[], nextHref: string | null): SafeHTML {
@@ -68,12 +74,20 @@ ${postForm(USERS_PATH, csrfToken, [
 </section>`;
 }
 
+/** The "Without 2FA" filter (staged enforcement, PRODUCT.md §2.10): plain links, so it works without JavaScript. */
+function renderTwoFactorFilter(missingOnly: boolean): SafeHTML {
+  const all = missingOnly ? html`<a href="${USERS_PATH}">All users</a>` : html`<strong aria-current="page">All users</strong>`;
+  const missing = missingOnly ? html`<strong aria-current="page">Without 2FA</strong>` : html`<a href="${WITHOUT_2FA_PATH}">Without 2FA</a>`;
+  return html`<p class="filters">Show: ${all} · ${missing}${missingOnly ? html` · <a href="${WITHOUT_2FA_CSV_PATH}">Download CSV</a>` : ''}</p>`;
+}
+
 export function renderUsersPage(layoutUser: LayoutUser, view: UsersView): string {
   const { waiting, search } = view;
-  const nextHref = view.nextCursor ? `${USERS_PATH}?cursor=${encodeURIComponent(view.nextCursor)}${search ? `&email=${encodeURIComponent(search)}` : ''}` : null;
+  const nextHref = view.nextCursor ? `${USERS_PATH}?cursor=${encodeURIComponent(view.nextCursor)}${search ? `&email=${encodeURIComponent(search)}` : ''}${view.missingOnly ? '&twoFactor=missing' : ''}` : null;
   const main = html`<h1>Users</h1>
 ${waiting === null ? '' : html`<p class="notice" role="status">Two-factor authentication is required in this account. ${waiting === 0 ? 'Every active user has set it up.' : `${waiting} active ${waiting === 1 ? 'user has' : 'users have'} not set it up yet; they will be asked to at their next request.`}</p>`}
 ${getForm(USERS_PATH, inputField({ label: 'Search by email', name: 'email', id: 'user-search', type: 'text', value: search, maxLength: 254 }), 'Search')}
+${renderTwoFactorFilter(view.missingOnly === true)}
 ${renderUserTable(view.rows, nextHref)}
 ${renderInviteForm(layoutUser.csrfToken, view.invite, view.invitationDays)}`;
   return renderSignedInPage('Users', layoutUser, main);
