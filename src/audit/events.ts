@@ -27,6 +27,8 @@ export const securityEventTypes = [
   'user_deactivated',
   'sms_refused',
   'oidc_client_changed',
+  'trusted_browser_added',
+  'trusted_browser_removed',
 ] as const;
 
 export type SecurityEventType = (typeof securityEventTypes)[number];

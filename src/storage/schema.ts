@@ -261,6 +261,22 @@ export interface AccountPoliciesTable {
   allowed_methods: string;
   require_phishing_resistant: number;
   updated_at: number;
+  /** Days a trusted browser skips the code (0 = off, at most 90); null: the default, 30. */
+  trusted_browser_days: number | null;
+}
+
+/** A browser a user trusts after a right code (PRODUCT.md §2.11); the secret is held only as its SHA-256. */
+export interface TrustedBrowsersTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  factor_kind: string;
+  granted_at: number;
+  /** Fixed at grant time; use never extends it. */
+  expires_at: number;
+  last_used_at: number | null;
+  user_agent: string;
+  ip: string;
 }
 
 export interface Schema {
@@ -284,6 +300,7 @@ export interface Schema {
   webauthn_credentials: WebAuthnCredentialsTable;
   webauthn_challenges: WebAuthnChallengesTable;
   account_policies: AccountPoliciesTable;
+  trusted_browsers: TrustedBrowsersTable;
 }
 
 export type Database = Kysely<Schema>;
