@@ -9,6 +9,7 @@ import { alertMessage, checkboxField, postForm, statusMessage } from './forms.ts
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { renderPasswordConfirmation } from './password-confirmation.ts';
+import { renderTrustedBrowserDaysForm } from './trusted-browser-days.ts';
 
 export const ACCOUNT_PATH = '/settings/account';
 const ENFORCE_LABEL = 'Enforce Two-Factor Authentication (2FA)';
@@ -35,6 +36,8 @@ export interface AccountPageState {
   policy: MethodPolicyView;
   account: Account;
   recentlyAuthenticated: boolean;
+  /** The account's trusted-browser days (PRODUCT.md §2.11). */
+  trustedBrowserDays?: number;
   notice?: string | null;
   alert?: string | SafeHTML | null;
 }
@@ -51,6 +54,7 @@ ${alertMessage(state.alert)}
 <p>${ENFORCE_LABEL}: <strong class="${enforced ? 'status-on' : 'status-off'}">${enforced ? 'On' : 'Off'}</strong></p>
 ${control}
 ${state.recentlyAuthenticated ? renderPolicyForm(csrfToken, state.policy) : ''}
+${state.recentlyAuthenticated && state.trustedBrowserDays !== undefined ? renderTrustedBrowserDaysForm(csrfToken, state.trustedBrowserDays) : ''}
 </section>`;
 }
 
