@@ -23,7 +23,7 @@ export interface TrustedBrowserRow {
 }
 
 /** How long a user agent may run in a table cell before it is cut. */
-const USER_AGENT_SHOWN = 80;
+const USER_AGENT_SHOWN = 120;
 
 function browserName(userAgent: string): string {
   // SEAM(user-agent): the lead replaces this with describeUserAgent(ua) from src/users/user-agent.ts
