@@ -11,6 +11,7 @@ import type { APIClient } from '../helpers/http.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents } from '../helpers/two-factor.ts';
+import { disableTwoFactor } from '../../src/factors/disable-two-factor.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const COOKIE = 'twofold_trusted_browser';
@@ -259,5 +260,19 @@ forEachDatabase('trusted browsers', (context) => {
     assert.equal((await server.deps.db.selectFrom('trusted_browsers').select('id').where('user_id', '=', user.userId).execute()).length, 0);
     const events = await securityEvents(server, user.userId, 'trusted_browser_removed');
     assert.equal(JSON.parse(events[0]!.detail).reason, 'factor_removed');
+  });
+
+  it('the support command and a used disable link end it too (the same disabling function they call), saying why', async () => {
+    const { server, api } = context();
+    const origin = { ip: null, userAgent: null };
+    for (const path of [{ kind: 'support', reason: 'lost phone, checked ID' }, { kind: 'disable_link' }] as const) {
+      const user = await trustedUser(server, api);
+      const subject = { userId: user.userId, accountId: user.accountId, email: user.email, name: 'Ada' };
+      assert.ok(await disableTwoFactor(server.deps, subject, path, origin));
+      assert.equal((await server.deps.db.selectFrom('trusted_browsers').select('id').where('user_id', '=', user.userId).execute()).length, 0, path.kind);
+      const [event] = await server.deps.db.selectFrom('security_events').select(['detail', 'actor_kind']).where('subject_user_id', '=', user.userId).where('type', '=', 'trusted_browser_removed').execute();
+      assert.equal(JSON.parse(event!.detail).reason, path.kind === 'support' ? 'support_reset' : 'disable_link_used');
+      assert.equal(event!.actor_kind, path.kind === 'support' ? 'support' : 'user');
+    }
   });
 });
