@@ -108,4 +108,22 @@ forEachDatabase('trusted browsers through the pages and OpenID Connect', (contex
     assert.equal(stop.kind, 'page');
     assert.match((stop as { text: string }).text, /log in again with your second factor/);
   });
+
+  it('an admin sets the days on Account Information; a value outside 0–90 is a 400 with a clear message and changes nothing', async () => {
+    const { server, api } = context();
+    const admin = await signUp(api);
+    const browser = new FormSession(server);
+    assert.equal((await browser.post('/login', { email: admin.email, password: PASSWORD })).location, '/user');
+    const page = await browser.get('/settings/account');
+    assert.match(page.text, /Days a trusted browser skips the code/);
+    for (const bad of ['91', '-1', 'ten', '']) {
+      const refused = await browser.post('/settings/account/trusted-browsers', { trustedBrowserDays: bad }, { formPage: '/settings/account' });
+      assert.equal(refused.status, 400, bad);
+      assert.match(refused.text, /Enter a whole number of days from 0 to 90/);
+    }
+    const saved = await browser.post('/settings/account/trusted-browsers', { trustedBrowserDays: '14' }, { formPage: '/settings/account' });
+    assert.equal(saved.status, 200);
+    assert.match(saved.text, /Trusted browsers saved: 14 days/);
+    assert.equal((await api.get('/account/policy', { token: admin.token })).body.trustedBrowserDays, 14);
+  });
 });
