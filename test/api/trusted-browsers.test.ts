@@ -12,6 +12,7 @@ import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, nextStepCode, passwordStep, securityEvents } from '../helpers/two-factor.ts';
 import { disableTwoFactor } from '../../src/factors/disable-two-factor.ts';
+import { sweepExpiredRows } from '../../src/maintenance/sweep.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const COOKIE = 'twofold_trusted_browser';
@@ -274,5 +275,16 @@ forEachDatabase('trusted browsers', (context) => {
       assert.equal(JSON.parse(event!.detail).reason, path.kind === 'support' ? 'support_reset' : 'disable_link_used');
       assert.equal(event!.actor_kind, path.kind === 'support' ? 'support' : 'user');
     }
+  });
+
+  it('the periodic sweep deletes trust past its fixed expiry and keeps the rest', async () => {
+    const { server, api } = context();
+    const old = await trustedUser(server, api);
+    server.clock.advance(20 * DAY_MS);
+    const recent = await trustedUser(server, api);
+    server.clock.advance(10 * DAY_MS + 1);
+    await sweepExpiredRows(server.deps.db, server.clock, server.config.policy);
+    const left = await server.deps.db.selectFrom('trusted_browsers').select('user_id').where('user_id', 'in', [old.userId, recent.userId]).execute();
+    assert.deepEqual(left.map((row) => row.user_id), [recent.userId]);
   });
 });
