@@ -105,7 +105,11 @@
           });
         })
         .then(function (response) {
-          return postJSON(loginStep.dataset.verifyUrl, { method: 'webauthn', response: response });
+          // "Trust this browser", when the account offers it and the box is ticked.
+          var trust = loginStep.querySelector('input[name="trustBrowser"]');
+          var body = { method: 'webauthn', response: response };
+          if (trust && trust.checked) body.trustBrowser = true;
+          return postJSON(loginStep.dataset.verifyUrl, body);
         })
         .then(function (answer) {
           if (answer.status === 200) {

@@ -25,6 +25,7 @@ import { smsRoutes } from './http/api/sms-routes.ts';
 import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
 import { webauthnRoutes } from './http/api/webauthn-routes.ts';
 import { policyRoutes } from './http/api/policy-routes.ts';
+import { trustedBrowserRoutes } from './http/api/trusted-browser-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { oidcRoutes } from './http/oidc-routes.ts';
 import { pageRoutes } from './http/pages/index.ts';
@@ -131,6 +132,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(accountRoutes, { deps });
       await api.register(policyRoutes, { deps });
       await api.register(securityLogRoutes, { deps });
+      await api.register(trustedBrowserRoutes, { deps });
       if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
     },
     { prefix: '/api/v1' },

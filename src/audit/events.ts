@@ -28,6 +28,8 @@ export const securityEventTypes = [
   'user_reactivated',
   'sms_refused',
   'oidc_client_changed',
+  'trusted_browser_added',
+  'trusted_browser_removed',
 ] as const;
 
 export type SecurityEventType = (typeof securityEventTypes)[number];

@@ -17,6 +17,7 @@ import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
 import { lockUser } from '../storage/user-lock.ts';
 import { findSecondFactor, listConfirmedMethods, SECOND_FACTORS } from './registry.ts';
+import { endAllTrustedBrowsers, type TrustEndReason } from '../trusted-browsers/trusted-browsers.ts';
 
 export interface DisableSubject {
   userId: string;
@@ -39,6 +40,9 @@ export async function removeEverySecondFactor(db: Database, clock: Clock, userId
   await voidLinks(db, clock, 'disable_2fa', userId);
   return methods;
 }
+
+/** Every path that turns 2FA off ends the user's trusted browsers (PRODUCT.md §2.11), saying which. */
+const TRUST_END_REASONS: Record<DisablePath['kind'], TrustEndReason> = { self: 'factor_removed', disable_link: 'disable_link_used', support: 'support_reset' };
 
 function eventFor(path: DisablePath, subject: DisableSubject, methods: string[], origin: RequestOrigin): SecurityEventInput {
   const base = { accountId: subject.accountId, subjectUserId: subject.userId, origin };
@@ -69,6 +73,7 @@ export async function disableTwoFactor(
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
     await revokeUserSessions(trx, deps.delivery.queue, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined);
+    await endAllTrustedBrowsers(trx, deps.clock, subject, TRUST_END_REASONS[path.kind], { origin, actor: path.kind === 'support' ? { kind: 'support' } : { kind: 'user', userId: subject.userId } });
     await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
     const enforced = await trx.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
     const notice = twoFactorDisabledEmail({ name: subject.name, by: path.kind, accountEnforces: enforced?.enforce_2fa === 1, atMs: deps.clock.now(), origin });
@@ -95,6 +100,7 @@ export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'deliver
     if (!methods.includes(method)) return { ok: false, reason: 'not_enrolled' } as const;
     if (methods.length < 2) return { ok: false, reason: 'last_method' } as const;
     await findSecondFactor(method)!.remove(trx, subject.userId);
+    await endAllTrustedBrowsers(trx, deps.clock, subject, 'factor_removed', { origin });
     await recordSecurityEvent(trx, deps.clock, { type: 'factor_removed', accountId: subject.accountId, actor: { kind: 'user', userId: subject.userId }, subjectUserId: subject.userId, origin, detail: { methods: method, all: false } });
     await deps.delivery.queue.enqueueEmail(trx, { to: subject.email, ...methodRemovedEmail({ name: subject.name, methodName: findSecondFactor(method)!.sentenceName, atMs: deps.clock.now(), origin }) }, { kind: 'method_removed', userId: subject.userId });
     return { ok: true } as const;

@@ -14,6 +14,7 @@ import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
 import type { EnrolledFactor } from './notices.ts';
 import { replaceRecoveryCodes } from './recovery-codes/recovery-codes.ts';
+import { endAllTrustedBrowsers } from '../trusted-browsers/trusted-browsers.ts';
 
 /** A factor stored by its kind's confirmation, with the new recovery codes if any; the login finishes it. */
 export interface StoredFactor {
@@ -46,6 +47,8 @@ export async function recordFactorEnrolled(
   await voidLinks(trx, deps.clock, 'disable_2fa', session.userId);
   // Whoever else holds a session of this user (perhaps the reason for a new factor) is out (rule 15).
   await revokeUserSessions(trx, deps.delivery.queue, session.userId, session.tokenHash);
+  // …and no browser trusted before it skips the code any more (PRODUCT.md §2.11).
+  await endAllTrustedBrowsers(trx, deps.clock, session, 'factor_added', { origin });
   await recordSecurityEvent(trx, deps.clock, {
     type: 'factor_enrolled',
     accountId: session.accountId,

@@ -24,7 +24,7 @@ import { BACKCHANNEL_LOGOUT_CHANNEL } from '../sessions/application-sessions.ts'
 import { backchannelLogoutSender } from '../oidc/backchannel-logout-sender.ts';
 import { loadSigningKeys } from '../oidc/signing-keys.ts';
 import { sendPage } from './pages/form-input.ts';
-import { loginPath } from './pages/safe-next.ts';
+import { loginPath, withSecondFactorRequired } from './pages/safe-next.ts';
 import { requireSession } from './plugins/authentication.ts';
 import { renderErrorPage } from './views/error-page.ts';
 import { renderLoginPage } from './views/login.ts';
@@ -99,7 +99,7 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
         return sendPage(
           reply,
           200,
-          renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(interactionPath(uid)), email: session.email, error: `${client.clientName ?? 'The application'} asks you to log in again${decision.reason === 'step_up' ? ' with your second factor' : ''}.`, signupEnabled: false }),
+          renderLoginPage({ csrfToken: reply.generateCsrf(), action: decision.reason === 'step_up' ? withSecondFactorRequired(loginPath(interactionPath(uid))) : loginPath(interactionPath(uid)), email: session.email, error: `${client.clientName ?? 'The application'} asks you to log in again${decision.reason === 'step_up' ? ' with your second factor' : ''}.`, signupEnabled: false }),
         );
       case 'setup':
         return reply.redirect('/user', 303);

@@ -21,19 +21,35 @@ import { recordCompletedLogin } from './completed-login.ts';
 import { effectiveAllowed, readMethodPolicy } from '../enforcement/method-policy.ts';
 import { LOGIN_STATES, PASSWORD_METHOD, stateAfterPassword, type LoginState } from './flow.ts';
 import { beginOnlyMethod } from './login-text.ts';
+import { TRUSTED_BROWSER_METHOD, useTrustedBrowser } from '../trusted-browsers/trusted-browsers.ts';
 
 export type PasswordStepOutcome =
-  /** `begun`: what became of beginning the user's only method (texting the code), for the page to say. */
-  | { ok: true; user: User; state: LoginState; token: string; methods: string[]; begun: BeginOutcome | null }
+  /**
+   * `begun`: what became of beginning the user's only method (texting the code), for the page to say.
+   * `trustedBrowser`: the browser's trust stood in for the code (PRODUCT.md §2.11).
+   */
+  | { ok: true; user: User; state: LoginState; token: string; methods: string[]; begun: BeginOutcome | null; trustedBrowser: boolean }
   | { ok: false; reason: 'invalid_credentials' }
   | { ok: false; reason: 'locked'; retryAfterSeconds: number }
   | { ok: false; reason: 'busy' };
+
+export interface PasswordStepInput {
+  email: string;
+  password: string;
+  /** The browser's trusted-browser cookie, if it sent one: it may stand in for the code. */
+  trustedBrowserSecret?: string | undefined;
+  /**
+   * The login must end with a code whatever the browser's trust (an application asked for a
+   * second factor, PRODUCT.md §2.13): set only ever makes the login stricter.
+   */
+  secondFactorRequired?: boolean;
+}
 
 type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'hasher' | 'delivery' | 'log' | 'limits' | 'metrics'>;
 
 export async function performPasswordStep(
   deps: StepDeps,
-  input: { email: string; password: string },
+  input: PasswordStepInput,
   origin: RequestOrigin & { ip: string },
 ): Promise<PasswordStepOutcome> {
   const { db, clock, config } = deps;
@@ -77,7 +93,8 @@ export async function performPasswordStep(
   const confirmed = await listConfirmedMethods(db, user);
   // Only the methods the account's policy allows (PRODUCT.md §2.9): with none of them left the
   // user is one without 2FA and is sent to setup, as under enforcement.
-  const allowed = effectiveAllowed(await readMethodPolicy(db, user.account_id));
+  const methodPolicy = await readMethodPolicy(db, user.account_id);
+  const allowed = effectiveAllowed(methodPolicy);
   const methods = confirmed.filter((kind) => allowed.includes(kind));
   // Staged enforcement (PRODUCT.md §2.10): during the grace period the user gets in; from the date on, setup.
   const enforcement = await db
@@ -87,13 +104,22 @@ export async function performPasswordStep(
     .where('accounts.id', '=', user.account_id)
     .executeTakeFirstOrThrow();
   const enforced = enforcementPhase(enforcement, user.role, clock.now()) === 'enforced';
-  const state = stateAfterPassword(methods, enforced || (confirmed.length > 0 && methods.length === 0));
+  let state = stateAfterPassword(methods, enforced || (confirmed.length > 0 && methods.length === 0));
+  const authMethods = [PASSWORD_METHOD];
+  // A trusted browser stands in for the code only where a code would be asked: never for setup
+  // (no allowed method), never under a phishing-resistant policy (rule 42). The session records
+  // it as 'trusted', which proves no factor: applications asking for 2FA still get a code.
+  const trust = state === LOGIN_STATES.passwordOnly && !input.secondFactorRequired ? await useTrustedBrowser(db, clock, { userId: user.id, accountId: user.account_id }, input.trustedBrowserSecret, { methods, requirePhishingResistant: methodPolicy.requirePhishingResistant }) : null;
+  if (trust) {
+    state = LOGIN_STATES.complete;
+    authMethods.push(TRUSTED_BROWSER_METHOD);
+  }
   // Always a fresh token: a token planted before login is never adopted (rule 9).
-  const session = await createSession(db, clock, { userId: user.id, state, authMethods: [PASSWORD_METHOD], ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  const session = await createSession(db, clock, { userId: user.id, state, authMethods, ip: origin.ip, userAgent: origin.userAgent ?? '' });
   deps.metrics.loginPassword(state === LOGIN_STATES.passwordOnly ? 'second_factor_required' : state);
   if (state === LOGIN_STATES.complete) {
-    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, PASSWORD_METHOD, origin);
+    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, authMethods.join(','), origin);
   }
   const begun = state === LOGIN_STATES.passwordOnly ? await beginOnlyMethod(deps, { tokenHash: session.tokenHash, userId: user.id, accountId: user.account_id, createdAt: session.createdAt }, methods, origin) : null;
-  return { ok: true, user, state, token: session.token, methods, begun };
+  return { ok: true, user, state, token: session.token, methods, begun, trustedBrowser: trust !== null };
 }

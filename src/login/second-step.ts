@@ -16,10 +16,12 @@ import { findSecondFactor } from '../factors/registry.ts';
 import { revokeSession, upgradeSession, type SessionContext } from '../sessions/sessions.ts';
 import { recordCompletedLogin } from './completed-login.ts';
 import { LOGIN_STATES } from './flow.ts';
+import { grantTrustedBrowser } from '../trusted-browsers/trusted-browsers.ts';
 import { chargeLoginChallenge, consumeLoginChallenge, recordWrongAnswer, refundLoginChallenge } from './pending-login.ts';
 
 export type SecondStepOutcome =
-  | { ok: true; token: string }
+  /** `trustedBrowser`: the secret for the trusted-browser cookie, when trust was asked for and granted. */
+  | { ok: true; token: string; trustedBrowser: { secret: string; expiresAt: number } | null }
   | { ok: false; reason: 'locked'; retryAfterSeconds: number }
   /** The challenge is over (expired, spent or finished elsewhere); the session is gone. */
   | { ok: false; reason: 'challenge_ended' }
@@ -38,6 +40,8 @@ export type SecondStepOutcome =
 export interface SecondStepInput {
   method: string;
   code: unknown;
+  /** "Trust this browser": granted only after a method (not a recovery code), and only if the code is right. */
+  trustBrowser?: boolean;
 }
 
 type StepDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log' | 'limits' | 'metrics'>;
@@ -97,5 +101,8 @@ async function secondFactorStepIn(deps: StepDeps, session: SessionContext, input
   const upgraded = await upgradeSession(db, clock, session.tokenHash, { from: LOGIN_STATES.passwordOnly, to: LOGIN_STATES.complete, authMethods });
   if (!upgraded) return { ok: false, reason: 'challenge_ended' };
   await recordCompletedLogin(db, clock, session, authMethods.join(','), origin);
-  return { ok: true, token: upgraded.token };
+  // A recovery code is the way back for a lost device, not a factor to bind trust to: trusting a
+  // browser after one would let a single stolen printed code skip the code for weeks.
+  const trustedBrowser = input.trustBrowser && factor.role === 'method' ? await grantTrustedBrowser(db, clock, { userId: session.userId, accountId: session.accountId }, factor.kind, origin) : null;
+  return { ok: true, token: upgraded.token, trustedBrowser };
 }

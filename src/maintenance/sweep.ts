@@ -19,7 +19,7 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads', number>;
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads' | 'trusted_browsers', number>;
 
 /** How long the record of a sent or given-up message is kept (its body went when it was sent). */
 const DELIVERY_RECORD_MS = 30 * DAY_MS;
@@ -86,6 +86,11 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
     oidc_payloads: await deleteInBatches(
       async () => (await db.selectFrom('oidc_payloads').select('id').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.id),
       async (keys) => void (await db.deleteFrom('oidc_payloads').where('expires_at', '<', longAgo).where('id', 'in', keys).execute()),
+    ),
+    // Trust past its fixed expiry can never be used again (a shorter setting only shortens it further).
+    trusted_browsers: await deleteInBatches(
+      async () => (await db.selectFrom('trusted_browsers').select('id').where('expires_at', '<', now).limit(BATCH_SIZE).execute()).map((row) => row.id),
+      async (keys) => void (await db.deleteFrom('trusted_browsers').where('id', 'in', keys).execute()),
     ),
   };
 }

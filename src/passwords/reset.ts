@@ -13,6 +13,7 @@ import { buildLinkURL, consumeLink, issueLink, voidLinks } from '../links/links.
 import { passwordResetEmail } from '../notices/email-texts.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import { findUserByEmail, normalizeEmail, setPasswordHash } from '../users/users.ts';
+import { endAllTrustedBrowsers } from '../trusted-browsers/trusted-browsers.ts';
 
 const HOUR = 3_600_000;
 
@@ -58,6 +59,8 @@ export async function resetPassword(deps: Deps, token: string, password: string,
     await revokeUserSessions(trx, deps.delivery.queue, user.id);
     // Whoever reads the mailbox can reset; that must not also let them use a disable link (rule 44).
     await voidLinks(trx, deps.clock, 'disable_2fa', user.id);
+    // …nor let a browser trusted before the reset skip the code (rule 42).
+    await endAllTrustedBrowsers(trx, deps.clock, { userId: user.id, accountId: user.account_id }, 'password_reset', { origin });
     await recordSecurityEvent(trx, deps.clock, { type: 'password_reset', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin });
     return { ok: true } as const;
   });

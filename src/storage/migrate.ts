@@ -18,6 +18,7 @@ import * as oidc from './migrations/008_oidc.ts';
 import * as webauthn from './migrations/009_webauthn.ts';
 import * as backchannelOnQueue from './migrations/010_backchannel_on_queue.ts';
 import * as stagedEnforcement from './migrations/011_staged_enforcement.ts';
+import * as trustedBrowsers from './migrations/012_trusted_browsers.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '009_webauthn': webauthn,
   '010_backchannel_on_queue': backchannelOnQueue,
   '011_staged_enforcement': stagedEnforcement,
+  '012_trusted_browsers': trustedBrowsers,
 };
 
 /** Every migration, in the order they apply. */

@@ -267,6 +267,22 @@ export interface AccountPoliciesTable {
   /** How far the staged-enforcement e-mails got (see enforcement/staged-notices.ts). */
   notice_stage: Generated<number>;
   notice_cursor: string | null;
+  /** Days a trusted browser skips the code (0 = off, at most 90); null: the default, 30. */
+  trusted_browser_days: number | null;
+}
+
+/** A browser a user trusts after a right code (PRODUCT.md §2.11); the secret is held only as its SHA-256. */
+export interface TrustedBrowsersTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  factor_kind: string;
+  granted_at: number;
+  /** Fixed at grant time; use never extends it. */
+  expires_at: number;
+  last_used_at: number | null;
+  user_agent: string;
+  ip: string;
 }
 
 export type EnforceFor = 'everyone' | 'admins';
@@ -292,6 +308,7 @@ export interface Schema {
   webauthn_credentials: WebAuthnCredentialsTable;
   webauthn_challenges: WebAuthnChallengesTable;
   account_policies: AccountPoliciesTable;
+  trusted_browsers: TrustedBrowsersTable;
 }
 
 export type Database = Kysely<Schema>;

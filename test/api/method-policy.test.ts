@@ -29,7 +29,7 @@ forEachDatabase(
       const { api, server } = context();
       const admin = await signUp(api);
       const policy = await api.get('/account/policy', { token: admin.token });
-      assert.deepEqual(policy.body, { allowedMethods: ['totp', 'sms', 'webauthn'], requirePhishingResistant: false, affectedUsers: 0, enforceFrom: null, enforceFor: 'everyone', usersWithoutTwoFactor: 1 });
+      assert.deepEqual(policy.body, { allowedMethods: ['totp', 'sms', 'webauthn'], requirePhishingResistant: false, affectedUsers: 0, enforceFrom: null, enforceFor: 'everyone', usersWithoutTwoFactor: 1, trustedBrowserDays: 30 });
       for (const body of [{ allowedMethods: [] }, { allowedMethods: ['bogus'] }, { enforceFrom: '2027-13-01' }, { requirePhishingResistant: 'yes' }, { allowedMethods: ['totp', 'totp'] }]) {
         const refused = await api.patch('/account/policy', body, { token: admin.token });
         assert.equal(refused.status, 400, `${JSON.stringify(body)}: ${refused.text}`);
@@ -62,7 +62,7 @@ forEachDatabase(
 
       const saved = await api.patch('/account/policy', { requirePhishingResistant: true }, { token: adminKey.token });
       assert.equal(saved.status, 200, saved.text);
-      assert.deepEqual(saved.body, { allowedMethods: ['totp', 'sms', 'webauthn'], requirePhishingResistant: true, affectedUsers: 1, enforceFrom: null, enforceFor: 'everyone', usersWithoutTwoFactor: 1 });
+      assert.deepEqual(saved.body, { allowedMethods: ['totp', 'sms', 'webauthn'], requirePhishingResistant: true, affectedUsers: 1, enforceFrom: null, enforceFor: 'everyone', usersWithoutTwoFactor: 1, trustedBrowserDays: 30 });
       const changed = await server.deps.db.selectFrom('security_events').select('detail').where('account_id', '=', admin.accountId).where('type', '=', 'policy_changed').execute();
       assert.equal(changed.length, 1);
 

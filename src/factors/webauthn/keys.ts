@@ -16,6 +16,7 @@ import type { Deps } from '../../deps.ts';
 import { methodRemovedEmail } from '../../notices/email-texts.ts';
 import type { Database } from '../../storage/schema.ts';
 import { lockUser } from '../../storage/user-lock.ts';
+import { endAllTrustedBrowsers } from '../../trusted-browsers/trusted-browsers.ts';
 
 export const WEBAUTHN_KIND = 'webauthn';
 export const MAX_KEYS_PER_USER = 10;
@@ -80,6 +81,7 @@ export async function removeSecurityKey(deps: Pick<Deps, 'db' | 'clock' | 'deliv
     const lastKey = keys <= 1;
     if (lastKey && (await countMethodRows(trx, subject.userId)) <= 1) return { ok: false, reason: 'last_method' };
     await trx.deleteFrom('webauthn_credentials').where('id', '=', key.id).execute();
+    await endAllTrustedBrowsers(trx, deps.clock, subject, 'factor_removed', { origin });
     if (lastKey) {
       await trx.deleteFrom('factors').where('user_id', '=', subject.userId).where('kind', '=', WEBAUTHN_KIND).execute();
       await trx.deleteFrom('webauthn_challenges').where('user_id', '=', subject.userId).execute();

@@ -12,6 +12,7 @@ import { toPublicUser } from '../../users/users.ts';
 import { passwordRefusalError, signupError } from '../outcome-errors.ts';
 import { clearSessionCookie, requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
+import { readTrustedBrowserSecret } from '../trusted-browser-cookie.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, PasswordSchema, publicSecurity, sessionSecurity, UserSchema } from './schemas.ts';
 
 /** The API's names for session states (PRODUCT.md §3). */
@@ -54,6 +55,8 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       schema: {
         tags: ['login'],
         summary: 'Password step of a login',
+        description:
+          'With the trusted-browser cookie of POST /login/verify {trustBrowser: true} (PRODUCT.md §2.11), a right password answers state authenticated without a code — unless the trust has expired, was ended, was granted after a method the account no longer allows, or the account requires a phishing-resistant method. Such a session proves the password only (acr pwd): an application that asks for a second factor still gets a code.',
         security: publicSecurity,
         body: Type.Object({ email: EmailSchema, password: PasswordSchema }, { additionalProperties: false }),
         response: {
@@ -63,7 +66,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       },
     },
     async (request, reply) => {
-      const outcome = await performPasswordStep(deps, request.body, originOf(request));
+      const outcome = await performPasswordStep(deps, { ...request.body, trustedBrowserSecret: readTrustedBrowserSecret(request, cookie) }, originOf(request));
       if (!outcome.ok) throw passwordRefusalError(outcome);
       if (request.session) await revokeSession(deps.db, request.session.tokenHash);
       setSessionCookie(reply, cookie, outcome.token);

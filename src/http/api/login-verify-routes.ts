@@ -9,6 +9,7 @@ import type { Deps } from '../../deps.ts';
 import { secondFactorError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
+import { setTrustedBrowserCookie } from '../trusted-browser-cookie.ts';
 import { errorResponses, publicSecurity, WebAuthnResponseSchema } from './schemas.ts';
 
 /** The kinds whose answer is a code; a security key's answer is its `response` instead. */
@@ -34,6 +35,11 @@ export function attemptedCode(request: FastifyRequest, methods: readonly string[
   return { method, code: REFUSED_BY_SCHEMA };
 }
 
+/** Recovery codes are the fallback: the one code kind that never trusts a browser (second-step.ts says why). */
+const RECOVERY_KIND = 'recovery';
+const TrustableCodeMethodSchema = Type.Union(CODE_KINDS.filter((kind) => kind !== RECOVERY_KIND).map((kind) => Type.Literal(kind)), { description: 'totp: authenticator app; sms: text message' });
+const TrustBrowserSchema = Type.Boolean({ description: "Trust this browser (PRODUCT.md §2.11): with a right code the answer sets the trusted-browser cookie, and the next password login from it skips the code for the account's number of days (none when the account set 0)" });
+
 const REFUSED_BY_SCHEMA = Object.freeze({ refusedBySchema: true });
 
 export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps: Deps; cookie: SessionCookie }): Promise<void> {
@@ -52,8 +58,12 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
           'Send the token from POST /login (state mfa_required) as the bearer token or cookie. Answers a NEW token; the one from POST /login stops working. Five wrong codes end the login; ten per user in 15 minutes pause codes for 15 minutes (429 with Retry-After).',
         security: publicSecurity,
         body: Type.Union([
-          Type.Object({ method: LoginMethodSchema, code: CodeSchema }, { additionalProperties: false }),
-          Type.Object({ method: Type.Literal(WEBAUTHN_KIND), response: WebAuthnResponseSchema }, { additionalProperties: false, description: 'A security key: the assertion answering POST /login/webauthn/options' }),
+          Type.Object({ method: TrustableCodeMethodSchema, code: CodeSchema, trustBrowser: Type.Optional(TrustBrowserSchema) }, { additionalProperties: false }),
+          Type.Object({ method: Type.Literal(RECOVERY_KIND), code: CodeSchema }, { additionalProperties: false, description: 'A recovery code: it never trusts the browser (trustBrowser is refused)' }),
+          Type.Object(
+            { method: Type.Literal(WEBAUTHN_KIND), response: WebAuthnResponseSchema, trustBrowser: Type.Optional(TrustBrowserSchema) },
+            { additionalProperties: false, description: 'A security key: the assertion answering POST /login/webauthn/options' },
+          ),
         ]),
         response: { 200: Type.Object({ state: Type.Literal('authenticated'), token: Type.String() }), ...errorResponses(400, 401, 403, 429) },
       },
@@ -67,7 +77,7 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
         input = attempt;
       } else {
         const body = request.body;
-        input = 'response' in body ? { method: body.method, code: body.response } : body;
+        input = 'response' in body ? { method: body.method, code: body.response, trustBrowser: body.trustBrowser === true } : { method: body.method, code: body.code, trustBrowser: 'trustBrowser' in body && body.trustBrowser === true };
       }
       const outcome = await performSecondFactorStep(deps, session, input, originOf(request));
       if (!outcome.ok) {
@@ -76,6 +86,8 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
         throw secondFactorError(outcome, findSecondFactor(input.method)!.codeShape);
       }
       if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token);
+      // The device cookie goes to whoever asked, cookie or bearer: it is useful only with the password.
+      if (outcome.trustedBrowser) setTrustedBrowserCookie(reply, cookie, outcome.trustedBrowser, deps.clock.now());
       reply.header('cache-control', 'no-store');
       return { state: 'authenticated' as const, token: outcome.token };
     },

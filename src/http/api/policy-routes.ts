@@ -1,8 +1,9 @@
 /**
  * The account's policy over the API (PRODUCT.md §3 GET/PATCH /account/policy): the allowed
- * methods (`allowedMethods`, `requirePhishingResistant`) and staged enforcement (`enforceFrom`,
- * `enforceFor`, PRODUCT.md §2.10). Each group is its own domain call; every field is checked
- * before either saves, so a bad value changes nothing.
+ * methods (`allowedMethods`, `requirePhishingResistant`), staged enforcement (`enforceFrom`,
+ * `enforceFor`, PRODUCT.md §2.10) and the trusted-browser days (`trustedBrowserDays`, §2.11).
+ * Each group is its own domain call; every field is checked before any saves, so a bad value
+ * changes nothing.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -16,6 +17,7 @@ import { enforceFromError, methodPolicyError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
+import { changeTrustedBrowserDays, MAX_TRUSTED_BROWSER_DAYS, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
 import { errorResponses, sessionSecurity } from './schemas.ts';
 
 const MethodSchema = Type.Union(POLICY_METHODS.map((kind) => Type.Literal(kind)), { description: 'totp: Mobile App; sms: SMS Message; webauthn: Security Key' });
@@ -30,12 +32,15 @@ const StagedChangeFields = {
   enforceFrom: Type.Optional(Type.Union([Type.String({ maxLength: 32, description: 'YYYY-MM-DD, from tomorrow to 365 days ahead (UTC)' }), Type.Null()])),
   enforceFor: Type.Optional(EnforceForSchema),
 };
+// Trusted browsers (PRODUCT.md §2.11): a block of its own beside the method policy.
+const TrustedBrowserDaysSchema = Type.Integer({ minimum: 0, maximum: MAX_TRUSTED_BROWSER_DAYS, description: 'Days a browser trusted at the Verification Code step skips the code (0 = off; at most 90). Shortening it applies to trust already granted.' });
 
 const PolicySchema = Type.Object({
   allowedMethods: Type.Array(Type.String({ description: 'totp, sms or webauthn' })),
   requirePhishingResistant: Type.Boolean({ description: 'Security keys only at the second step (recovery codes stay)' }),
   affectedUsers: Type.Integer({ description: 'Users who have 2FA but no method this policy allows: they are sent to setup' }),
   ...StagedFields,
+  trustedBrowserDays: TrustedBrowserDaysSchema,
 });
 
 export async function policyRoutes(parent: FastifyInstance, options: { deps: Deps }): Promise<void> {
@@ -63,7 +68,7 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     async (request) => {
       const session = requireSession(request);
       const policy = await readMethodPolicy(deps.db, session.accountId);
-      return { ...policy, affectedUsers: await countAffectedUsers(deps.db, session.accountId, policy), ...(await stagedAnswer(session.accountId)) };
+      return { ...policy, affectedUsers: await countAffectedUsers(deps.db, session.accountId, policy), ...(await stagedAnswer(session.accountId)), trustedBrowserDays: await readTrustedBrowserDays(deps.db, session.accountId) };
     },
   );
 
@@ -78,7 +83,7 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
           'Any subset of the fields. With dryRun: true nothing is saved and the answer says how many users the change would send to setup. requirePhishingResistant needs a security key of your own (409 admin_2fa_required). enforceFrom must be a day after today and at most 365 days ahead (400 invalid_request otherwise); a new enforceFrom or enforceFor e-mails the users it affects (again 7 days and 1 day before the date) while PATCH /account {enforce2fa: true} is on. Written to the security log as policy_changed.',
         security: sessionSecurity,
         body: Type.Object(
-          { allowedMethods: Type.Optional(Type.Array(MethodSchema, { minItems: 1, maxItems: 3, uniqueItems: true })), requirePhishingResistant: Type.Optional(Type.Boolean()), dryRun: Type.Optional(Type.Boolean()), ...StagedChangeFields },
+          { allowedMethods: Type.Optional(Type.Array(MethodSchema, { minItems: 1, maxItems: 3, uniqueItems: true })), requirePhishingResistant: Type.Optional(Type.Boolean()), dryRun: Type.Optional(Type.Boolean()), ...StagedChangeFields, trustedBrowserDays: Type.Optional(TrustedBrowserDaysSchema) },
           { additionalProperties: false },
         ),
         response: { 200: PolicySchema, ...errorResponses(400, 401, 403, 409) },
@@ -87,28 +92,31 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     async (request) => {
       const session = requireSession(request);
       requireRecentAuthentication(deps, session);
-      const { enforceFrom, enforceFor, ...methodChange } = request.body;
+      const { enforceFrom, enforceFor, trustedBrowserDays, ...methodChange } = request.body;
       const stagedChange = { enforceFrom, enforceFor };
       // Staged enforcement: checked before anything is saved, so a bad date changes nothing.
       const stagedCheck = checkStagedChange(stagedChange, deps.clock.now());
       if (!stagedCheck.ok) throw enforceFromError(stagedCheck);
       const methods = await listConfirmedMethods(deps.db, { id: session.userId });
       const actor = { userId: session.userId, accountId: session.accountId, methods };
-      // A PATCH of staged fields only saves (and logs) no method change.
+      // A PATCH of staged fields or days only saves (and logs) no method change.
       const changesMethods = methodChange.allowedMethods !== undefined || methodChange.requirePhishingResistant !== undefined;
       const outcome = await changeMethodPolicy(deps, actor, { ...methodChange, dryRun: methodChange.dryRun === true || !changesMethods }, originOf(request));
       if (!outcome.ok) throw methodPolicyError(outcome);
       const changesStaged = enforceFrom !== undefined || enforceFor !== undefined;
       if (methodChange.dryRun === true) {
         const answer = await stagedAnswer(session.accountId, enforceFor);
-        return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...answer, ...(enforceFrom !== undefined ? { enforceFrom } : {}) };
+        const days = trustedBrowserDays ?? (await readTrustedBrowserDays(deps.db, session.accountId));
+        return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...answer, ...(enforceFrom !== undefined ? { enforceFrom } : {}), trustedBrowserDays: days };
       }
       if (changesStaged) {
         const staged = await changeStagedEnforcement(deps, actor, stagedChange, originOf(request));
         if (!staged.ok) throw enforceFromError(staged);
         if (staged.saved) startStagedNotices(session.accountId);
       }
-      return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...(await stagedAnswer(session.accountId)) };
+      // Trusted-browser days: saved after the other changes were accepted, never on a dry run.
+      if (trustedBrowserDays !== undefined) await changeTrustedBrowserDays(deps.db, deps.clock, session, trustedBrowserDays, originOf(request));
+      return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...(await stagedAnswer(session.accountId)), trustedBrowserDays: await readTrustedBrowserDays(deps.db, session.accountId) };
     },
   );
 }

@@ -25,6 +25,8 @@ import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
+import { changeTrustedBrowserDays, MAX_TRUSTED_BROWSER_DAYS, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
+import { TRUSTED_BROWSER_DAYS_MESSAGE, TRUSTED_BROWSER_DAYS_PATH } from '../views/trusted-browser-days.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
 
 /** How many of the affected users the Security section names before linking to the rest. */
@@ -55,7 +57,8 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
     if (!account) throw new HttpError('not_found');
     const policy = extra.policy ?? (await readMethodPolicy(deps.db, session.accountId));
     const staged = await stagedView(session.accountId, extra.typed);
-    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), notice: extra.notice, alert: extra.alert, policy, staged }));
+    const trustedBrowserDays = await readTrustedBrowserDays(deps.db, session.accountId);
+    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), notice: extra.notice, alert: extra.alert, policy, staged, trustedBrowserDays }));
   }
 
   // Staged enforcement (PRODUCT.md §2.10): the saved values (or those just typed, on a refusal) and who they affect.
@@ -152,6 +155,22 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       const saved = await changeMethodPolicy(deps, actor, change, originOf(request));
       if (!saved.ok) return sendAccountPage(reply, methodPolicyError(saved).status, session, layoutUser, { alert: methodPolicyError(saved).message, policy: change });
       return sendAccountPage(reply, 200, session, layoutUser, { notice: `Allowed methods saved.${saved.affectedUsers > 0 ? ` ${saved.affectedUsers === 1 ? '1 user is' : `${saved.affectedUsers} users are`} sent to two-factor setup.` : ''}` });
+    },
+  );
+
+  // Trusted browsers (PRODUCT.md §2.11): the same domain call as PATCH /api/v1/account/policy {trustedBrowserDays}.
+  app.post(
+    TRUSTED_BROWSER_DAYS_PATH,
+    { config: { role: 'admin' }, schema: { hide: true, body: formBodySchema({ trustedBrowserDays: Type.String({ maxLength: 8 }) }) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      if (formProblem(request)) return sendAccountPage(reply, 400, session, layoutUser, { alert: MALFORMED_FORM_MESSAGE });
+      if (!recent(session)) return sendAccountPage(reply, errorCatalog.reauthentication_required.status, session, layoutUser, { alert: errorCatalog.reauthentication_required.message });
+      const text = (request.body as { trustedBrowserDays: string }).trustedBrowserDays.trim();
+      const days = /^\d{1,2}$/.test(text) ? Number(text) : NaN;
+      if (!(days >= 0 && days <= MAX_TRUSTED_BROWSER_DAYS)) return sendAccountPage(reply, 400, session, layoutUser, { alert: TRUSTED_BROWSER_DAYS_MESSAGE });
+      await changeTrustedBrowserDays(deps.db, deps.clock, session, days, originOf(request));
+      return sendAccountPage(reply, 200, session, layoutUser, { notice: days === 0 ? 'Trusted browsers are off: every login asks for the code.' : `Trusted browsers saved: ${days === 1 ? '1 day' : `${days} days`}.` });
     },
   );
 }

@@ -20,6 +20,7 @@ import { twoFactorSecurityKeyPages } from './two-factor-security-key.ts';
 import { twoFactorRecoveryCodePages } from './two-factor-recovery-codes.ts';
 import { userAdminPages } from './user-admin.ts';
 import { userPages } from './user.ts';
+import { trustedBrowserPages } from './trusted-browsers.ts';
 
 export interface PageOptions {
   deps: Deps;
@@ -36,6 +37,7 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(twoFactorDisablePages, options);
   await app.register(twoFactorRemoveMethodPages, options);
   await app.register(userPages, options);
+  await app.register(trustedBrowserPages, options);
   await app.register(twoFactorAppPages, options);
   await app.register(twoFactorSMSPages, options);
   await app.register(twoFactorSecurityKeyPages, options);

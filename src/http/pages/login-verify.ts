@@ -22,6 +22,10 @@ import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, secondFactorError, smsError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
+import { setTrustedBrowserCookie } from '../trusted-browser-cookie.ts';
+import { readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
+import { TRUST_BROWSER_FIELD } from '../views/trust-browser-field.ts';
+import { Type } from 'typebox';
 import { LOGIN_SMS_PATH, LOGIN_VERIFY_PATH, loginVerifyPath, renderLoginEnded, renderVerification, TEXT_NOT_SENT_MESSAGE, type VerificationOption } from '../views/two-factor-verification.ts';
 import { formBodySchema, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import { secondFactorLockRetryAfter } from '../../factors/code-budget.ts';
@@ -73,10 +77,11 @@ function wrongCodeMessage(message: string, attemptsLeft: number): string {
 export async function loginVerifyPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps, cookie } = options;
 
-  function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: string, next: string | null, alert: string | SafeHTML | null): FastifyReply {
+  async function sendForm(reply: FastifyReply, status: number, factors: VerificationFactors, method: string, next: string | null, alert: string | SafeHTML | null): Promise<FastifyReply> {
     // `method` is a kind of the registry; one the user cannot use reads as their default.
     const current = factors.find((option) => option.kind === method) ?? factors.find((option) => option.kind === chooseMethod(null, factors))!;
-    return sendPage(reply, status, renderVerification({ current, options: factors, next, csrfToken: reply.generateCsrf(), alert }));
+    const trustedBrowserDays = await readTrustedBrowserDays(deps.db, requireSession(reply.request).accountId);
+    return sendPage(reply, status, renderVerification({ current, options: factors, next, csrfToken: reply.generateCsrf(), alert, trustedBrowserDays }));
   }
 
   function sendEnded(reply: FastifyReply, next: string | null): FastifyReply {
@@ -113,7 +118,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
     LOGIN_VERIFY_PATH,
     {
       config: CHALLENGE,
-      schema: { hide: true, body: formBodySchema({ method: LoginMethodSchema, code: CodeSchema }) },
+      schema: { hide: true, body: formBodySchema({ method: LoginMethodSchema, code: CodeSchema, [TRUST_BROWSER_FIELD]: Type.Optional(Type.Literal('on')) }) },
       attachValidation: true,
       preHandler: verifyFormToken(app),
     },
@@ -123,13 +128,15 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       const { method: shownMethod, next } = readQuery(request, factors);
       // As the API does: a body that fails the schema but carries a code for a known method is
       // still a guess, charged before it is refused (rule 33); anything else is just malformed.
-      const attempt = request.validationError ? attemptedCode(request, SECOND_FACTOR_KINDS) : (request.body as { method: string; code: string });
+      const attempt = request.validationError ? attemptedCode(request, SECOND_FACTOR_KINDS) : (request.body as { method: string; code: string; trustBrowser?: 'on' });
       if (!attempt) return sendForm(reply, 400, factors, shownMethod, next, MALFORMED_FORM_MESSAGE);
       const method = attempt.method;
 
-      const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code }, originOf(request));
+      const trustBrowser = 'trustBrowser' in attempt && attempt.trustBrowser === 'on';
+      const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code, trustBrowser }, originOf(request));
       if (outcome.ok) {
         setSessionCookie(reply, cookie, outcome.token);
+        if (outcome.trustedBrowser) setTrustedBrowserCookie(reply, cookie, outcome.trustedBrowser, deps.clock.now());
         return reply.redirect(next ?? '/user', 303);
       }
       const error = secondFactorError(outcome, findSecondFactor(method)!.codeShape);

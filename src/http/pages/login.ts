@@ -16,13 +16,14 @@ import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
 import { html, type SafeHTML } from '../views/html.ts';
+import { readTrustedBrowserSecret } from '../trusted-browser-cookie.ts';
 import { renderLoginPage } from '../views/login.ts';
 import { tryAgainAt } from '../views/retry-time.ts';
 import { loginVerifyPath } from '../views/two-factor-verification.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { refusePassword } from './password-refusal.ts';
-import { loginPath, safeNextPath } from './safe-next.ts';
+import { loginPath, safeNextPath, SECOND_FACTOR_REQUIRED_PARAM, withSecondFactorRequired } from './safe-next.ts';
 
 const fieldMessages: Record<string, string> = {
   email: 'Enter a valid email address.',
@@ -60,12 +61,16 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
     },
     async (request, reply) => {
       const next = safeNextPath((request.query as Record<string, unknown>).next);
+      // An application asked for a second factor (oidc-routes.ts step-up): the browser's trust is
+      // not used. Anyone can add this to the address; it only ever makes the login stricter.
+      const secondFactorRequired = (request.query as Record<string, unknown>)[SECOND_FACTOR_REQUIRED_PARAM] === 'required';
+      const action = secondFactorRequired ? withSecondFactorRequired(loginPath(next)) : loginPath(next);
       const values = readFields(request.body, ['email', 'password'] as const);
-      const again = (status: number, message: string | SafeHTML) => sendPage(reply, status, renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: values.email, error: message, signupEnabled }));
+      const again = (status: number, message: string | SafeHTML) => sendPage(reply, status, renderLoginPage({ csrfToken: reply.generateCsrf(), action, email: values.email, error: message, signupEnabled }));
       const problem = formProblem(request);
       if (problem) return again(400, (problem.field && fieldMessages[problem.field]) || MALFORMED_FORM_MESSAGE);
 
-      const outcome = await performPasswordStep(deps, values, originOf(request));
+      const outcome = await performPasswordStep(deps, { ...values, trustedBrowserSecret: readTrustedBrowserSecret(request, cookie), secondFactorRequired }, originOf(request));
       if (!outcome.ok) {
         const refusal = refusePassword(reply, outcome, errorCatalog.invalid_credentials.message);
         // The password lock lifts by itself: say when (issue 17), as Retry-After already does.

@@ -44,3 +44,11 @@ export function safeNextPath(next: unknown): string | null {
 export function loginPath(next: string | null): string {
   return next ? `/login?next=${encodeURIComponent(next)}` : '/login';
 }
+
+/** The login page's query flag that makes its login end with a code even from a trusted browser. */
+export const SECOND_FACTOR_REQUIRED_PARAM = 'secondFactor';
+
+/** A login address (from loginPath) whose login must end with a code: an application asked for one. */
+export function withSecondFactorRequired(path: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}${SECOND_FACTOR_REQUIRED_PARAM}=required`;
+}

@@ -15,6 +15,7 @@ import { signedInPage } from './signed-in.ts';
 import { findSecondFactor, listConfirmedMethods } from '../../factors/registry.ts';
 import { listSecurityKeys, WEBAUTHN_KIND } from '../../factors/webauthn/keys.ts';
 import { relyingPartyOf } from '../../factors/webauthn/relying-party.ts';
+import { listTrustedBrowsers } from '../../trusted-browsers/trusted-browsers.ts';
 
 export async function userPages(app: FastifyInstance, options: PageOptions): Promise<void> {
   const { deps } = options;
@@ -44,6 +45,7 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
         csrfToken: layoutUser.csrfToken,
         allowedMethods: session.allowedMethods,
       },
+      trustedBrowsers: await listTrustedBrowsers(deps.db, deps.clock, session),
     });
     return sendPage(reply, 200, page);
   });

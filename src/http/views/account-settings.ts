@@ -10,6 +10,7 @@ import { WITHOUT_2FA_CSV_PATH, WITHOUT_2FA_PATH } from './users.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { renderPasswordConfirmation } from './password-confirmation.ts';
+import { renderTrustedBrowserDaysForm } from './trusted-browser-days.ts';
 
 export const ACCOUNT_PATH = '/settings/account';
 const ENFORCE_LABEL = 'Enforce Two-Factor Authentication (2FA)';
@@ -47,6 +48,8 @@ export interface AccountPageState {
   staged: StagedEnforcementView;
   account: Account;
   recentlyAuthenticated: boolean;
+  /** The account's trusted-browser days (PRODUCT.md §2.11). */
+  trustedBrowserDays?: number;
   notice?: string | null;
   alert?: string | SafeHTML | null;
 }
@@ -64,6 +67,7 @@ ${alertMessage(state.alert)}
 ${state.recentlyAuthenticated ? renderAffectedUsers(state.staged) : ''}
 ${control}
 ${state.recentlyAuthenticated ? renderPolicyForm(csrfToken, state.policy) : ''}
+${state.recentlyAuthenticated && state.trustedBrowserDays !== undefined ? renderTrustedBrowserDaysForm(csrfToken, state.trustedBrowserDays) : ''}
 </section>`;
 }
 

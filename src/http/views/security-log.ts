@@ -35,6 +35,8 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   user_reactivated: 'User reactivated',
   sms_refused: 'SMS refused',
   oidc_client_changed: 'Application sign-in changed',
+  trusted_browser_added: 'Browser trusted',
+  trusted_browser_removed: 'Trusted browser removed',
 };
 
 export interface LogFilters {

@@ -77,10 +77,12 @@ ${body}
 }
 
 /** The Verification Code page's "Use your security key", shown first when the user has a key. */
-export function renderSecurityKeyStep(next: string | null, onlyMethod: boolean): SafeHTML {
+/** `trustField`: the "Trust this browser" checkbox (empty when the account has trust off); the script sends it along. */
+export function renderSecurityKeyStep(next: string | null, onlyMethod: boolean, trustField: SafeHTML = html``): SafeHTML {
   return html`<section class="security-key-step" id="security-key-login" data-options-url="/api/v1/login/webauthn/options" data-verify-url="/api/v1/login/verify" data-done-url="${next ?? '/user'}">
 <p class="alert" data-needs-javascript>${NEEDS_JAVASCRIPT} ${onlyMethod ? 'Use a recovery code instead.' : 'Use another method below.'}</p>
 <p>Use your security key or passkey: your browser will ask you to touch the key or confirm.</p>
+${trustField}
 <div><button type="button" class="primary" data-use-security-key hidden>Use your security key</button></div>
 <p class="alert" role="alert" data-security-key-error hidden></p>
 </section>`;

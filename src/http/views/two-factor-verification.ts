@@ -13,6 +13,7 @@ import type { CodeShape, VerificationCopy } from '../../factors/factor.ts';
 import { METHOD_KINDS } from '../../factors/registry.ts';
 import { WEBAUTHN_KIND as SECURITY_KEY_KIND } from '../../factors/webauthn/keys.ts';
 import { renderSecurityKeyStep, SECURITY_KEY_SCRIPTS } from './two-factor-security-key.ts';
+import { trustBrowserField } from './trust-browser-field.ts';
 
 export const LOGIN_VERIFY_PATH = '/login/verify';
 /** Texts the login code (again): POST only, with the CSRF token — it sends a text (rule 26). */
@@ -57,6 +58,8 @@ export interface VerificationView {
   csrfToken: string;
   alert?: string | SafeHTML | null;
   notice?: string | null;
+  /** The account's trusted-browser days (0 or absent: no "Trust this browser" checkbox). */
+  trustedBrowserDays?: number;
 }
 
 /** For a login whose text could not be sent (see loginVerifyPath); the reason shows on resend. */
@@ -102,6 +105,7 @@ export function renderVerification(view: VerificationView): string {
 ${csrfField(view.csrfToken)}
 <input type="hidden" name="method" value="${kind}">
 ${codeField({ label: copy.label, name: 'code', id: 'field-code', kind: codeShape === 'recovery_code' ? 'recovery' : 'digits', hint: copy.hint, invalid: Boolean(view.alert), autofocus: !hasKey })}
+${codeShape === 'recovery_code' ? '' : trustBrowserField(view.trustedBrowserDays ?? 0, 'field-trustBrowser')}
 <div><button type="submit" class="primary">Continue</button></div>
 </form>`;
   const title = hasKey ? 'Verification Code' : copy.title;
@@ -110,7 +114,7 @@ ${codeField({ label: copy.label, name: 'code', id: 'field-code', kind: codeShape
     html`<h1>${title}</h1>
 ${alertMessage(view.alert)}
 ${statusMessage(view.notice)}
-${hasKey ? renderSecurityKeyStep(view.next, view.options.filter((option) => option.kind !== SECURITY_KEY_KIND && option.kind !== 'recovery').length === 0) : ''}
+${hasKey ? renderSecurityKeyStep(view.next, view.options.filter((option) => option.kind !== SECURITY_KEY_KIND && option.kind !== 'recovery').length === 0, trustBrowserField(view.trustedBrowserDays ?? 0, 'field-trustBrowser-key')) : ''}
 ${codeForm}
 ${otherMethods(view)}
 ${logOutForm(view.csrfToken)}`,

@@ -8,6 +8,7 @@ import { statusMessage } from './forms.ts';
 import { html } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { renderTwoFactorSection, type TwoFactorSection } from './two-factor-section.ts';
+import { renderTrustedBrowsersSection, type TrustedBrowserRow } from './trusted-browsers.ts';
 
 interface UserDetailsView {
   name: string;
@@ -17,6 +18,8 @@ interface UserDetailsView {
   /** The account enforces 2FA and this user has no factor yet: setup is all they can reach. */
   mustEnrol: boolean;
   twoFactor: TwoFactorSection;
+  /** Trusted browsers (PRODUCT.md §2.11): shown once the user has 2FA. */
+  trustedBrowsers: readonly TrustedBrowserRow[];
 }
 
 export function renderUserDetailsPage(layoutUser: LayoutUser, view: UserDetailsView): string {
@@ -35,6 +38,7 @@ ${view.mustEnrol ? statusMessage('Your account administrator requires two-factor
 <div class="two-factor-enrollment" id="two-factor-enrollment" data-methods="${methods.join(' ')}">
 ${renderTwoFactorSection(view.twoFactor)}
 </div>
-</section>`;
+</section>
+${methods.length > 0 || view.trustedBrowsers.length > 0 ? renderTrustedBrowsersSection(view.trustedBrowsers, view.twoFactor.csrfToken) : ''}`;
   return renderSignedInPage('User Details', layoutUser, main);
 }
