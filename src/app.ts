@@ -61,6 +61,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // Refusals raised before routing or by Node's parser answer in the {error, message} shape too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
+    // Plugins that read or create state at start (the OpenID Provider's signing keys) wait for the
+    // database; on a loaded machine that can pass Fastify's 10 s default, which would abort a start
+    // that is only slow. A database that does not answer still fails the start (its own timeouts).
+    pluginTimeout: 60_000,
   });
 
   useStrictJSONParser(app);
