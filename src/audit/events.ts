@@ -26,6 +26,8 @@ export const securityEventTypes = [
   'role_changed',
   'user_deactivated',
   'sms_refused',
+  'session_revoked',
+  'suspicious_activity_reported',
   'oidc_client_changed',
 ] as const;
 

@@ -19,6 +19,7 @@ import { LOGIN_TEXT_KIND, sendLoginText } from '../../login/login-text.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { attemptedCode, CodeSchema, LoginMethodSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
+import { noteBrowserAfterLogin } from '../known-browser.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, secondFactorError, smsError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
@@ -120,6 +121,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code }, originOf(request));
       if (outcome.ok) {
         setSessionCookie(reply, cookie, outcome.token);
+        await noteBrowserAfterLogin(deps, request, reply, session);
         return reply.redirect(next ?? '/user', 303);
       }
       const error = secondFactorError(outcome, findSecondFactor(method)!.codeShape);

@@ -15,6 +15,7 @@ import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
+import { noteBrowserAfterLogin } from '../known-browser.ts';
 import { renderLoginPage } from '../views/login.ts';
 import { loginVerifyPath } from '../views/two-factor-verification.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
@@ -73,6 +74,8 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       // So is its sign-in to applications: the new login may be someone else's.
       await endBrowserApplicationSession(deps.db, deps.delivery.queue, request.cookies[PROVIDER_SESSION_COOKIE], { unlessOf: outcome.user.id });
       setSessionCookie(reply, cookie, outcome.token);
+      // A login completed by the password alone: announced if this browser is new to the user.
+      if (outcome.state === 'complete') await noteBrowserAfterLogin(deps, request, reply, { userId: outcome.user.id, email: outcome.user.email, name: outcome.user.name });
       return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.begun), 303);
     },
   );

@@ -8,6 +8,8 @@ import { statusMessage } from './forms.ts';
 import { html } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { renderTwoFactorSection, type TwoFactorSection } from './two-factor-section.ts';
+import { renderSessionsSection } from './sessions-section.ts';
+import type { SessionListEntry } from '../../sessions/session-list.ts';
 
 interface UserDetailsView {
   name: string;
@@ -17,6 +19,8 @@ interface UserDetailsView {
   /** The account enforces 2FA and this user has no factor yet: setup is all they can reach. */
   mustEnrol: boolean;
   twoFactor: TwoFactorSection;
+  /** The Sessions section (sessions-section.ts); empty while the user must enrol first. */
+  sessions: SessionListEntry[];
 }
 
 export function renderUserDetailsPage(layoutUser: LayoutUser, view: UserDetailsView): string {
@@ -35,6 +39,7 @@ ${view.mustEnrol ? statusMessage('Your account administrator requires two-factor
 <div class="two-factor-enrollment" id="two-factor-enrollment" data-methods="${methods.join(' ')}">
 ${renderTwoFactorSection(view.twoFactor)}
 </div>
-</section>`;
+</section>
+${view.sessions.length > 0 ? renderSessionsSection(view.sessions, view.twoFactor.csrfToken) : ''}`;
   return renderSignedInPage('User Details', layoutUser, main);
 }
