@@ -127,14 +127,14 @@ export function describeDetail(detail: Record<string, unknown>): string {
 }
 
 /**
- * An e-mail may wrap only after its "@" (never mid-word): each part keeps together, and the
- * break opportunity between them lets a narrow column hold a long address on two lines.
+ * An e-mail may wrap only between its parts — after the "@", a dot, a hyphen, an underscore or a
+ * plus — never inside a word: each part keeps together, with a break opportunity after it, so a
+ * narrow column holds a long address on a few lines that each read whole.
  */
 function breakableEmail(email: string | null): SafeHTML | '' {
   if (!email) return '';
-  const at = email.lastIndexOf('@');
-  if (at < 0) return html`<span class="keep">${email}</span>`;
-  return html`<span class="keep">${email.slice(0, at + 1)}</span><wbr><span class="keep">${email.slice(at + 1)}</span>`;
+  const parts = email.match(/[^@.\-_+]+[@.\-_+]*|[@.\-_+]+/g) ?? [email];
+  return html`${parts.map((part, index) => html`${index > 0 ? html`<wbr>` : ''}<span class="keep">${part}</span>`)}`;
 }
 
 function describeActorCell(event: SecurityEventView): SafeHTML | string {
