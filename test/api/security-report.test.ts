@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { inviteAndAccept, linkFromOutbox, logIn, PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { FormSession } from '../helpers/browser.ts';
+import { sweepExpiredRows } from '../../src/maintenance/sweep.ts';
 import { forEachDatabase, type SuiteContext } from '../helpers/suites.ts';
 import { enrollAuthenticatorApp, securityEvents } from '../helpers/two-factor.ts';
 
@@ -120,6 +121,12 @@ forEachDatabase('"This wasn\'t me"', (context) => {
     assert.equal((await securityEvents(server, user.userId, 'suspicious_activity_reported')).length, 0);
     assert.ok((await factorRows(context(), user.userId)) > 0);
     assert.equal((await api.post(`/security/reports/${report}`, { extra: 1 })).status, 400, 'the API route takes no fields');
+    // A day past their expiry the periodic sweep deletes them; the answer stays the same.
+    server.clock.advance(24 * 3_600_000);
+    const swept = await sweepExpiredRows(server.deps.db, server.clock, server.config.policy);
+    assert.ok(swept.security_reports > 0);
+    assert.equal((await server.deps.db.selectFrom('security_reports').select('token_hash').where('user_id', '=', user.userId).execute()).length, 0);
+    assert.equal((await api.post(`/security/reports/${report}`)).status, 410);
   });
 
   it('acts only on the user the link was sent to: another user of the account keeps sessions, factors and password', async () => {
