@@ -167,6 +167,9 @@ forEachDatabase('"This wasn\'t me"', (context) => {
     const { api, server } = context();
     const { user, token, report } = await userWhoAddedAnApp(context());
     const browser = new FormSession(server);
+    const extra = await browser.post(`${REPORT}${report}`, { unexpected: 'x' });
+    assert.equal(extra.status, 400, 'a form with a field it does not have does nothing');
+    assert.equal((await api.get('/me', { token })).status, 200);
     const done = await browser.post(`${REPORT}${report}`, {});
     assert.equal(done.status, 200, done.text);
     assert.match(done.text, /Your account is secured/);
@@ -175,5 +178,6 @@ forEachDatabase('"This wasn\'t me"', (context) => {
     const twice = await new FormSession(server).post(`${REPORT}${report}`, {}, { formPage: '/login' });
     assert.equal(twice.status, 410);
     assert.equal((await new FormSession(server).post(`${REPORT}${report}`, { _csrf: 'forged' })).status, 403, 'a forged CSRF token is refused');
+    assert.equal((await new FormSession(server).post(`${REPORT}${'A'.repeat(200)}`, {}, { formPage: '/login' })).status, 410, 'an overlong token is just unknown');
   });
 });

@@ -30,7 +30,9 @@ export async function securityReportPages(app: FastifyInstance, options: PageOpt
     '/security/report/:token',
     { config: { access: 'public' }, schema: { hide: true, params: TokenParamSchema, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) },
     async (request, reply) => {
-      if (request.validationError) return expired(reply);
+      // A form with fields it does not have is not a use of the link: 400, the button again, nothing done.
+      if (request.validationError?.validationContext === 'params') return expired(reply);
+      if (request.validationError) return sendPage(reply, 400, renderReportForm(reply.generateCsrf(), tokenOf(request)));
       const outcome = await reportSuspiciousActivity(deps, tokenOf(request), originOf(request));
       return outcome.ok ? sendPage(reply, 200, renderReportDone()) : expired(reply);
     },
