@@ -20,6 +20,8 @@ import { devRoutes } from './http/api/dev-routes.ts';
 import { disableRoutes } from './http/api/disable-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
 import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
+import { sessionRoutes } from './http/api/session-routes.ts';
+import { reportRoutes } from './http/api/report-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { smsRoutes } from './http/api/sms-routes.ts';
 import { twoFactorRoutes } from './http/api/two-factor-routes.ts';
@@ -137,6 +139,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(policyRoutes, { deps });
       await api.register(securityLogRoutes, { deps });
       await api.register(trustedBrowserRoutes, { deps });
+      await api.register(sessionRoutes, { deps });
+      await api.register(reportRoutes, { deps });
       if (deps.delivery.outbox) await api.register(devRoutes, { outbox: deps.delivery.outbox });
     },
     { prefix: '/api/v1' },

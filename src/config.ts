@@ -21,6 +21,8 @@ export interface Policy {
   failedPasswordWindowMs: number;
   resetLinkMs: number;
   invitationLinkMs: number;
+  /** The "This wasn't me" link of a security notice (PRODUCT.md §2.12, §4). */
+  reportLinkMs: number;
   disableLinkMs: number;
   signupsPerIPPerHour: number;
   /** Rule 44: forgot-password e-mails per address and per client IP, per hour. */
@@ -406,6 +408,7 @@ export function loadConfig(env: Env = process.env): Config {
       failedPasswordWindowMs: read(options.failedPasswordWindowMinutes) * MINUTE,
       resetLinkMs: 24 * HOUR,
       invitationLinkMs: 7 * 24 * HOUR,
+      reportLinkMs: 7 * 24 * HOUR,
       disableLinkMs: 24 * HOUR,
       signupsPerIPPerHour: read(options.signupsPerIPPerHour),
       passwordResetsPerEmailPerHour: read(options.passwordResetsPerEmailPerHour),

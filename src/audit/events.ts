@@ -27,6 +27,8 @@ export const securityEventTypes = [
   'user_deactivated',
   'user_reactivated',
   'sms_refused',
+  'session_revoked',
+  'suspicious_activity_reported',
   'oidc_client_changed',
   'trusted_browser_added',
   'trusted_browser_removed',

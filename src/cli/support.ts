@@ -102,7 +102,7 @@ export async function disable2FACommand(config: Config, args: { email?: string; 
       return 1;
     }
     const subject = { userId: user.id, accountId: user.account_id, email: user.email, name: user.name };
-    await disableTwoFactor({ db: storage.db, clock: systemClock, delivery }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
+    await disableTwoFactor({ db: storage.db, clock: systemClock, config, delivery }, subject, { kind: 'support', reason }, { ip: null, userAgent: 'twofold support command' });
     console.log(`Turned off two-factor authentication for ${user.email} (${methods.join(', ')} removed, recovery codes voided, every session signed out).`);
     console.log(`Recorded in the security log as support_reset with the reason "${reason}"; ${delivery.outbox ? 'the notice e-mail went to this process\'s development outbox (no SMTP_URL), so nobody received it' : 'the user was e-mailed'}.`);
     if (account?.enforce_2fa === 1) console.log('Their account enforces 2FA, so they will set it up again at their next login.');

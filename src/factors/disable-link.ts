@@ -11,6 +11,7 @@ import type { Deps } from '../deps.ts';
 import { chargeWithinLimit } from '../limits/counters.ts';
 import { buildLinkURL, consumeLinkUnderSamePassword, issueLink, peekLink } from '../links/links.ts';
 import { disableLinkEmail } from '../notices/email-texts.ts';
+import { queueSecurityNotice } from '../notices/security-notice.ts';
 import { checkUserPassword, type PasswordCheckOutcome } from '../passwords/password-check.ts';
 import { findAccountUser, findUserById } from '../users/users.ts';
 import { disableTwoFactor } from './disable-two-factor.ts';
@@ -42,7 +43,7 @@ export async function sendDisableLink(deps: Deps, admin: LinkRequester, targetUs
     const token = await issueLink(trx, deps.clock, 'disable_2fa', target.id, deps.config.policy.disableLinkMs);
     await recordSecurityEvent(trx, deps.clock, { type: 'disable_link_sent', accountId: admin.accountId, actor: { kind: 'user', userId: admin.userId }, subjectUserId: target.id, origin });
     const link = buildLinkURL(deps.config.publicURL, 'disable_2fa', token);
-    await deps.delivery.queue.enqueueEmail(trx, { to: target.email, ...disableLinkEmail({ name: target.name, adminName: admin.name, link, atMs: deps.clock.now(), ip: origin.ip }) }, { kind: 'disable_link', userId: target.id });
+    await queueSecurityNotice(deps, trx, { to: { userId: target.id, email: target.email, name: target.name }, kind: 'disable_link', text: disableLinkEmail({ name: target.name, adminName: admin.name, link, atMs: deps.clock.now(), ip: origin.ip }) });
   });
   await deps.delivery.queue.afterCommit();
   return { ok: true };

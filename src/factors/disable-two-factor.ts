@@ -13,6 +13,7 @@ import type { Clock } from '../clock.ts';
 import type { Deps } from '../deps.ts';
 import { voidLinks } from '../links/links.ts';
 import { methodRemovedEmail, twoFactorDisabledEmail } from '../notices/email-texts.ts';
+import { queueSecurityNotice } from '../notices/security-notice.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import type { Database } from '../storage/schema.ts';
 import { lockUser } from '../storage/user-lock.ts';
@@ -61,7 +62,7 @@ function eventFor(path: DisablePath, subject: DisableSubject, methods: string[],
  * it answers false nothing changes and the result is null, so a used link never half-disables.
  */
 export async function disableTwoFactor(
-  deps: Pick<Deps, 'db' | 'clock' | 'delivery'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'config' | 'delivery'>,
   subject: DisableSubject,
   path: DisablePath,
   origin: RequestOrigin,
@@ -77,7 +78,7 @@ export async function disableTwoFactor(
     await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
     const enforced = await trx.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
     const notice = twoFactorDisabledEmail({ name: subject.name, by: path.kind, accountEnforces: enforced?.enforce_2fa === 1, atMs: deps.clock.now(), origin });
-    await deps.delivery.queue.enqueueEmail(trx, { to: subject.email, ...notice }, { kind: 'two_factor_disabled', userId: subject.userId });
+    await queueSecurityNotice(deps, trx, { to: subject, kind: 'two_factor_disabled', text: notice });
     return removed;
   });
   if (methods === null) return null;
@@ -93,7 +94,7 @@ export async function disableTwoFactor(
  * is refused as 'last_method' — turning 2FA off is its own action ("Disable Two Factor", refused
  * under enforcement, with its own event and notice; PRODUCT.md §2.5), never a side effect of a race.
  */
-export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'delivery'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
+export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'delivery'>, subject: DisableSubject, method: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_enrolled' | 'last_method' }> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
     await lockUser(trx, subject.userId);
     const methods = await listConfirmedMethods(trx, { id: subject.userId });
@@ -102,7 +103,7 @@ export async function removeOneMethod(deps: Pick<Deps, 'db' | 'clock' | 'deliver
     await findSecondFactor(method)!.remove(trx, subject.userId);
     await endAllTrustedBrowsers(trx, deps.clock, subject, 'factor_removed', { origin });
     await recordSecurityEvent(trx, deps.clock, { type: 'factor_removed', accountId: subject.accountId, actor: { kind: 'user', userId: subject.userId }, subjectUserId: subject.userId, origin, detail: { methods: method, all: false } });
-    await deps.delivery.queue.enqueueEmail(trx, { to: subject.email, ...methodRemovedEmail({ name: subject.name, methodName: findSecondFactor(method)!.sentenceName, atMs: deps.clock.now(), origin }) }, { kind: 'method_removed', userId: subject.userId });
+    await queueSecurityNotice(deps, trx, { to: subject, kind: 'method_removed', text: methodRemovedEmail({ name: subject.name, methodName: findSecondFactor(method)!.sentenceName, atMs: deps.clock.now(), origin }) });
     return { ok: true } as const;
   });
   if (outcome.ok) await deps.delivery.queue.afterCommit();

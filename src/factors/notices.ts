@@ -7,6 +7,7 @@
 import type { RequestOrigin } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import { factorEnrolledEmail, recoveryCodeUsedEmail, secondFactorLockedEmail, type NoticeFactor } from '../notices/email-texts.ts';
+import { queueSecurityNotice } from '../notices/security-notice.ts';
 import type { Database } from '../storage/schema.ts';
 
 export interface NoticeRecipient {
@@ -15,7 +16,7 @@ export interface NoticeRecipient {
   name: string;
 }
 
-type NoticeDeps = Pick<Deps, 'clock' | 'delivery'>;
+type NoticeDeps = Pick<Deps, 'clock' | 'config' | 'delivery'>;
 
 /**
  * Runs `write` (what happened, and the notice about it) in one transaction: the caller's when
@@ -38,13 +39,14 @@ export async function recordWithNotice(deps: Pick<Deps, 'db' | 'delivery'>, writ
 export type EnrolledFactor = NoticeFactor;
 
 export async function queueFactorEnrolledNotice(deps: NoticeDeps, trx: Database, to: NoticeRecipient, origin: RequestOrigin, factor: EnrolledFactor, replaced: boolean): Promise<void> {
-  await deps.delivery.queue.enqueueEmail(trx, { to: to.email, ...factorEnrolledEmail({ name: to.name, factor, replaced, atMs: deps.clock.now(), origin }) }, { kind: 'factor_enrolled', userId: to.userId });
+  // The report link removes this very factor (PRODUCT.md §2.12).
+  await queueSecurityNotice(deps, trx, { to, kind: 'factor_enrolled', text: factorEnrolledEmail({ name: to.name, factor, replaced, atMs: deps.clock.now(), origin }), addedFactorKind: factor.method });
 }
 
 export async function queueRecoveryCodeUsedNotice(deps: NoticeDeps, trx: Database, to: NoticeRecipient, origin: RequestOrigin, remaining: number): Promise<void> {
-  await deps.delivery.queue.enqueueEmail(trx, { to: to.email, ...recoveryCodeUsedEmail({ name: to.name, remaining, atMs: deps.clock.now(), origin }) }, { kind: 'recovery_code_used', userId: to.userId });
+  await queueSecurityNotice(deps, trx, { to, kind: 'recovery_code_used', text: recoveryCodeUsedEmail({ name: to.name, remaining, atMs: deps.clock.now(), origin }) });
 }
 
 export async function queueSecondFactorLockedNotice(deps: NoticeDeps, trx: Database, to: NoticeRecipient, origin: RequestOrigin, lockMinutes: number): Promise<void> {
-  await deps.delivery.queue.enqueueEmail(trx, { to: to.email, ...secondFactorLockedEmail({ name: to.name, lockMinutes, atMs: deps.clock.now(), origin }) }, { kind: 'second_factor_locked', userId: to.userId });
+  await queueSecurityNotice(deps, trx, { to, kind: 'second_factor_locked', text: secondFactorLockedEmail({ name: to.name, lockMinutes, atMs: deps.clock.now(), origin }) });
 }

@@ -20,7 +20,7 @@ export interface CompletedEnrollment {
   newToken: string | null;
 }
 
-type CompletionDeps = Pick<Deps, 'db' | 'clock' | 'keys' | 'delivery' | 'log'>;
+type CompletionDeps = Pick<Deps, 'db' | 'clock' | 'config' | 'keys' | 'delivery' | 'log'>;
 
 /**
  * `confirmation` is the kind's own confirmation (`confirmAuthenticatorApp`, `confirmSMSEnrollment`);

@@ -70,7 +70,11 @@ export async function performPasswordStep(
   }
 
   const user = await findUserByEmail(db, input.email);
-  const usable = user && user.active === 1 && user.password_hash !== null;
+  // A "This wasn't me" report blocks password logins until a reset (PRODUCT.md §2.12): the
+  // answer is the wrong password's, so it tells nothing even to whoever holds the password
+  // (rule 31); the user learns what to do from the e-mail that carried the reset link.
+  const blocked = user?.password_login_blocked === 1;
+  const usable = user && user.active === 1 && user.password_hash !== null && !blocked;
   const verified = usable ? await deps.hasher.verifyPassword(user.password_hash!, input.password) : await deps.hasher.verifyAgainstDummy(input.password);
   if (!verified.ok) {
     await undoHit(db, emailKey);
@@ -82,7 +86,7 @@ export async function performPasswordStep(
     // After the answer, not before: an unknown email has no log to write to, and the answer must
     // not wait for work only a known email causes (rule 31).
     if (user) {
-      recordSecurityEventAfterAnswer(db, clock, deps.log, { type: 'login_failed', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin, detail: { reason: usable ? 'wrong_password' : 'inactive_user' } });
+      recordSecurityEventAfterAnswer(db, clock, deps.log, { type: 'login_failed', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin, detail: { reason: usable ? 'wrong_password' : blocked ? 'password_login_blocked' : 'inactive_user' } });
     }
     deps.metrics.loginPassword('refused');
     return { ok: false, reason: 'invalid_credentials' };

@@ -19,7 +19,7 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads' | 'trusted_browsers', number>;
+export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'security_reports' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads' | 'trusted_browsers', number>;
 
 /** How long the record of a sent or given-up message is kept (its body went when it was sent). */
 const DELIVERY_RECORD_MS = 30 * DAY_MS;
@@ -46,6 +46,11 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
       async () =>
         (await db.selectFrom('sessions').select('token_hash').where((eb) => eb.or([eb('last_seen_at', '<', now - policy.sessionIdleMs), eb('created_at', '<', now - policy.sessionAbsoluteMs)])).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),
       async (keys) => void (await db.deleteFrom('sessions').where('token_hash', 'in', keys).execute()),
+    ),
+    // "This wasn't me" links (7 days); a used one reads as expired, so deleting changes no answer.
+    security_reports: await deleteInBatches(
+      async () => (await db.selectFrom('security_reports').select('token_hash').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),
+      async (keys) => void (await db.deleteFrom('security_reports').where('token_hash', 'in', keys).execute()),
     ),
     links: await deleteInBatches(
       async () => (await db.selectFrom('links').select('token_hash').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),

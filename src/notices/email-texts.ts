@@ -143,3 +143,46 @@ export function stagedEnforcementEmail({ name, accountName, day, daysLeft, setup
     text: `Hello ${name},\n\n"${accountName}" requires two-factor authentication from ${day} (00:00 UTC), ${when}.\n\nSet it up now: ${setupURL}\n\nFrom that date on you will have to set it up before you can do anything else in Twofold.\n`,
   };
 }
+
+/**
+ * The end of every security notice (PRODUCT.md §2.12): the single-use "This wasn't me" link.
+ * Added by notices/security-notice.ts, the one place notices are queued with it.
+ */
+export function withReportLink(notice: EmailText, link: string): EmailText {
+  return {
+    subject: notice.subject,
+    text: `${notice.text}\nWas this not you? Open this link and choose "Secure my account": it signs out every session of your account, removes a factor that was just added, and sends you a link to choose a new password (it works once and for 7 days):\n${link}\n`,
+  };
+}
+
+/** A completed login from a browser this user had not logged in from before. */
+export function newBrowserLoginEmail({ name, browser, atMs, origin }: { name: string; browser: string; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: 'New login to your Twofold account',
+    text: `Hello ${name},\n\nYour Twofold account was logged in to from a browser it had not been used from before (${browser}).\n\n${whereFrom(atMs, origin)}\n\nIf this was you, there is nothing to do.\n`,
+  };
+}
+
+/** The password of the account was reset with an e-mailed link. */
+export function passwordWasResetEmail({ name, atMs, origin }: { name: string; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: 'Your Twofold password was changed',
+    text: `Hello ${name},\n\nThe password of your Twofold account was reset with a link sent to this address, and every session of your account was signed out.\n\n${whereFrom(atMs, origin)}\n`,
+  };
+}
+
+/** To the user after "Secure my account" (PRODUCT.md §2.12): what happened, and the reset link. */
+export function accountSecuredEmail({ name, link, factorRemoved, atMs }: { name: string; link: string; factorRemoved: boolean; atMs: number }): EmailText {
+  return {
+    subject: 'Your Twofold account was secured: choose a new password',
+    text: `Hello ${name},\n\nOn ${formatTime(atMs)} "Secure my account" was chosen from a security notice of your Twofold account. Every session was signed out${factorRemoved ? ', the second factor the notice was about was removed,' : ''} and logging in with the current password is blocked until a new one is chosen.\n\nChoose a new password here (the link works once and for 24 hours):\n${link}\n\nYour account administrators were told.\n`,
+  };
+}
+
+/** To each administrator of the account after a user reported a notice as not them. */
+export function suspiciousActivityAdminEmail({ name, userName, userEmail, accountName, atMs, origin }: { name: string; userName: string; userEmail: string; accountName: string; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: `Suspicious activity reported on ${accountName}`,
+    text: `Hello ${name},\n\n${userName} (${userEmail}) said a security notice of their Twofold account was not them and chose "Secure my account". Their sessions were signed out and they must choose a new password before logging in again. The security log on Settings > Security log has the details.\n\n${whereFrom(atMs, origin)}\n\nYou may want to talk to them and check the account's recent events.\n`,
+  };
+}

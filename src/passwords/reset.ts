@@ -10,7 +10,8 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import { hmacHex } from '../crypto/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { buildLinkURL, consumeLink, issueLink, voidLinks } from '../links/links.ts';
-import { passwordResetEmail } from '../notices/email-texts.ts';
+import { passwordResetEmail, passwordWasResetEmail } from '../notices/email-texts.ts';
+import { queueSecurityNotice } from '../notices/security-notice.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
 import { findUserByEmail, normalizeEmail, setPasswordHash } from '../users/users.ts';
 import { endAllTrustedBrowsers } from '../trusted-browsers/trusted-browsers.ts';
@@ -54,7 +55,7 @@ export async function resetPassword(deps: Deps, token: string, password: string,
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const link = await consumeLink(trx, deps.clock, 'password_reset', token);
     if (!link) return { ok: false, reason: 'link_expired' } as const;
-    const user = await trx.selectFrom('users').select(['id', 'account_id']).where('id', '=', link.userId).executeTakeFirstOrThrow();
+    const user = await trx.selectFrom('users').select(['id', 'account_id', 'email', 'name']).where('id', '=', link.userId).executeTakeFirstOrThrow();
     await setPasswordHash(trx, user.id, hashed.value);
     await revokeUserSessions(trx, deps.delivery.queue, user.id);
     // Whoever reads the mailbox can reset; that must not also let them use a disable link (rule 44).
@@ -62,9 +63,10 @@ export async function resetPassword(deps: Deps, token: string, password: string,
     // …nor let a browser trusted before the reset skip the code (rule 42).
     await endAllTrustedBrowsers(trx, deps.clock, { userId: user.id, accountId: user.account_id }, 'password_reset', { origin });
     await recordSecurityEvent(trx, deps.clock, { type: 'password_reset', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin });
+    await queueSecurityNotice(deps, trx, { to: { userId: user.id, email: user.email, name: user.name }, kind: 'password_was_reset', text: passwordWasResetEmail({ name: user.name, atMs: deps.clock.now(), origin }) });
     return { ok: true } as const;
   });
-  // The back-channel logout notices committed with the reset.
-  if (outcome.ok) deps.delivery.queue.wake();
+  // The notice and the back-channel logout notices committed with the reset.
+  if (outcome.ok) await deps.delivery.queue.afterCommit();
   return outcome;
 }

@@ -7,6 +7,7 @@
  */
 import { allowedMethodsOf } from '../enforcement/method-policy.ts';
 import { enforcementPhase } from '../enforcement/staged-enforcement.ts';
+import { randomUUID } from 'node:crypto';
 import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
@@ -50,6 +51,8 @@ export async function createSession(db: Database, clock: Clock, input: NewSessio
       auth_methods: input.authMethods.join(','),
       ip: input.ip,
       user_agent: input.userAgent.slice(0, 512),
+      // The sessions list names a session by this, never by its token or hash (session-list.ts).
+      public_id: randomUUID(),
     })
     .execute();
   return { token, tokenHash, createdAt: now };

@@ -19,6 +19,7 @@ import * as webauthn from './migrations/009_webauthn.ts';
 import * as backchannelOnQueue from './migrations/010_backchannel_on_queue.ts';
 import * as stagedEnforcement from './migrations/011_staged_enforcement.ts';
 import * as trustedBrowsers from './migrations/012_trusted_browsers.ts';
+import * as reportsAndSessions from './migrations/013_reports_and_sessions.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '010_backchannel_on_queue': backchannelOnQueue,
   '011_staged_enforcement': stagedEnforcement,
   '012_trusted_browsers': trustedBrowsers,
+  '013_reports_and_sessions': reportsAndSessions,
 };
 
 /** Every migration, in the order they apply. */

@@ -27,6 +27,8 @@ export interface UsersTable {
   password_hash: string | null;
   /** Bumped by every password change; a disable link works only under the version it was sent with. */
   password_version: Generated<number>;
+  /** 1 after a "This wasn't me" report: no password login until a reset (migration 013). */
+  password_login_blocked: Generated<number>;
   created_at: number;
   last_login_at: number | null;
 }
@@ -44,6 +46,8 @@ export interface SessionsTable {
   auth_methods: string;
   ip: string;
   user_agent: string;
+  /** The id the sessions list shows (migration 013): never the token or its hash; kept across upgrades. */
+  public_id: string | null;
 }
 
 export interface LinksTable {
@@ -285,6 +289,26 @@ export interface TrustedBrowsersTable {
   ip: string;
 }
 
+/** A "This wasn't me" link of a security notice (PRODUCT.md §2.12; migration 013). */
+export interface SecurityReportsTable {
+  token_hash: string;
+  user_id: string;
+  /** The factor the notice announced as added: its kind and row id; null for other notices. */
+  factor_kind: string | null;
+  factor_id: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+/** A browser a user has completed a login from (migration 013): the hash of its cookie. */
+export interface KnownBrowsersTable {
+  user_id: string;
+  browser_hash: string;
+  created_at: number;
+  last_login_at: number;
+}
+
 export type EnforceFor = 'everyone' | 'admins';
 
 export interface Schema {
@@ -309,6 +333,8 @@ export interface Schema {
   webauthn_challenges: WebAuthnChallengesTable;
   account_policies: AccountPoliciesTable;
   trusted_browsers: TrustedBrowsersTable;
+  security_reports: SecurityReportsTable;
+  known_browsers: KnownBrowsersTable;
 }
 
 export type Database = Kysely<Schema>;

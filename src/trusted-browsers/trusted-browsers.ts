@@ -148,6 +148,16 @@ export async function endAllTrustedBrowsers(trx: Database, clock: Clock, owner: 
 }
 
 /**
+ * Whether this browser's secret is one this user was ever granted and still holds (expired or not):
+ * such a browser is not "new" for the new-browser login notice (PRODUCT.md §2.12).
+ */
+export async function holdsTrustedBrowserRecord(db: Database, userId: string, secret: string | undefined): Promise<boolean> {
+  if (!secret || !isWellFormedToken(secret)) return false;
+  const row = await db.selectFrom('trusted_browsers').select('id').where('secret_hash', '=', hashToken(secret)).where('user_id', '=', userId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
  * The administrator's days setting (0–90; the caller has checked the role, recent authentication
  * and the range). It reaches trust already granted: the login checks granted_at against it.
  */

@@ -43,6 +43,7 @@ export async function insertUser(db: Database, clock: Clock, input: NewUserInput
     active: 1,
     password_hash: input.passwordHash,
     password_version: 0,
+    password_login_blocked: 0,
     created_at: clock.now(),
     last_login_at: null,
   };
@@ -50,11 +51,14 @@ export async function insertUser(db: Database, clock: Clock, input: NewUserInput
   return inserted ? user : null;
 }
 
-/** Every password change goes through here, so the version that disable links check always moves. */
+/**
+ * Every password change goes through here, so the version that disable links check always moves,
+ * and a password chosen after a "This wasn't me" report lifts its block on password logins.
+ */
 export async function setPasswordHash(db: Database, userId: string, passwordHash: string): Promise<void> {
   await db
     .updateTable('users')
-    .set((eb) => ({ password_hash: passwordHash, password_version: eb('password_version', '+', 1) }))
+    .set((eb) => ({ password_hash: passwordHash, password_version: eb('password_version', '+', 1), password_login_blocked: 0 }))
     .where('id', '=', userId)
     .execute();
 }

@@ -50,7 +50,7 @@ browserSuite('enforcement with two browsers', (context) => {
     // The admin's log tells the story.
     await adminPage.goto('/settings/security-log');
     const log = await adminPage.locator('table').innerText();
-    assert.match(log, /Enforcement changed\tadmin-[^\n]*enforce2fa: true/);
+    assert.match(log, /Enforcement changed\tadmin-[^\n]*Two-factor authentication required: yes/);
     assert.match(log, new RegExp(`Factor enrolled\\t${user.email}`));
     assert.match(log, /User invited/);
   });

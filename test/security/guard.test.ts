@@ -21,6 +21,9 @@ const PUBLIC_ROUTES = [
   /^\/api\/v1\/(signup|login|password\/forgot|password\/reset|dev\/outbox)$/,
   /^\/api\/v1\/invitations\/:token$/,
   /^\/api\/v1\/2fa\/disable-links\/:token$/,
+  // "This wasn't me" (rule 43): it works without a session and can only take access away.
+  /^\/api\/v1\/security\/reports\/:token$/,
+  /^\/security\/report\/:token$/,
   /^\/(signup|login|password\/forgot|dev\/outbox)$/,
   /^\/(invitations|password\/reset|2fa\/disable)\/:token$/,
   // The OpenID Provider's endpoints (rules 38-41): the authorization endpoint only ever answers

@@ -14,6 +14,7 @@ import type { RequestOrigin } from '../../audit/events.ts';
 import { recordSecurityEvent } from '../../audit/events.ts';
 import type { Deps } from '../../deps.ts';
 import { methodRemovedEmail } from '../../notices/email-texts.ts';
+import { queueSecurityNotice } from '../../notices/security-notice.ts';
 import type { Database } from '../../storage/schema.ts';
 import { lockUser } from '../../storage/user-lock.ts';
 import { endAllTrustedBrowsers } from '../../trusted-browsers/trusted-browsers.ts';
@@ -69,7 +70,7 @@ export type RemoveKeyOutcome = { ok: true } | { ok: false; reason: 'not_found' |
  * 2FA off is "Disable Two Factor" (password or code), not this. Sessions stay, as when one of two
  * methods is removed.
  */
-export async function removeSecurityKey(deps: Pick<Deps, 'db' | 'clock' | 'delivery' | 'log'>, subject: { userId: string; accountId: string; email: string; name: string }, keyId: string, origin: RequestOrigin): Promise<RemoveKeyOutcome> {
+export async function removeSecurityKey(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'delivery' | 'log'>, subject: { userId: string; accountId: string; email: string; name: string }, keyId: string, origin: RequestOrigin): Promise<RemoveKeyOutcome> {
   const outcome = await deps.db.transaction().execute(async (trx): Promise<RemoveKeyOutcome & { keyName?: string }> => {
     // The same per-user lock as removing one of two methods (disable-two-factor.ts): otherwise the
     // last key and the other method, removed at the same moment, could both go (rules 6, 20).
@@ -95,7 +96,7 @@ export async function removeSecurityKey(deps: Pick<Deps, 'db' | 'clock' | 'deliv
       detail: { methods: WEBAUTHN_KIND, all: false, keyName: key.name, keysLeft: keys - 1 },
     });
     // The notice is queued with the removal it reports (the durable delivery queue, issue 13).
-    await deps.delivery.queue.enqueueEmail(trx, { to: subject.email, ...methodRemovedEmail({ name: subject.name, methodName: `The security key "${key.name}"`, atMs: deps.clock.now(), origin }) }, { kind: 'method_removed', userId: subject.userId });
+    await queueSecurityNotice(deps, trx, { to: subject, kind: 'method_removed', text: methodRemovedEmail({ name: subject.name, methodName: `The security key "${key.name}"`, atMs: deps.clock.now(), origin }) });
     return { ok: true, keyName: key.name };
   });
   if (outcome.ok) {

@@ -8,6 +8,7 @@ import { performSecondFactorStep, type SecondStepInput } from '../../login/secon
 import type { Deps } from '../../deps.ts';
 import { secondFactorError } from '../outcome-errors.ts';
 import { requireSession, setSessionCookie, type SessionCookie } from '../plugins/authentication.ts';
+import { noteBrowserAfterLogin } from '../known-browser.ts';
 import { originOf } from '../request-origin.ts';
 import { setTrustedBrowserCookie } from '../trusted-browser-cookie.ts';
 import { errorResponses, publicSecurity, WebAuthnResponseSchema } from './schemas.ts';
@@ -85,7 +86,11 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
         if (outcome.reason === 'malformed' && request.validationError) throw request.validationError;
         throw secondFactorError(outcome, findSecondFactor(input.method)!.codeShape);
       }
-      if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token);
+      if (request.sessionSource === 'cookie') {
+        setSessionCookie(reply, cookie, outcome.token);
+        // A browser's login (the security-key page calls this with the page's cookie): see known-browser.ts.
+        await noteBrowserAfterLogin(deps, request, reply, session);
+      }
       // The device cookie goes to whoever asked, cookie or bearer: it is useful only with the password.
       if (outcome.trustedBrowser) setTrustedBrowserCookie(reply, cookie, outcome.trustedBrowser, deps.clock.now());
       reply.header('cache-control', 'no-store');

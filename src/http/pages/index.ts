@@ -12,6 +12,8 @@ import { loginVerifyPages } from './login-verify.ts';
 import { outboxPages } from './outbox.ts';
 import { reauthenticatePages } from './reauthenticate.ts';
 import { securityLogPages } from './security-log.ts';
+import { securityReportPages } from './security-report.ts';
+import { sessionPages } from './sessions.ts';
 import { settingsPages } from './settings.ts';
 import { signupPages } from './signup.ts';
 import { twoFactorAppPages } from './two-factor-app.ts';
@@ -47,6 +49,8 @@ export async function pageRoutes(app: FastifyInstance, options: PageOptions): Pr
   await app.register(settingsPages, options);
   await app.register(userAdminPages, options);
   await app.register(securityLogPages, options);
+  await app.register(securityReportPages, options);
+  await app.register(sessionPages, options);
   const outbox = options.deps.delivery.outbox;
   if (outbox) await app.register(outboxPages, { outbox });
 }

@@ -19,6 +19,7 @@ import { LOGIN_TEXT_KIND, sendLoginText } from '../../login/login-text.ts';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { attemptedCode, CodeSchema, LoginMethodSchema } from '../api/login-verify-routes.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
+import { noteBrowserAfterLogin } from '../known-browser.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, secondFactorError, smsError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
@@ -137,6 +138,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       if (outcome.ok) {
         setSessionCookie(reply, cookie, outcome.token);
         if (outcome.trustedBrowser) setTrustedBrowserCookie(reply, cookie, outcome.trustedBrowser, deps.clock.now());
+        await noteBrowserAfterLogin(deps, request, reply, session);
         return reply.redirect(next ?? '/user', 303);
       }
       const error = secondFactorError(outcome, findSecondFactor(method)!.codeShape);

@@ -17,6 +17,7 @@ import { verifyFormToken } from '../plugins/csrf.ts';
 import { originOf } from '../request-origin.ts';
 import { html, type SafeHTML } from '../views/html.ts';
 import { readTrustedBrowserSecret } from '../trusted-browser-cookie.ts';
+import { noteBrowserAfterLogin } from '../known-browser.ts';
 import { renderLoginPage } from '../views/login.ts';
 import { tryAgainAt } from '../views/retry-time.ts';
 import { loginVerifyPath } from '../views/two-factor-verification.ts';
@@ -81,6 +82,8 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
       // So is its sign-in to applications: the new login may be someone else's.
       await endBrowserApplicationSession(deps.db, deps.delivery.queue, request.cookies[PROVIDER_SESSION_COOKIE], { unlessOf: outcome.user.id });
       setSessionCookie(reply, cookie, outcome.token);
+      // A login completed by the password alone: announced if this browser is new to the user.
+      if (outcome.state === 'complete') await noteBrowserAfterLogin(deps, request, reply, { userId: outcome.user.id, email: outcome.user.email, name: outcome.user.name });
       return reply.redirect(destinationAfterPassword(outcome.state, next, outcome.begun), 303);
     },
   );

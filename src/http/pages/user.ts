@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError } from '../../errors.ts';
 import { countUnusedRecoveryCodes } from '../../factors/recovery-codes/recovery-codes.ts';
 import { findUserById } from '../../users/users.ts';
+import { listUserSessions } from '../../sessions/session-list.ts';
 import { renderUserDetailsPage } from '../views/user-details.ts';
 import { sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -46,6 +47,8 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
         allowedMethods: session.allowedMethods,
       },
       trustedBrowsers: await listTrustedBrowsers(deps.db, deps.clock, session),
+      // A session that must enrol sees setup only; its sessions list waits until it is complete.
+      sessions: session.state === 'complete' ? await listUserSessions(deps.db, session) : [],
     });
     return sendPage(reply, 200, page);
   });

@@ -9,6 +9,8 @@ import { alertMessage, getForm, inputField, selectField, statusMessage } from '.
 import { html, type SafeHTML } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { timeElement } from './time.ts';
+import { describeMethods, describeRole } from './descriptions.ts';
+import { describeUserAgent } from '../../users/user-agent.ts';
 
 export const LOG_PATH = '/settings/security-log';
 const CSV_PATH = '/api/v1/account/security-log.csv';
@@ -34,6 +36,8 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   user_deactivated: 'User deactivated',
   user_reactivated: 'User reactivated',
   sms_refused: 'SMS refused',
+  session_revoked: 'Session signed out',
+  suspicious_activity_reported: 'Suspicious activity reported',
   oidc_client_changed: 'Application sign-in changed',
   trusted_browser_added: 'Browser trusted',
   trusted_browser_removed: 'Trusted browser removed',
@@ -72,28 +76,93 @@ function describeActor(event: SecurityEventView): string {
   return event.actor.email ?? 'Deleted user';
 }
 
-/** Details hold no secrets (rule 30); shown as "key: value" so a reader needs no JSON. */
-function describeDetail(detail: Record<string, unknown>): string {
+/** People's words for the detail keys events record; an unknown key is shown split into words. */
+const detailKeyLabels: Record<string, string> = {
+  methods: 'Methods',
+  method: 'Method',
+  all: 'All methods',
+  replaced: 'Replaced an earlier one',
+  keyName: 'Key name',
+  keysLeft: 'Keys left',
+  reason: 'Reason',
+  stage: 'At',
+  remaining: 'Recovery codes left',
+  minutes: 'Minutes',
+  enforce2fa: 'Two-factor authentication required',
+  allowedMethods: 'Allowed methods',
+  requirePhishingResistant: 'Security key required',
+  affectedUsers: 'Users affected',
+  from: 'From',
+  to: 'To',
+  role: 'Role',
+  change: 'Change',
+  clientId: 'Client id',
+  name: 'Name',
+  sessions: 'Sessions',
+  current: 'Including this session',
+  others: 'Every other session',
+  sessionsEnded: 'Sessions ended',
+  factorRemoved: 'Factor removed',
+  passwordLoginBlocked: 'Password login blocked until reset',
+};
+
+const METHOD_VALUE_KEYS = new Set(['methods', 'method', 'allowedMethods', 'factorRemoved']);
+
+function wordsOf(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function describeDetailValue(key: string, value: unknown): string {
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'string') return JSON.stringify(value);
+  if (METHOD_VALUE_KEYS.has(key) && value !== 'none' && value !== '') return describeMethods(value.split(','));
+  if (key === 'role' || key === 'from' || key === 'to') return value === 'admin' || value === 'user' ? describeRole(value) : value;
+  // Stored codes ('wrong_password', 'disable_2fa') read as words; free text (names, reasons) stays as typed.
+  return /^[a-z0-9]+(_[a-z0-9]+)+$/.test(value) ? value.replace(/_/g, ' ') : value;
+}
+
+/** Details hold no secrets (rule 30); shown as "Label: value" sentences so a reader needs no JSON. */
+export function describeDetail(detail: Record<string, unknown>): string {
   return Object.entries(detail)
-    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join(', ');
+    .map(([key, value]) => `${detailKeyLabels[key] ?? wordsOf(key)}: ${describeDetailValue(key, value)}`)
+    .join('; ');
+}
+
+/**
+ * An e-mail may wrap only between its parts — after the "@", a dot, a hyphen, an underscore or a
+ * plus — never inside a word: each part keeps together, with a break opportunity after it, so a
+ * narrow column holds a long address on a few lines that each read whole.
+ */
+function breakableEmail(email: string | null): SafeHTML | '' {
+  if (!email) return '';
+  const parts = email.match(/[^@.\-_+]+[@.\-_+]*|[@.\-_+]+/g) ?? [email];
+  return html`${parts.map((part, index) => html`${index > 0 ? html`<wbr>` : ''}<span class="keep">${part}</span>`)}`;
+}
+
+function describeActorCell(event: SecurityEventView): SafeHTML | string {
+  if (event.actor.kind === 'user' && event.actor.email) return breakableEmail(event.actor.email);
+  return describeActor(event);
 }
 
 function renderEventTable(events: SecurityEventView[]): SafeHTML {
   if (events.length === 0) return html`<p class="empty">No events match these filters.</p>`;
-  const rows = events.map(
-    (event) => html`<tr>
+  const rows = events.map((event) => {
+    const agent = describeUserAgent(event.userAgent);
+    return html`<tr>
 <td class="nowrap">${timeElement(event.at, 'second')}</td>
-<td class="nowrap">${isSecurityEventType(event.type) ? eventTypeLabels[event.type] : event.type}</td>
-<td class="breakable">${describeActor(event)}</td>
-<td class="breakable">${event.subject.email ?? ''}</td>
-<td>${event.ip ?? ''}</td>
-<td class="breakable user-agent">${event.userAgent ?? ''}</td>
-<td>${describeDetail(event.detail)}</td>
-</tr>`,
-  );
-  return html`<div class="table-wrap"><table class="log">
-<thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Subject</th><th scope="col">IP address</th><th scope="col">User agent</th><th scope="col">Details</th></tr></thead>
+<td>${isSecurityEventType(event.type) ? eventTypeLabels[event.type] : event.type}</td>
+<td>${describeActorCell(event)}</td>
+<td>${breakableEmail(event.subject.email)}</td>
+<td class="breakable">${event.ip ?? ''}</td>
+<td>${event.userAgent ? html`<span title="${event.userAgent}">${agent.label}</span>` : ''}</td>
+<td class="detail">${describeDetail(event.detail)}</td>
+</tr>`;
+  });
+  // A focusable, labelled region: a keyboard user can scroll the table if it ever overflows (WCAG 2.1.1).
+  return html`<div class="table-wrap" role="region" aria-label="Security events" tabindex="0"><table class="log">
+<thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Subject</th><th scope="col">IP address</th><th scope="col">Browser</th><th scope="col">Details</th></tr></thead>
 <tbody>${rows}</tbody>
 </table></div>`;
 }

@@ -3,6 +3,7 @@
  * code at the user's next password logins, with "Remove" and "Remove all". A view file of its
  * own: the "Sessions" list sits beside it.
  */
+import { describeUserAgent } from '../../users/user-agent.ts';
 import { timeElement } from './time.ts';
 import { csrfField } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
@@ -22,14 +23,8 @@ export interface TrustedBrowserRow {
   lastUsedAt: number | null;
 }
 
-/** How long a user agent may run in a table cell before it is cut. */
-const USER_AGENT_SHOWN = 120;
-
 function browserName(userAgent: string): string {
-  // SEAM(user-agent): the lead replaces this with describeUserAgent(ua) from src/users/user-agent.ts
-  // (helper `report`), which names the browser family and OS; until then the raw agent, cut short.
-  if (userAgent === '') return 'Unknown browser';
-  return userAgent.length > USER_AGENT_SHOWN ? `${userAgent.slice(0, USER_AGENT_SHOWN)}…` : userAgent;
+  return userAgent === '' ? 'Unknown browser' : describeUserAgent(userAgent).label;
 }
 
 export function renderTrustedBrowsersSection(browsers: readonly TrustedBrowserRow[], csrfToken: string): SafeHTML {

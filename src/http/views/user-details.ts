@@ -9,6 +9,8 @@ import { html } from './html.ts';
 import { renderSignedInPage, type LayoutUser } from './layout.ts';
 import { renderTwoFactorSection, type TwoFactorSection } from './two-factor-section.ts';
 import { renderTrustedBrowsersSection, type TrustedBrowserRow } from './trusted-browsers.ts';
+import { renderSessionsSection } from './sessions-section.ts';
+import type { SessionListEntry } from '../../sessions/session-list.ts';
 
 interface UserDetailsView {
   name: string;
@@ -20,6 +22,8 @@ interface UserDetailsView {
   twoFactor: TwoFactorSection;
   /** Trusted browsers (PRODUCT.md §2.11): shown once the user has 2FA. */
   trustedBrowsers: readonly TrustedBrowserRow[];
+  /** The Sessions section (sessions-section.ts); empty while the user must enrol first. */
+  sessions: SessionListEntry[];
 }
 
 export function renderUserDetailsPage(layoutUser: LayoutUser, view: UserDetailsView): string {
@@ -39,6 +43,7 @@ ${view.mustEnrol ? statusMessage('Your account administrator requires two-factor
 ${renderTwoFactorSection(view.twoFactor)}
 </div>
 </section>
-${methods.length > 0 || view.trustedBrowsers.length > 0 ? renderTrustedBrowsersSection(view.trustedBrowsers, view.twoFactor.csrfToken) : ''}`;
+${methods.length > 0 || view.trustedBrowsers.length > 0 ? renderTrustedBrowsersSection(view.trustedBrowsers, view.twoFactor.csrfToken) : ''}
+${view.sessions.length > 0 ? renderSessionsSection(view.sessions, view.twoFactor.csrfToken) : ''}`;
   return renderSignedInPage('User Details', layoutUser, main);
 }
