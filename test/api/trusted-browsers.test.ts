@@ -277,6 +277,19 @@ forEachDatabase('trusted browsers', (context) => {
     }
   });
 
+  it('"This wasn\'t me" ends every trusted browser of the user, saying why (PRODUCT.md §2.11, §2.12)', async () => {
+    const { server, api } = context();
+    const user = await trustedUser(server, api);
+    // The "Authenticator app added" notice carries the report link.
+    await waitFor(() => server.outbox.list().some((m) => m.to === user.email && m.body.includes('/security/report/')));
+    const report = linkFromOutbox(server, user.email, '/security/report/');
+    const reported = await api.post(`/security/reports/${report}`, undefined);
+    assert.equal(reported.status, 204, reported.text);
+    assert.equal((await server.deps.db.selectFrom('trusted_browsers').select('id').where('user_id', '=', user.userId).execute()).length, 0);
+    const events = await securityEvents(server, user.userId, 'trusted_browser_removed');
+    assert.deepEqual(events.map((event) => JSON.parse(event.detail).reason), ['suspicious_activity_reported']);
+  });
+
   it('the periodic sweep deletes trust past its fixed expiry and keeps the rest', async () => {
     const { server, api } = context();
     const old = await trustedUser(server, api);

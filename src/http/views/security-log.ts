@@ -151,7 +151,7 @@ function renderEventTable(events: SecurityEventView[]): SafeHTML {
   const rows = events.map((event) => {
     const agent = describeUserAgent(event.userAgent);
     return html`<tr>
-<td class="nowrap">${timeElement(event.at, 'second')}</td>
+<td>${timeElement(event.at, 'second')}</td>
 <td>${isSecurityEventType(event.type) ? eventTypeLabels[event.type] : event.type}</td>
 <td>${describeActorCell(event)}</td>
 <td>${breakableEmail(event.subject.email)}</td>
