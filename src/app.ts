@@ -63,7 +63,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
 
   useStrictJSONParser(app);
-  const cookie = sessionCookieFor(config.publicURL);
+  const cookie = sessionCookieFor(config.publicURL, { clock: deps.clock, sessionAbsoluteMs: config.policy.sessionAbsoluteMs });
   await app.register(errorsPlugin);
   await app.register(requestTimingPlugin, { metrics: deps.metrics, token: config.metricsToken });
   await app.register(fastifyCookie, { secret: hmacHex(deps.keys.hashing, 'cookie signing') });

@@ -68,7 +68,7 @@ export async function disableTwoFactor(
     await lockUser(trx, subject.userId);
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
-    await revokeUserSessions(trx, deps.delivery.queue, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined);
+    await revokeUserSessions(trx, deps.delivery.queue, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined, path.kind === 'support' ? 'support' : 'two_factor_disabled');
     await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
     const enforced = await trx.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();
     const notice = twoFactorDisabledEmail({ name: subject.name, by: path.kind, accountEnforces: enforced?.enforce_2fa === 1, atMs: deps.clock.now(), origin });

@@ -45,7 +45,7 @@ export async function recordFactorEnrolled(
   // A user who has a working factor again no longer needs the admin's disable link (rule 21).
   await voidLinks(trx, deps.clock, 'disable_2fa', session.userId);
   // Whoever else holds a session of this user (perhaps the reason for a new factor) is out (rule 15).
-  await revokeUserSessions(trx, deps.delivery.queue, session.userId, session.tokenHash);
+  await revokeUserSessions(trx, deps.delivery.queue, session.userId, session.tokenHash, 'two_factor_changed');
   await recordSecurityEvent(trx, deps.clock, {
     type: 'factor_enrolled',
     accountId: session.accountId,

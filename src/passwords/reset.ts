@@ -55,7 +55,7 @@ export async function resetPassword(deps: Deps, token: string, password: string,
     if (!link) return { ok: false, reason: 'link_expired' } as const;
     const user = await trx.selectFrom('users').select(['id', 'account_id']).where('id', '=', link.userId).executeTakeFirstOrThrow();
     await setPasswordHash(trx, user.id, hashed.value);
-    await revokeUserSessions(trx, deps.delivery.queue, user.id);
+    await revokeUserSessions(trx, deps.delivery.queue, user.id, undefined, 'password_reset');
     // Whoever reads the mailbox can reset; that must not also let them use a disable link (rule 44).
     await voidLinks(trx, deps.clock, 'disable_2fa', user.id);
     await recordSecurityEvent(trx, deps.clock, { type: 'password_reset', accountId: user.account_id, actor: { kind: 'user', userId: user.id }, subjectUserId: user.id, origin });

@@ -17,6 +17,7 @@ import * as deliveryQueue from './migrations/007_delivery_queue.ts';
 import * as oidc from './migrations/008_oidc.ts';
 import * as webauthn from './migrations/009_webauthn.ts';
 import * as backchannelOnQueue from './migrations/010_backchannel_on_queue.ts';
+import * as emailVerification from './migrations/014_email_verification.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '008_oidc': oidc,
   '009_webauthn': webauthn,
   '010_backchannel_on_queue': backchannelOnQueue,
+  '014_email_verification': emailVerification,
 };
 
 /** Every migration, in the order they apply. */

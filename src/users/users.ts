@@ -45,6 +45,7 @@ export async function insertUser(db: Database, clock: Clock, input: NewUserInput
     password_version: 0,
     created_at: clock.now(),
     last_login_at: null,
+    email_verified_at: null,
   };
   const inserted = await db.insertInto('users').values(user).onConflict((oc) => oc.column('email').doNothing()).returning('id').executeTakeFirst();
   return inserted ? user : null;

@@ -75,7 +75,7 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
         if (outcome.reason === 'malformed' && request.validationError) throw request.validationError;
         throw secondFactorError(outcome, findSecondFactor(input.method)!.codeShape);
       }
-      if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token);
+      if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.token, request.session?.createdAt);
       reply.header('cache-control', 'no-store');
       return { state: 'authenticated' as const, token: outcome.token };
     },

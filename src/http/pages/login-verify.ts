@@ -119,7 +119,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
 
       const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code }, originOf(request));
       if (outcome.ok) {
-        setSessionCookie(reply, cookie, outcome.token);
+        setSessionCookie(reply, cookie, outcome.token, request.session?.createdAt);
         return reply.redirect(next ?? '/user', 303);
       }
       const error = secondFactorError(outcome, findSecondFactor(method)!.codeShape);
