@@ -19,6 +19,7 @@ import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
 import { disableRoutes } from './http/api/disable-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
+import { meRoutes } from './http/api/me-routes.ts';
 import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
 import { securityLogRoutes } from './http/api/security-log-routes.ts';
 import { smsRoutes } from './http/api/sms-routes.ts';
@@ -128,6 +129,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(webauthnRoutes, { deps, cookie });
       await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
+      await api.register(meRoutes, { deps });
       await api.register(accountRoutes, { deps });
       await api.register(policyRoutes, { deps });
       await api.register(securityLogRoutes, { deps });

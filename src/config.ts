@@ -21,6 +21,10 @@ export interface Policy {
   failedPasswordWindowMs: number;
   resetLinkMs: number;
   invitationLinkMs: number;
+  /** The sign-up's e-mail verification link (issue 17). */
+  emailVerificationLinkMs: number;
+  /** Verification e-mails one user may ask for per hour (the resend button). */
+  verificationEmailsPerUserPerHour: number;
   disableLinkMs: number;
   signupsPerIPPerHour: number;
   /** Rule 44: forgot-password e-mails per address and per client IP, per hour. */
@@ -406,6 +410,8 @@ export function loadConfig(env: Env = process.env): Config {
       failedPasswordWindowMs: read(options.failedPasswordWindowMinutes) * MINUTE,
       resetLinkMs: 24 * HOUR,
       invitationLinkMs: 7 * 24 * HOUR,
+      emailVerificationLinkMs: 7 * 24 * HOUR,
+      verificationEmailsPerUserPerHour: 3,
       disableLinkMs: 24 * HOUR,
       signupsPerIPPerHour: read(options.signupsPerIPPerHour),
       passwordResetsPerEmailPerHour: read(options.passwordResetsPerEmailPerHour),

@@ -46,7 +46,7 @@ export const errorCatalog = {
   weak_password: {
     status: 400,
     message: 'The password must be between 8 and 128 characters.',
-    variants: { common_password: 'This password is too common: it appears in lists of leaked passwords. Choose another.' },
+    variants: { common_password: 'This password is too common: it appears in lists of leaked passwords. Choose another.', same_password: 'The new password is the same as the current one. Choose another.' },
   },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   unauthenticated: { status: 401, message: 'You need to log in.' },

@@ -234,3 +234,10 @@ export function reauthenticationError(refusal: { reason: 'reauthentication_requi
   return new HttpError(refusal.reason);
 }
 
+/** A refused password change (passwords/change.ts), shared by the API and the page. */
+export type ChangePasswordRefusal = PasswordRefusal | { reason: 'weak_password'; weakness: PasswordWeakness | 'same' };
+
+export function changePasswordError(refusal: ChangePasswordRefusal): HttpError<'invalid_credentials' | 'too_many_attempts' | 'server_busy' | 'weak_password'> {
+  if (refusal.reason !== 'weak_password') return passwordRefusalError(refusal);
+  return refusal.weakness === 'same' ? new HttpError('weak_password', { variant: 'same_password' }) : weakPasswordError(refusal.weakness);
+}

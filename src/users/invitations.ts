@@ -11,6 +11,7 @@ import { retryAfterSeconds } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
 import { invitationEmail } from '../notices/email-texts.ts';
 import type { Role, User } from '../storage/schema.ts';
+import { markEmailVerified } from './email-verification.ts';
 import { insertUser, setPasswordHash } from './users.ts';
 
 export interface Inviter {
@@ -59,6 +60,8 @@ export async function acceptInvitation(deps: Deps, token: string, password: stri
     const link = await consumeLink(trx, deps.clock, 'invitation', token);
     if (!link) return { ok: false, reason: 'link_expired' } as const;
     await setPasswordHash(trx, link.userId, hashed.value);
+    // Only the invited mailbox received the link: the address is proved.
+    await markEmailVerified(trx, deps.clock, link.userId);
     return { ok: true, userId: link.userId } as const;
   });
 }

@@ -11,5 +11,15 @@ export interface SignedInPage {
 
 export function signedInPage(request: FastifyRequest, reply: FastifyReply): SignedInPage {
   const session = requireSession(request);
-  return { session, layoutUser: { name: session.name, role: session.role, csrfToken: reply.generateCsrf() } };
+  const resend = (request.query as Record<string, unknown> | undefined)?.verification;
+  const layoutUser: LayoutUser = {
+    name: session.name,
+    role: session.role,
+    csrfToken: reply.generateCsrf(),
+    emailVerified: session.emailVerified,
+    verificationResend: resend === 'sent' || resend === 'wait' ? resend : null,
+    // A form's answer re-rendered under its POST path comes back to User Details instead.
+    path: request.method === 'GET' ? request.url.split('?')[0] : '/user',
+  };
+  return { session, layoutUser };
 }

@@ -5,11 +5,18 @@
  * (the CSP allows no inline script).
  */
 import { html, type SafeHTML } from './html.ts';
+import { renderVerificationBanner, type ResendState } from './verification-banner.ts';
 
 export interface LayoutUser {
   name: string;
   role: 'admin' | 'user';
   csrfToken: string;
+  /** False until the user verified their address: the pages show the banner (issue 17). */
+  emailVerified?: boolean;
+  /** The banner's answer to its resend button, when the page follows one. */
+  verificationResend?: ResendState;
+  /** The page's own path, for the banner's button to come back to. */
+  path?: string;
 }
 
 function documentShell(title: string, header: SafeHTML | string, main: SafeHTML, scripts: string[] = []): string {
@@ -54,7 +61,8 @@ ${settings}
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${user.csrfToken}"><button type="submit" class="link">Log out</button></form>
 </nav>
 </header>`;
-  return documentShell(title, header, main, scripts);
+  const banner = user.emailVerified === false ? renderVerificationBanner(user.csrfToken, user.verificationResend ?? null, user.path ?? '/user') : '';
+  return documentShell(title, header, html`${banner}${main}`, scripts);
 }
 
 function initials(name: string): string {
