@@ -66,6 +66,7 @@ export const errorCatalog = {
   method_not_allowed: { status: 405, message: 'This method is not allowed here.' },
   email_taken: { status: 409, message: 'That email address cannot be used. Try logging in or use another address.' },
   last_admin: { status: 409, message: 'An account must keep at least one active administrator.' },
+  invitation_accepted: { status: 409, message: 'This user has already accepted the invitation (or is deactivated), so there is nothing to resend.' },
   two_factor_not_enabled: {
     status: 409,
     message: 'This user has not turned on two-factor authentication.',

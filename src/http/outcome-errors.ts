@@ -115,6 +115,11 @@ export function invitationError(refusal: { reason: 'email_taken' } | { reason: '
   return new HttpError(refusal.reason);
 }
 
+export function resendInvitationError(refusal: { reason: 'not_found' | 'invitation_accepted' } | { reason: 'rate_limited'; retryAfterSeconds: number }): HttpError<'not_found' | 'invitation_accepted' | 'rate_limited'> {
+  if (refusal.reason === 'rate_limited') return new HttpError('rate_limited', { variant: 'invitations_capped', retryAfterSeconds: refusal.retryAfterSeconds });
+  return new HttpError(refusal.reason);
+}
+
 // ---- the second step of a login ----
 
 type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'method_disallowed' | 'malformed' | 'invalid_code' };
