@@ -12,17 +12,10 @@ import { renderEmailVerified, renderVerificationLinkExpired, renderVerifyEmailPa
 import { RESEND_VERIFICATION_PATH } from '../views/verification-banner.ts';
 import { formBodySchema, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
-import { safeNextPath } from './safe-next.ts';
 import { signedInPage } from './signed-in.ts';
 
 function tokenOf(request: FastifyRequest): string {
   return (request.params as { token: string }).token;
-}
-
-/** Back to the page the banner was on (its `next`, a path of this site only), with the resend's answer. */
-function returnPath(request: FastifyRequest, state: 'sent' | 'wait'): string {
-  const next = safeNextPath((request.query as Record<string, unknown> | undefined)?.next) ?? '/user';
-  return `${next.split('?')[0]}?verification=${state}`;
 }
 
 export async function emailVerificationPages(app: FastifyInstance, options: PageOptions): Promise<void> {
@@ -48,6 +41,7 @@ export async function emailVerificationPages(app: FastifyInstance, options: Page
   app.post(RESEND_VERIFICATION_PATH, { config: { access: 'complete' }, schema: { hide: true, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) }, async (request, reply) => {
     const { session } = signedInPage(request, reply);
     const outcome = await resendVerificationEmail(deps, session.userId);
-    return reply.redirect(returnPath(request, outcome.ok ? 'sent' : 'wait'), 303);
+    // To User Details, whose banner says how it went (other pages refuse unknown query fields).
+    return reply.redirect(`/user?verification=${outcome.ok ? 'sent' : 'wait'}`, 303);
   });
 }

@@ -18,8 +18,6 @@ export function signedInPage(request: FastifyRequest, reply: FastifyReply): Sign
     csrfToken: reply.generateCsrf(),
     emailVerified: session.emailVerified,
     verificationResend: resend === 'sent' || resend === 'wait' ? resend : null,
-    // A form's answer re-rendered under its POST path comes back to User Details instead.
-    path: request.method === 'GET' ? request.url.split('?')[0] : '/user',
   };
   return { session, layoutUser };
 }

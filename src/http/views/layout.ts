@@ -15,8 +15,6 @@ export interface LayoutUser {
   emailVerified?: boolean;
   /** The banner's answer to its resend button, when the page follows one. */
   verificationResend?: ResendState;
-  /** The page's own path, for the banner's button to come back to. */
-  path?: string;
 }
 
 function documentShell(title: string, header: SafeHTML | string, main: SafeHTML, scripts: string[] = []): string {
@@ -61,7 +59,7 @@ ${settings}
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${user.csrfToken}"><button type="submit" class="link">Log out</button></form>
 </nav>
 </header>`;
-  const banner = user.emailVerified === false ? renderVerificationBanner(user.csrfToken, user.verificationResend ?? null, user.path ?? '/user') : '';
+  const banner = user.emailVerified === false ? renderVerificationBanner(user.csrfToken, user.verificationResend ?? null) : '';
   return documentShell(title, header, html`${banner}${main}`, scripts);
 }
 
