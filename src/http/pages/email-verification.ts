@@ -38,7 +38,7 @@ export async function emailVerificationPages(app: FastifyInstance, options: Page
     },
   );
 
-  app.post(RESEND_VERIFICATION_PATH, { config: { access: 'complete' }, schema: { hide: true, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) }, async (request, reply) => {
+  app.post(RESEND_VERIFICATION_PATH, { config: { access: 'setup' }, schema: { hide: true, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) }, async (request, reply) => {
     const { session } = signedInPage(request, reply);
     const outcome = await resendVerificationEmail(deps, session.userId);
     // To User Details, whose banner says how it went (other pages refuse unknown query fields).
