@@ -19,6 +19,7 @@ import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
 import { disableRoutes } from './http/api/disable-routes.ts';
 import { linkRoutes } from './http/api/link-routes.ts';
+import { meRoutes } from './http/api/me-routes.ts';
 import { loginVerifyRoutes } from './http/api/login-verify-routes.ts';
 import { sessionRoutes } from './http/api/session-routes.ts';
 import { reportRoutes } from './http/api/report-routes.ts';
@@ -70,7 +71,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
 
   useStrictJSONParser(app);
-  const cookie = sessionCookieFor(config.publicURL);
+  const cookie = sessionCookieFor(config.publicURL, { clock: deps.clock, sessionAbsoluteMs: config.policy.sessionAbsoluteMs });
   await app.register(errorsPlugin);
   await app.register(requestTimingPlugin, { metrics: deps.metrics, token: config.metricsToken });
   await app.register(fastifyCookie, { secret: hmacHex(deps.keys.hashing, 'cookie signing') });
@@ -135,6 +136,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(webauthnRoutes, { deps, cookie });
       await api.register(disableRoutes, { deps, cookie });
       await api.register(linkRoutes, { deps });
+      await api.register(meRoutes, { deps });
       await api.register(accountRoutes, { deps });
       await api.register(policyRoutes, { deps });
       await api.register(securityLogRoutes, { deps });

@@ -23,6 +23,10 @@ export interface Policy {
   invitationLinkMs: number;
   /** The "This wasn't me" link of a security notice (PRODUCT.md §2.12, §4). */
   reportLinkMs: number;
+  /** The sign-up's e-mail verification link (issue 17). */
+  emailVerificationLinkMs: number;
+  /** Verification e-mails one user may ask for per hour (the resend button). */
+  verificationEmailsPerUserPerHour: number;
   disableLinkMs: number;
   signupsPerIPPerHour: number;
   /** Rule 44: forgot-password e-mails per address and per client IP, per hour. */
@@ -409,6 +413,8 @@ export function loadConfig(env: Env = process.env): Config {
       resetLinkMs: 24 * HOUR,
       invitationLinkMs: 7 * 24 * HOUR,
       reportLinkMs: 7 * 24 * HOUR,
+      emailVerificationLinkMs: 7 * 24 * HOUR,
+      verificationEmailsPerUserPerHour: 3,
       disableLinkMs: 24 * HOUR,
       signupsPerIPPerHour: read(options.signupsPerIPPerHour),
       passwordResetsPerEmailPerHour: read(options.passwordResetsPerEmailPerHour),

@@ -49,7 +49,7 @@ export const errorCatalog = {
   weak_password: {
     status: 400,
     message: 'The password must be between 8 and 128 characters.',
-    variants: { common_password: 'This password is too common: it appears in lists of leaked passwords. Choose another.' },
+    variants: { common_password: 'This password is too common: it appears in lists of leaked passwords. Choose another.', same_password: 'The new password is the same as the current one. Choose another.' },
   },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
   unauthenticated: { status: 401, message: 'You need to log in.' },
@@ -81,6 +81,7 @@ export const errorCatalog = {
     variants: { invitation: 'The invitation could not be sent to that address. Use another address.' },
   },
   last_admin: { status: 409, message: 'An account must keep at least one active administrator.' },
+  invitation_accepted: { status: 409, message: 'This user has already accepted the invitation (or is deactivated), so there is nothing to resend.' },
   two_factor_not_enabled: {
     status: 409,
     message: 'This user has not turned on two-factor authentication.',

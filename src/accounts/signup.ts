@@ -12,6 +12,7 @@ import { retryAfterSeconds } from '../limits/counters.ts';
 import { passwordWeakness, type PasswordWeakness } from '../passwords/policy.ts';
 import { LOGIN_STATES, PASSWORD_METHOD } from '../login/flow.ts';
 import { createSession } from '../sessions/sessions.ts';
+import { sendVerificationEmail } from '../users/email-verification.ts';
 import type { Account, User } from '../storage/schema.ts';
 
 export interface SignupRequest {
@@ -37,6 +38,8 @@ export async function signUpAccount(deps: Deps, input: SignupRequest, origin: Re
   if (!hashed.ok) return { ok: false, reason: 'server_busy' };
   const created = await createAccountWithAdmin(deps.db, deps.clock, { accountName: input.accountName, name: input.name, email: input.email, passwordHash: hashed.value });
   if (!created.ok) return { ok: false, reason: 'email_taken' };
+  // Sent before the session exists: a failure here leaves no half-signed-up browser (the resend button covers a lost e-mail).
+  await sendVerificationEmail(deps, created.user);
   const session = await createSession(deps.db, deps.clock, { userId: created.user.id, state: LOGIN_STATES.complete, authMethods: [PASSWORD_METHOD], ip: origin.ip, userAgent: origin.userAgent ?? '' });
   return { ok: true, token: session.token, user: created.user, account: created.account };
 }

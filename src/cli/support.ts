@@ -15,6 +15,7 @@ import { listConfirmedMethods } from '../factors/registry.ts';
 import { listSecurityKeys } from '../factors/webauthn/keys.ts';
 import { openStorage } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
+import { deliveryKindNames, describeDelivery, listPersonDeliveries } from '../users/deliveries.ts';
 import { findUserByEmail } from '../users/users.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -33,15 +34,21 @@ export async function showUserCommand(config: Config, args: { email?: string }):
     const methods = await listConfirmedMethods(storage.db, user);
     const keys = await listSecurityKeys(storage.db, user.id);
     const events = await listSecurityEvents(storage.db, user.account_id, { cursor: null, userId: user.id, type: null, limit: 10 });
+    // How the e-mails that let them in went: kind, status and times only (the queue's payload stays sealed).
+    const deliveries = await listPersonDeliveries(storage.db, user.id);
+    const status = user.active !== 1 ? ' (deactivated)' : user.password_hash === null ? ' (invited, has not set a password yet)' : '';
     const lines = [
       `User:        ${user.name} <${user.email}> (${user.id})`,
       `Account:     ${account?.name ?? '?'} (${user.account_id})${account?.enforce_2fa === 1 ? ', enforces 2FA' : ''}`,
-      `Role:        ${user.role}${user.active === 1 ? '' : ' (deactivated)'}`,
+      `Role:        ${user.role}${status}`,
+      `Email:       ${user.email_verified_at === null ? 'not verified' : `verified ${iso(user.email_verified_at)}`}`,
       `2FA:         ${methods.length > 0 ? methods.join(', ') : 'not enabled'}`,
       // Names only: the operator needs to know which keys exist, nothing that identifies them further.
       ...(keys.length > 0 ? [`Keys:        ${keys.map((key) => `"${key.name}"`).join(', ')}`] : []),
       `Created:     ${iso(user.created_at)}`,
       `Last login:  ${iso(user.last_login_at)}`,
+      'E-mails:',
+      ...(deliveries.length > 0 ? deliveries.map((delivery) => `  ${deliveryKindNames[delivery.kind].padEnd(20)} ${describeDelivery(delivery)}`) : ['  none sent']),
       'Recent security events:',
       ...(events.ok && events.events.length > 0 ? events.events.map((e) => `  ${e.at}  ${e.type.padEnd(26)} ip ${e.ip ?? '-'}  by ${e.actor.kind}${e.actor.email ? ` ${e.actor.email}` : ''}`) : ['  none']),
     ];

@@ -73,7 +73,7 @@ export async function disableTwoFactor(
     await lockUser(trx, subject.userId);
     if (claim && !(await claim(trx))) return null;
     const removed = await removeEverySecondFactor(trx, deps.clock, subject.userId);
-    await revokeUserSessions(trx, deps.delivery.queue, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined);
+    await revokeUserSessions(trx, deps.delivery.queue, subject.userId, path.kind === 'self' ? path.keepSessionTokenHash : undefined, path.kind === 'support' ? 'support' : 'two_factor_disabled');
     await endAllTrustedBrowsers(trx, deps.clock, subject, TRUST_END_REASONS[path.kind], { origin, actor: path.kind === 'support' ? { kind: 'support' } : { kind: 'user', userId: subject.userId } });
     await recordSecurityEvent(trx, deps.clock, eventFor(path, subject, removed, origin));
     const enforced = await trx.selectFrom('accounts').select('enforce_2fa').where('id', '=', subject.accountId).executeTakeFirst();

@@ -46,7 +46,7 @@ export async function recordFactorEnrolled(
   // A user who has a working factor again no longer needs the admin's disable link (rule 21).
   await voidLinks(trx, deps.clock, 'disable_2fa', session.userId);
   // Whoever else holds a session of this user (perhaps the reason for a new factor) is out (rule 15).
-  await revokeUserSessions(trx, deps.delivery.queue, session.userId, session.tokenHash);
+  await revokeUserSessions(trx, deps.delivery.queue, session.userId, session.tokenHash, 'two_factor_changed');
   // …and no browser trusted before it skips the code any more (PRODUCT.md §2.11).
   await endAllTrustedBrowsers(trx, deps.clock, session, 'factor_added', { origin });
   await recordSecurityEvent(trx, deps.clock, {

@@ -115,6 +115,11 @@ export function invitationError(refusal: { reason: 'email_taken' } | { reason: '
   return new HttpError(refusal.reason, { variant: 'invitation' });
 }
 
+export function resendInvitationError(refusal: { reason: 'not_found' | 'invitation_accepted' } | { reason: 'rate_limited'; retryAfterSeconds: number }): HttpError<'not_found' | 'invitation_accepted' | 'rate_limited'> {
+  if (refusal.reason === 'rate_limited') return new HttpError('rate_limited', { variant: 'invitations_capped', retryAfterSeconds: refusal.retryAfterSeconds });
+  return new HttpError(refusal.reason);
+}
+
 // ---- the second step of a login ----
 
 type SecondFactorRefusal = { reason: 'locked'; retryAfterSeconds: number } | { reason: 'challenge_ended' | 'method_unavailable' | 'method_disallowed' | 'malformed' | 'invalid_code' };
@@ -240,3 +245,10 @@ export function reauthenticationError(refusal: { reason: 'reauthentication_requi
   return new HttpError(refusal.reason);
 }
 
+/** A refused password change (passwords/change.ts), shared by the API and the page. */
+export type ChangePasswordRefusal = PasswordRefusal | { reason: 'weak_password'; weakness: PasswordWeakness | 'same' };
+
+export function changePasswordError(refusal: ChangePasswordRefusal): HttpError<'invalid_credentials' | 'too_many_attempts' | 'server_busy' | 'weak_password'> {
+  if (refusal.reason !== 'weak_password') return passwordRefusalError(refusal);
+  return refusal.weakness === 'same' ? new HttpError('weak_password', { variant: 'same_password' }) : weakPasswordError(refusal.weakness);
+}

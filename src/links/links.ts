@@ -16,6 +16,7 @@ export const linkPaths: Record<LinkKind, string> = {
   invitation: '/invitations/',
   password_reset: '/password/reset/',
   disable_2fa: '/2fa/disable/',
+  email_verification: '/email/verify/',
 };
 
 export function buildLinkURL(publicURL: URL, kind: LinkKind, token: string): string {

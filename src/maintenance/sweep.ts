@@ -19,7 +19,7 @@ const BATCH_SIZE = 1000;
 /** Per table and sweep; the next sweep goes on where this one stopped. */
 const MAX_BATCHES = 50;
 
-export type SweepReport = Record<'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'security_reports' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads' | 'trusted_browsers', number>;
+export type SweepReport = Record<'sessions' | 'revoked_sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'security_reports' | 'rate_limit_counters' | 'delivery_queue' | 'oidc_payloads' | 'trusted_browsers', number>;
 
 /** How long the record of a sent or given-up message is kept (its body went when it was sent). */
 const DELIVERY_RECORD_MS = 30 * DAY_MS;
@@ -51,6 +51,11 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
     security_reports: await deleteInBatches(
       async () => (await db.selectFrom('security_reports').select('token_hash').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),
       async (keys) => void (await db.deleteFrom('security_reports').where('token_hash', 'in', keys).execute()),
+    ),
+    // Why a session ended is worth telling only while its browser could still have used it.
+    revoked_sessions: await deleteInBatches(
+      async () => (await db.selectFrom('revoked_sessions').select('token_hash').where('session_created_at', '<', now - policy.sessionAbsoluteMs).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),
+      async (keys) => void (await db.deleteFrom('revoked_sessions').where('token_hash', 'in', keys).execute()),
     ),
     links: await deleteInBatches(
       async () => (await db.selectFrom('links').select('token_hash').where('expires_at', '<', longAgo).limit(BATCH_SIZE).execute()).map((row) => row.token_hash),

@@ -110,6 +110,22 @@ export function invitationEmail({ name, inviterName, accountName, link }: { name
   };
 }
 
+/** Sign-up's proof that the address is the user's (issue 17). */
+export function emailVerificationEmail({ name, link }: { name: string; link: string }): EmailText {
+  return {
+    subject: 'Verify your e-mail address for Twofold',
+    text: `Hello ${name},\n\nPlease confirm that this is your e-mail address by opening this link and clicking "Verify email address" (the link works once and for 7 days):\n${link}\n\nIf you did not create a Twofold account, you can ignore this e-mail.\n`,
+  };
+}
+
+/** The user changed their password on User Details (a security notice, PRODUCT.md §2.8). */
+export function passwordChangedEmail({ name, atMs, origin }: { name: string; atMs: number; origin: NoticeOrigin }): EmailText {
+  return {
+    subject: 'The password of your Twofold account was changed',
+    text: `Hello ${name},\n\nThe password of your Twofold account was changed. Every other session of your account was signed out.\n\n${whereFrom(atMs, origin)}\n\nIf this was not you, reset your password now with "Forgot password?" on the login page and tell your account administrator.\n`,
+  };
+}
+
 export function passwordResetEmail({ name, link, atMs, ip }: { name: string; link: string; atMs: number; ip: string | null }): EmailText {
   return {
     subject: 'Reset your Twofold password',

@@ -40,7 +40,7 @@ export interface PasswordOwner {
 }
 
 /** Why the password was asked for, recorded with a failure. */
-export type PasswordStage = 'reauthenticate' | 'disable_2fa' | 'disable_link';
+export type PasswordStage = 'reauthenticate' | 'disable_2fa' | 'disable_link' | 'change_password';
 
 export async function checkUserPassword(deps: PasswordCheckDeps, owner: PasswordOwner, password: string, origin: RequestOrigin, stage: PasswordStage): Promise<PasswordCheckOutcome> {
   const { db, clock, config } = deps;

@@ -13,6 +13,7 @@ import { buildLinkURL, consumeLink, issueLink, voidLinks } from '../links/links.
 import { passwordResetEmail, passwordWasResetEmail } from '../notices/email-texts.ts';
 import { queueSecurityNotice } from '../notices/security-notice.ts';
 import { revokeUserSessions } from '../sessions/sessions.ts';
+import { markEmailVerified } from '../users/email-verification.ts';
 import { findUserByEmail, normalizeEmail, setPasswordHash } from '../users/users.ts';
 import { endAllTrustedBrowsers } from '../trusted-browsers/trusted-browsers.ts';
 
@@ -57,7 +58,9 @@ export async function resetPassword(deps: Deps, token: string, password: string,
     if (!link) return { ok: false, reason: 'link_expired' } as const;
     const user = await trx.selectFrom('users').select(['id', 'account_id', 'email', 'name']).where('id', '=', link.userId).executeTakeFirstOrThrow();
     await setPasswordHash(trx, user.id, hashed.value);
-    await revokeUserSessions(trx, deps.delivery.queue, user.id);
+    // The reset link went to the address alone, so using it proves the address (issue 17).
+    await markEmailVerified(trx, deps.clock, user.id);
+    await revokeUserSessions(trx, deps.delivery.queue, user.id, undefined, 'password_reset');
     // Whoever reads the mailbox can reset; that must not also let them use a disable link (rule 44).
     await voidLinks(trx, deps.clock, 'disable_2fa', user.id);
     // …nor let a browser trusted before the reset skip the code (rule 42).

@@ -84,7 +84,7 @@ export async function reportSuspiciousActivity(deps: ReportDeps, token: string, 
       .where('users.id', '=', claimed.user_id)
       .executeTakeFirstOrThrow();
     const sessions = await trx.selectFrom('sessions').select((eb) => eb.fn.countAll<string | number>().as('n')).where('user_id', '=', user.id).executeTakeFirstOrThrow();
-    await revokeUserSessions(trx, deps.delivery.queue, user.id);
+    await revokeUserSessions(trx, deps.delivery.queue, user.id, undefined, 'security_report');
     await endAllTrustedBrowsers(trx, deps.clock, { userId: user.id, accountId: user.account_id }, 'suspicious_activity_reported', { origin });
     const factorRemoved = await removeAnnouncedFactor(trx, deps, user.id, claimed.factor_kind, claimed.factor_id);
     await voidLinks(trx, deps.clock, 'disable_2fa', user.id);

@@ -68,7 +68,7 @@ export async function signOutSession(deps: ListDeps, owner: SessionOwner, sessio
 export async function signOutOtherSessions(deps: ListDeps, owner: SessionOwner, origin: RequestOrigin): Promise<{ ended: number }> {
   const ended = await deps.db.transaction().execute(async (trx) => {
     const others = await trx.selectFrom('sessions').select((eb) => eb.fn.countAll<string | number>().as('n')).where('user_id', '=', owner.userId).where('token_hash', '!=', owner.tokenHash).executeTakeFirstOrThrow();
-    await revokeUserSessions(trx, deps.delivery.queue, owner.userId, owner.tokenHash);
+    await revokeUserSessions(trx, deps.delivery.queue, owner.userId, owner.tokenHash, 'signed_out_elsewhere');
     await recordSecurityEvent(trx, deps.clock, { type: 'session_revoked', accountId: owner.accountId, actor: { kind: 'user', userId: owner.userId }, subjectUserId: owner.userId, origin, detail: { sessions: Number(others.n), others: true } });
     return Number(others.n);
   });

@@ -13,6 +13,7 @@ import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
 import { endApplicationSessions, type LogoutQueue } from './application-sessions.ts';
+import { recordRevocations, type RevocationReason } from './revocation.ts';
 
 export interface SessionTimeouts {
   sessionIdleMs: number;
@@ -89,6 +90,8 @@ export interface SessionContext {
   name: string;
   role: Role;
   lastLoginAt: number | null;
+  /** Has the user proved their e-mail address? (the banner, GET /me, OpenID Connect's email_verified) */
+  emailVerified: boolean;
   accountId: string;
   accountName: string;
   accountEnforces2FA: boolean;
@@ -128,6 +131,7 @@ function compileSessionRead(db: Database) {
       'users.role',
       'users.active',
       'users.last_login_at',
+      'users.email_verified_at',
       'accounts.id as account_id',
       'accounts.name as account_name',
       'accounts.enforce_2fa',
@@ -195,6 +199,7 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
     name: row.name,
     role: row.role,
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
+    emailVerified: row.email_verified_at !== null,
     accountId: row.account_id,
     accountName: row.account_name,
     accountEnforces2FA,
@@ -233,9 +238,10 @@ export async function revokeSession(db: Database, tokenHash: string): Promise<vo
 /**
  * Ends every session of a user, except optionally the one making the request — and every
  * sign-in of theirs to an application (rule 41; application-sessions.ts), which is told by
- * back-channel logout.
+ * back-channel logout. The reason is kept for the browsers signed out (revocation.ts).
  */
-export async function revokeUserSessions(db: Database, queue: LogoutQueue, userId: string, keepTokenHash?: string): Promise<void> {
+export async function revokeUserSessions(db: Database, queue: LogoutQueue, userId: string, keepTokenHash?: string, reason: RevocationReason = 'revoked'): Promise<void> {
+  await recordRevocations(db, userId, reason, keepTokenHash);
   let query = db.deleteFrom('sessions').where('user_id', '=', userId);
   if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
   await query.execute();

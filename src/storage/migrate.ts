@@ -20,6 +20,7 @@ import * as backchannelOnQueue from './migrations/010_backchannel_on_queue.ts';
 import * as stagedEnforcement from './migrations/011_staged_enforcement.ts';
 import * as trustedBrowsers from './migrations/012_trusted_browsers.ts';
 import * as reportsAndSessions from './migrations/013_reports_and_sessions.ts';
+import * as emailVerification from './migrations/014_email_verification.ts';
 
 const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '011_staged_enforcement': stagedEnforcement,
   '012_trusted_browsers': trustedBrowsers,
   '013_reports_and_sessions': reportsAndSessions,
+  '014_email_verification': emailVerification,
 };
 
 /** Every migration, in the order they apply. */

@@ -7,7 +7,7 @@ import type { Generated, Kysely, Selectable } from 'kysely';
 export type Role = 'admin' | 'user';
 /** How far a session has authenticated (SECURITY.md rule 8). */
 export type SessionState = 'password_only' | 'enrollment_required' | 'complete';
-export type LinkKind = 'invitation' | 'password_reset' | 'disable_2fa';
+export type LinkKind = 'invitation' | 'password_reset' | 'disable_2fa' | 'email_verification';
 
 export interface AccountsTable {
   id: string;
@@ -31,6 +31,8 @@ export interface UsersTable {
   password_login_blocked: Generated<number>;
   created_at: number;
   last_login_at: number | null;
+  /** When the user proved the address (verification link, invitation, reset); null until then. */
+  email_verified_at: number | null;
 }
 
 export interface SessionsTable {
@@ -48,6 +50,14 @@ export interface SessionsTable {
   user_agent: string;
   /** The id the sessions list shows (migration 013): never the token or its hash; kept across upgrades. */
   public_id: string | null;
+}
+
+/** Why a session was ended by someone other than its holder (reasons.ts); kept until it would have expired. */
+export interface RevokedSessionsTable {
+  token_hash: string;
+  user_id: string;
+  reason: string;
+  session_created_at: number;
 }
 
 export interface LinksTable {
@@ -315,6 +325,7 @@ export interface Schema {
   accounts: AccountsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  revoked_sessions: RevokedSessionsTable;
   links: LinksTable;
   security_events: SecurityEventsTable;
   rate_limit_counters: RateLimitCountersTable;

@@ -43,7 +43,7 @@ export async function changeUser(db: Database, clock: Clock, queue: LogoutQueue,
       await recordSecurityEvent(trx, clock, { type: 'role_changed', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin, detail: { from: target.role, to: role } });
     }
     if (active !== target.active && active === 0) {
-      await revokeUserSessions(trx, queue, target.id);
+      await revokeUserSessions(trx, queue, target.id, undefined, 'administrator');
       await recordSecurityEvent(trx, clock, { type: 'user_deactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin });
     }
     if (active !== target.active && active === 1) {

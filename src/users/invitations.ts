@@ -11,6 +11,7 @@ import { retryAfterSeconds } from '../limits/counters.ts';
 import { buildLinkURL, consumeLink, issueLink } from '../links/links.ts';
 import { invitationEmail } from '../notices/email-texts.ts';
 import type { Role, User } from '../storage/schema.ts';
+import { markEmailVerified } from './email-verification.ts';
 import { insertUser, setPasswordHash } from './users.ts';
 
 export interface Inviter {
@@ -20,9 +21,21 @@ export interface Inviter {
   accountName: string;
 }
 
-export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' } | { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
+export type InviteOutcome = { ok: true; user: User } | { ok: false; reason: 'email_taken' } | RateLimited;
 
 const HOUR = 3_600_000;
+
+type RateLimited = { ok: false; reason: 'rate_limited'; retryAfterSeconds: number };
+
+/** Counts one invitation (new or resent) against the IP's and the account's hourly caps; the refusal if over. */
+async function overInvitationCaps(deps: Deps, accountId: string, origin: RequestOrigin): Promise<RateLimited | null> {
+  const { clock, config } = deps;
+  const byIP = await deps.limits.hit(`invite-ip:${hmacHex(deps.keys.hashing, origin.ip ?? 'unknown')}`, HOUR);
+  if (byIP.count > config.policy.invitationsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byIP) };
+  const byAccount = await deps.limits.hit(`invite-account:${accountId}`, HOUR);
+  if (byAccount.count > config.policy.invitationsPerAccountPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byAccount) };
+  return null;
+}
 
 export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: string; name: string; role: Role }, origin: RequestOrigin): Promise<InviteOutcome> {
   const { db, clock, config } = deps;
@@ -30,10 +43,8 @@ export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: s
   // anything is looked up (refused ones too), which bounds the e-mails they can cause and the
   // addresses they can try. The IP cap holds across the accounts one client signs up, so probing
   // addresses by inviting them is no faster than probing them by signing up.
-  const byIP = await deps.limits.hit(`invite-ip:${hmacHex(deps.keys.hashing, origin.ip ?? 'unknown')}`, HOUR);
-  if (byIP.count > config.policy.invitationsPerIPPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byIP) };
-  const byAccount = await deps.limits.hit(`invite-account:${inviter.accountId}`, HOUR);
-  if (byAccount.count > config.policy.invitationsPerAccountPerHour) return { ok: false, reason: 'rate_limited', retryAfterSeconds: retryAfterSeconds(clock, byAccount) };
+  const capped = await overInvitationCaps(deps, inviter.accountId, origin);
+  if (capped) return capped;
   const result = await db.transaction().execute(async (trx) => {
     const user = await insertUser(trx, clock, { accountId: inviter.accountId, email: input.email, name: input.name, role: input.role, passwordHash: null });
     if (!user) return null;
@@ -49,6 +60,34 @@ export async function inviteUser(deps: Deps, inviter: Inviter, input: { email: s
   return { ok: true, user: result };
 }
 
+export type ResendInvitationOutcome = { ok: true } | { ok: false; reason: 'not_found' | 'invitation_accepted' } | RateLimited;
+
+/**
+ * "Resend invitation" (issue 17) for a user of the admin's account who has not set a password
+ * yet: a new link (the old one stops working, links.ts), capped like invitations, written to the
+ * security log as `user_invited` with detail {resend: true}.
+ */
+export async function resendInvitation(deps: Deps, inviter: Inviter, userId: string, origin: RequestOrigin): Promise<ResendInvitationOutcome> {
+  const { db, clock, config } = deps;
+  const target = await db.selectFrom('users').select(['id', 'password_hash', 'active']).where('id', '=', userId).where('account_id', '=', inviter.accountId).executeTakeFirst();
+  if (!target) return { ok: false, reason: 'not_found' };
+  if (target.password_hash !== null || target.active !== 1) return { ok: false, reason: 'invitation_accepted' };
+  const capped = await overInvitationCaps(deps, inviter.accountId, origin);
+  if (capped) return capped;
+  const outcome = await db.transaction().execute(async (trx) => {
+    const token = await issueLink(trx, clock, 'invitation', userId, config.policy.invitationLinkMs);
+    // Read again under the user lock issueLink took: an invitation accepted meanwhile is not resent.
+    const user = await trx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow();
+    if (user.password_hash !== null) return { ok: false, reason: 'invitation_accepted' } as const;
+    await recordSecurityEvent(trx, clock, { type: 'user_invited', accountId: inviter.accountId, actor: { kind: 'user', userId: inviter.userId }, subjectUserId: user.id, origin, detail: { role: user.role, resend: true } });
+    const link = buildLinkURL(config.publicURL, 'invitation', token);
+    await deps.delivery.queue.enqueueEmail(trx, { to: user.email, ...invitationEmail({ name: user.name, inviterName: inviter.name, accountName: inviter.accountName, link }) }, { kind: 'invitation', userId: user.id });
+    return { ok: true } as const;
+  });
+  if (outcome.ok) await deps.delivery.queue.afterCommit();
+  return outcome;
+}
+
 export type AcceptOutcome = { ok: true; userId: string } | { ok: false; reason: 'link_expired' | 'busy' };
 
 export async function acceptInvitation(deps: Deps, token: string, password: string): Promise<AcceptOutcome> {
@@ -59,6 +98,8 @@ export async function acceptInvitation(deps: Deps, token: string, password: stri
     const link = await consumeLink(trx, deps.clock, 'invitation', token);
     if (!link) return { ok: false, reason: 'link_expired' } as const;
     await setPasswordHash(trx, link.userId, hashed.value);
+    // Only the invited mailbox received the link: the address is proved.
+    await markEmailVerified(trx, deps.clock, link.userId);
     return { ok: true, userId: link.userId } as const;
   });
 }

@@ -46,6 +46,7 @@ export async function insertUser(db: Database, clock: Clock, input: NewUserInput
     password_login_blocked: 0,
     created_at: clock.now(),
     last_login_at: null,
+    email_verified_at: null,
   };
   const inserted = await db.insertInto('users').values(user).onConflict((oc) => oc.column('email').doNothing()).returning('id').executeTakeFirst();
   return inserted ? user : null;
@@ -75,10 +76,12 @@ export interface PublicUser {
   active: boolean;
   twoFactor: { enabled: boolean; methods: string[] };
   lastLoginAt: string | null;
+  /** The user proved the address (verification link, accepted invitation or password reset). */
+  emailVerified: boolean;
 }
 
 /** The API's shape of a user (PRODUCT.md §3), with the methods the user has confirmed. */
-export function toPublicUser(user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'active' | 'last_login_at'>, methods: readonly string[]): PublicUser {
+export function toPublicUser(user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'active' | 'last_login_at' | 'email_verified_at'>, methods: readonly string[]): PublicUser {
   return {
     id: user.id,
     email: user.email,
@@ -87,5 +90,6 @@ export function toPublicUser(user: Pick<User, 'id' | 'email' | 'name' | 'role' |
     active: user.active === 1,
     twoFactor: { enabled: methods.length > 0, methods: [...methods] },
     lastLoginAt: user.last_login_at === null ? null : new Date(Number(user.last_login_at)).toISOString(),
+    emailVerified: user.email_verified_at !== null,
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { forEachDatabase } from '../helpers/suites.ts';
 
-const PUBLIC_OPERATIONS = ['/signup', '/login', '/login/verify', '/login/sms', '/login/webauthn/options', '/password/forgot', '/password/reset', '/invitations/{token}', '/2fa/disable-links/{token}', '/security/reports/{token}', '/dev/outbox'];
+const PUBLIC_OPERATIONS = ['/signup', '/login', '/login/verify', '/login/sms', '/login/webauthn/options', '/password/forgot', '/password/reset', '/invitations/{token}', '/2fa/disable-links/{token}', '/security/reports/{token}', '/email/verify', '/dev/outbox'];
 
 forEachDatabase('OpenAPI document', (context) => {
   it('is served at /api/v1/openapi.json with readable docs beside it', async () => {

@@ -1,5 +1,5 @@
 /**
- * The periodic sweep deletes what has expired — sessions, finished logins, links, pending
+ * The periodic sweep deletes what has expired — sessions and why they ended, finished logins, links, pending
  * enrollments, texted codes, old rate-limit windows — and nothing that is still live.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { issueChallenge } from '../../src/factors/webauthn/challenges.ts';
 const DAY = 24 * 60 * 60 * 1000;
 
 forEachDatabase('sweeping expired rows', (context) => {
-  async function count(table: 'sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'oidc_payloads'): Promise<number> {
+  async function count(table: 'sessions' | 'revoked_sessions' | 'links' | 'login_challenges' | 'totp_enrollments' | 'sms_enrollments' | 'sms_codes' | 'webauthn_challenges' | 'rate_limit_counters' | 'oidc_payloads'): Promise<number> {
     const row = await context().server.deps.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -37,12 +37,16 @@ forEachDatabase('sweeping expired rows', (context) => {
     // An OpenID Connect authorization code as the provider's storage adapter writes it (60 s).
     await new (storageAdapter(server.deps.db))('AuthorizationCode').upsert('code-to-sweep', { grantId: 'g', accountId: admin.userId }, 60);
     await issueChallenge(server.deps.db, server.clock, { userId: admin.userId, purpose: 'registration', subjectId: null }); // a security-key challenge
-    for (const table of ['sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'rate_limit_counters', 'oidc_payloads'] as const) {
+    const changer = await signUp(api);
+    await logIn(api, changer.email);
+    assert.equal((await api.post('/me/password', { currentPassword: PASSWORD, newPassword: 'a changed passphrase' }, { token: changer.token })).status, 204); // why the other session ended
+    for (const table of ['sessions', 'revoked_sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'rate_limit_counters', 'oidc_payloads'] as const) {
       assert.ok((await count(table)) > 0, `${table} has a row to sweep`);
     }
 
-    // Eight days on, everything above is past its absolute expiry plus the day kept for history.
-    server.clock.advance(8 * DAY);
+    // Eight days on (and a minute: the sign-up's 7-day verification link), everything above is past
+    // its absolute expiry plus the day kept for history.
+    server.clock.advance(8 * DAY + 60_000);
     const live = await logIn(api, admin.email, PASSWORD);
     const report = await sweep();
     // The delivery queue's records are kept for 30 days (its own test below); trusted browsers live
@@ -50,7 +54,7 @@ forEachDatabase('sweeping expired rows', (context) => {
     // days plus the day of history, exactly the 8 days moved here (test/api/security-report.test.ts sweeps them).
     for (const [table, deleted] of Object.entries(report)) if (!['delivery_queue', 'trusted_browsers', 'security_reports'].includes(table)) assert.ok(deleted > 0, `${table}: swept ${deleted}`);
     assert.equal(await count('sessions'), 1, 'only the session made after the clock moved is left');
-    for (const table of ['links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'oidc_payloads'] as const) assert.equal(await count(table), 0, table);
+    for (const table of ['revoked_sessions', 'links', 'login_challenges', 'totp_enrollments', 'sms_enrollments', 'sms_codes', 'webauthn_challenges', 'oidc_payloads'] as const) assert.equal(await count(table), 0, table);
     assert.equal((await api.get('/me', { token: live.token })).status, 200, 'the live session still works');
     assert.equal((await api.get('/me', { token: admin.token })).status, 401, 'the swept session stays refused');
   });
@@ -59,7 +63,8 @@ forEachDatabase('sweeping expired rows', (context) => {
     const { server, api } = context();
     const user = await signUp(api);
     assert.equal((await api.post('/password/forgot', { email: user.email })).status, 202);
-    const messages = () => server.deps.db.selectFrom('delivery_queue').select(['id', 'status']).where('user_id', '=', user.userId).execute();
+    // The reset's e-mail (the sign-up's verification e-mail is another kind).
+    const messages = () => server.deps.db.selectFrom('delivery_queue').select(['id', 'status']).where('user_id', '=', user.userId).where('kind', '!=', 'email_verification').execute();
     await waitFor(async () => (await messages()).some((row) => row.status === 'sent'));
     // A message that never left (waiting for a retry) must outlive any sweep.
     await server.deps.db.insertInto('delivery_queue').values({ id: `waiting-${user.userId}`, channel: 'email', kind: 'test', user_id: user.userId, payload_encrypted: 'v1.x.y', status: 'queued', attempts: 3, created_at: server.clock.now(), next_attempt_at: server.clock.now() + 365 * DAY, enqueued_by: null, claim_id: null, lease_until: null, sent_at: null, last_error: 'refused' }).execute();
@@ -75,7 +80,7 @@ forEachDatabase('sweeping expired rows', (context) => {
     const { server, api } = context();
     const user = await signUp(api);
     assert.equal((await api.post('/password/forgot', { email: user.email })).status, 202);
-    const resetLinks = async () => (await server.deps.db.selectFrom('links').select('token_hash').where('user_id', '=', user.userId).execute()).length;
+    const resetLinks = async () => (await server.deps.db.selectFrom('links').select('token_hash').where('user_id', '=', user.userId).where('kind', '=', 'password_reset').execute()).length;
     await waitFor(async () => (await resetLinks()) === 1); // forgot-password answers before it writes
     server.clock.advance(DAY + 60 * 60 * 1000); // the 24 h link expired an hour ago
     await sweep();

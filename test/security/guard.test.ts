@@ -18,14 +18,14 @@ const PUBLIC_ROUTES = [
   /^\/assets\//,
   /^\/api\/v1\/openapi\.json$/,
   /^\/api\/v1\/docs/,
-  /^\/api\/v1\/(signup|login|password\/forgot|password\/reset|dev\/outbox)$/,
+  /^\/api\/v1\/(signup|login|password\/forgot|password\/reset|email\/verify|dev\/outbox)$/,
   /^\/api\/v1\/invitations\/:token$/,
   /^\/api\/v1\/2fa\/disable-links\/:token$/,
   // "This wasn't me" (rule 43): it works without a session and can only take access away.
   /^\/api\/v1\/security\/reports\/:token$/,
   /^\/security\/report\/:token$/,
   /^\/(signup|login|password\/forgot|dev\/outbox)$/,
-  /^\/(invitations|password\/reset|2fa\/disable)\/:token$/,
+  /^\/(invitations|password\/reset|2fa\/disable|email\/verify)\/:token$/,
   // The OpenID Provider's endpoints (rules 38-41): the authorization endpoint only ever answers
   // with a redirect to the interaction below (guarded at 'complete'), the token, revocation and
   // userinfo endpoints authenticate the application or its access token, and discovery, JWKS and

@@ -8,13 +8,14 @@ import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { setAccountEnforcement } from '../../enforcement/account-enforcement.ts';
 import { changeUser } from '../../users/administration.ts';
-import { findUserById } from '../../users/users.ts';
+import { findAccountUser, findUserById } from '../../users/users.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
-import { inviteUser } from '../../users/invitations.ts';
+import { inviteUser, resendInvitation } from '../../users/invitations.ts';
+import { listPersonDeliveries, PERSON_DELIVERY_KINDS, type PersonDelivery } from '../../users/deliveries.ts';
 import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
 import { listConfirmedMethods, listConfirmedMethodsOfUsers } from '../../factors/registry.ts';
-import { enforcementError, invitationError, listPageError, userChangeError } from '../outcome-errors.ts';
+import { enforcementError, invitationError, listPageError, resendInvitationError, userChangeError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
 import { AccountSchema, EmailSchema, errorResponses, NameSchema, sessionSecurity, UserSchema } from './schemas.ts';
@@ -138,4 +139,68 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       return { user: toPublicUser(outcome.user, methods) };
     },
   );
+
+  app.get(
+    '/account/users/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'One user of the account, with the status of the e-mails that let them in (administrators)',
+        description:
+          '`deliveries`: the newest invitation, e-mail verification, password reset and disable-link e-mail of the user, each `queued` (`attempts` > 0: waiting for a retry), `sending`, `sent` or `failed`, with its times. Never any of the message.',
+        security: sessionSecurity,
+        params: UserIdParams,
+        response: { 200: Type.Object({ user: UserSchema, invitationPending: Type.Boolean(), deliveries: Type.Array(DeliverySchema) }), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const session = requireSession(request);
+      const user = await findAccountUser(deps.db, session.accountId, request.params.id);
+      if (!user) throw new HttpError('not_found');
+      const methods = await listConfirmedMethods(deps.db, user);
+      const deliveries = (await listPersonDeliveries(deps.db, user.id)).map(toPublicDelivery);
+      return { user: toPublicUser(user, methods), invitationPending: user.password_hash === null && user.active === 1, deliveries };
+    },
+  );
+
+  app.post(
+    '/account/users/:id/invitation',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['account'],
+        summary: 'Resend the invitation of a user who has not accepted it (administrators)',
+        description: 'A new link; the old one stops working. Counts toward the hourly invitation caps (429 rate_limited). 409 invitation_accepted when the user already set a password or is deactivated.',
+        security: sessionSecurity,
+        params: UserIdParams,
+        response: { 202: Type.Null(), ...errorResponses(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const session = requireSession(request);
+      const inviter = { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName };
+      const outcome = await resendInvitation(deps, inviter, request.params.id, originOf(request));
+      if (!outcome.ok) throw resendInvitationError(outcome);
+      return reply.code(202).send(null);
+    },
+  );
+}
+
+const UserIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+const DeliverySchema = Type.Object({
+  kind: Type.String({ enum: [...PERSON_DELIVERY_KINDS] }),
+  status: Type.Union([Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  queuedAt: Type.String(),
+  sentAt: Type.Union([Type.String(), Type.Null()]),
+  lastTryAt: Type.Union([Type.String(), Type.Null()], { description: 'failed: about when the last try ran' }),
+  nextTryAt: Type.Union([Type.String(), Type.Null()], { description: 'queued: when the next try runs' }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: "the provider's last refusal" }),
+});
+
+function toPublicDelivery(delivery: PersonDelivery) {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return { ...delivery, queuedAt: new Date(delivery.queuedAt).toISOString(), sentAt: iso(delivery.sentAt), lastTryAt: iso(delivery.lastTryAt), nextTryAt: iso(delivery.nextTryAt) };
 }

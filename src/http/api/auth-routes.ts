@@ -107,8 +107,9 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
     },
     async (request) => {
       const session = requireSession(request);
-      // Everything comes with the session read already: no further query on this hot path.
-      const user = { id: session.userId, email: session.email, name: session.name, role: session.role, active: 1, last_login_at: session.lastLoginAt };
+      // Everything comes with the session read already: no further query on this hot path
+      // (the session knows whether the address is verified, not when: any time stands for yes).
+      const user = { id: session.userId, email: session.email, name: session.name, role: session.role, active: 1, last_login_at: session.lastLoginAt, email_verified_at: session.emailVerified ? 0 : null };
       const publicUser = toPublicUser(user, session.methods);
       const account = { id: session.accountId, name: session.accountName, enforce2fa: session.accountEnforces2FA };
       const requiredFrom = session.twoFactorRequiredFrom === null ? null : formatDay(session.twoFactorRequiredFrom);

@@ -87,7 +87,7 @@ export async function loginVerifyRoutes(parent: FastifyInstance, options: { deps
         throw secondFactorError(outcome, findSecondFactor(input.method)!.codeShape);
       }
       if (request.sessionSource === 'cookie') {
-        setSessionCookie(reply, cookie, outcome.token);
+        setSessionCookie(reply, cookie, outcome.token, request.session?.createdAt);
         // A browser's login (the security-key page calls this with the page's cookie): see known-browser.ts.
         await noteBrowserAfterLogin(deps, request, reply, session);
       }

@@ -28,6 +28,7 @@ export const UserSchema = Type.Object({
   active: Type.Boolean(),
   twoFactor: Type.Object({ enabled: Type.Boolean(), methods: Type.Array(Type.String()) }),
   lastLoginAt: Type.Union([Type.String(), Type.Null()]),
+  emailVerified: Type.Boolean({ description: 'The user proved the address: the sign-up verification link, an accepted invitation or a password reset' }),
 });
 
 export const AccountSchema = Type.Object({ id: Type.String(), name: Type.String(), enforce2fa: Type.Boolean() });

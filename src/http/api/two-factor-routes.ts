@@ -34,7 +34,7 @@ export function answerCompletedEnrollment(request: FastifyRequest, reply: Fastif
   reply.header('cache-control', 'no-store');
   const codes = outcome.recoveryCodes ? { recoveryCodes: outcome.recoveryCodes } : {};
   if (!outcome.newToken) return codes;
-  if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken);
+  if (request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken, request.session?.createdAt);
   return { ...codes, token: outcome.newToken };
 }
 

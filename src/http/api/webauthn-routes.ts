@@ -93,7 +93,7 @@ export async function webauthnRoutes(parent: FastifyInstance, options: { deps: D
       const outcome = await completeEnrollment<{ ok: false }>(deps, session, Promise.resolve(stored), originOf(request));
       if (!outcome.ok) throw new Error('a stored key cannot be refused afterwards');
       reply.header('cache-control', 'no-store');
-      if (outcome.newToken && request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken);
+      if (outcome.newToken && request.sessionSource === 'cookie') setSessionCookie(reply, cookie, outcome.newToken, request.session?.createdAt);
       return reply.code(201).send({
         key: { id: stored.key.id, name: stored.key.name, createdAt: new Date(stored.key.createdAt).toISOString() },
         ...(outcome.recoveryCodes && outcome.recoveryCodes.length > 0 ? { recoveryCodes: outcome.recoveryCodes } : {}),

@@ -136,7 +136,7 @@ export async function loginVerifyPages(app: FastifyInstance, options: PageOption
       const trustBrowser = 'trustBrowser' in attempt && attempt.trustBrowser === 'on';
       const outcome = await performSecondFactorStep(deps, session, { method, code: attempt.code, trustBrowser }, originOf(request));
       if (outcome.ok) {
-        setSessionCookie(reply, cookie, outcome.token);
+        setSessionCookie(reply, cookie, outcome.token, request.session?.createdAt);
         if (outcome.trustedBrowser) setTrustedBrowserCookie(reply, cookie, outcome.trustedBrowser, deps.clock.now());
         await noteBrowserAfterLogin(deps, request, reply, session);
         return reply.redirect(next ?? '/user', 303);

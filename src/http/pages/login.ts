@@ -10,6 +10,7 @@ import { LOGIN_TEXT_KIND } from '../../login/login-text.ts';
 import { performPasswordStep } from '../../login/password-step.ts';
 import { revokeSession, type SessionContext } from '../../sessions/sessions.ts';
 import { endBrowserApplicationSession } from '../../sessions/application-sessions.ts';
+import { revocationReasonOf, revocationTexts } from '../../sessions/revocation.ts';
 import { PROVIDER_SESSION_COOKIE } from '../../oidc/provider-paths.ts';
 import { EmailSchema, PasswordSchema } from '../api/schemas.ts';
 import { clearSessionCookie, requireSession, setSessionCookie } from '../plugins/authentication.ts';
@@ -49,7 +50,12 @@ export async function loginPages(app: FastifyInstance, options: PageOptions): Pr
   app.get('/login', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     const next = safeNextPath((request.query as Record<string, unknown>).next);
     if (request.session?.state === 'complete') return reply.redirect(next ?? '/user', 303);
-    return sendPage(reply, 200, renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: '', error: null, signupEnabled }));
+    // A cookie that names no session any more: say once why it ended, then forget it.
+    const deadToken = request.session ? undefined : request.cookies[cookie.name];
+    const signedOutBecause = deadToken ? await revocationReasonOf(deps.db, deps.clock, deps.config.policy.sessionAbsoluteMs, deadToken) : null;
+    if (deadToken) clearSessionCookie(reply, cookie);
+    const page = renderLoginPage({ csrfToken: reply.generateCsrf(), action: loginPath(next), email: '', error: null, signupEnabled, signedOutBecause: signedOutBecause && revocationTexts[signedOutBecause] });
+    return sendPage(reply, 200, page);
   });
 
   app.post(

@@ -13,5 +13,14 @@ export interface SignedInPage {
 export function signedInPage(request: FastifyRequest, reply: FastifyReply): SignedInPage {
   const session = requireSession(request);
   const twoFactorRequiredFrom = session.twoFactorRequiredFrom === null ? null : formatDay(session.twoFactorRequiredFrom);
-  return { session, layoutUser: { name: session.name, role: session.role, csrfToken: reply.generateCsrf(), twoFactorRequiredFrom } };
+  const resend = (request.query as Record<string, unknown> | undefined)?.verification;
+  const layoutUser: LayoutUser = {
+    name: session.name,
+    role: session.role,
+    csrfToken: reply.generateCsrf(),
+    emailVerified: session.emailVerified,
+    verificationResend: resend === 'sent' || resend === 'wait' ? resend : null,
+    twoFactorRequiredFrom,
+  };
+  return { session, layoutUser };
 }

@@ -151,7 +151,7 @@ export async function twoFactorAppPages(app: FastifyInstance, options: PageOptio
         return sendAppPage(reply, error.status, layoutUser, 'Scan the QR code', main, true);
       }
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
-      if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);
+      if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken, request.session?.createdAt);
       reply.header('cache-control', 'no-store');
       const notice = 'Two-factor authentication is on: your login now asks for a code from the Mobile App.';
       if (!outcome.recoveryCodes) return sendAppPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));

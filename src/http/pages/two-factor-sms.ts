@@ -118,7 +118,7 @@ export async function twoFactorSMSPages(app: FastifyInstance, options: PageOptio
         return retry(error.status, error.message);
       }
       // The login that stopped at enrollment is complete now, under a new token (rule 9).
-      if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken);
+      if (outcome.newToken) setSessionCookie(reply, cookie, outcome.newToken, request.session?.createdAt);
       reply.header('cache-control', 'no-store');
       const notice = 'Two-factor authentication is on: your login now asks for a code we text to your phone.';
       if (!outcome.recoveryCodes) return sendSMSPage(reply, 200, layoutUser, 'Two-factor authentication', renderMethodAdded(notice));

@@ -12,10 +12,12 @@ import { errorCatalog, HttpError } from '../../errors.ts';
 import { sendDisableLink } from '../../factors/disable-link.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { changeUser, type UserChange } from '../../users/administration.ts';
+import { listPersonDeliveries } from '../../users/deliveries.ts';
+import { resendInvitation } from '../../users/invitations.ts';
 import { findAccountUser, type Role, type User } from '../../users/users.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { answerRetryAfter, sendDisableLinkError, userChangeError } from '../outcome-errors.ts';
+import { answerRetryAfter, resendInvitationError, sendDisableLinkError, userChangeError } from '../outcome-errors.ts';
 import { originOf } from '../request-origin.ts';
 import { describeRole } from '../views/descriptions.ts';
 import type { LayoutUser } from '../views/layout.ts';
@@ -49,7 +51,8 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
   async function sendUserPage(reply: FastifyReply, status: number, layoutUser: LayoutUser, user: User, messages: Messages = {}): Promise<FastifyReply> {
     const session = requireSession(reply.request);
     const recent = isRecentlyAuthenticated(deps.clock, session, deps.config.policy.recentAuthenticationMs);
-    return sendPage(reply, status, renderUserAdminPage(layoutUser, { user, methods: await listConfirmedMethods(deps.db, user), recentlyAuthenticated: recent, isSelf: user.id === session.userId, ...messages }));
+    const deliveries = await listPersonDeliveries(deps.db, user.id);
+    return sendPage(reply, status, renderUserAdminPage(layoutUser, { user, methods: await listConfirmedMethods(deps.db, user), recentlyAuthenticated: recent, isSelf: user.id === session.userId, deliveries, ...messages }));
   }
 
   /** The target of the URL, or 404 for an id that is malformed, unknown or of another account. */
@@ -141,6 +144,23 @@ export async function userAdminPages(app: FastifyInstance, options: PageOptions)
       if (error.code === 'not_found') throw error;
       answerRetryAfter(reply, error);
       return sendUserPage(reply, error.status, layoutUser, target, { alert: error.message });
+    },
+  );
+
+  app.post(
+    '/settings/users/:id/invitation',
+    { config: { role: 'admin' }, schema: { hide: true, params: ParamsSchema, body: formBodySchema({}) }, attachValidation: true, preHandler: verifyFormToken(app) },
+    async (request, reply) => {
+      const { session, layoutUser } = signedInPage(request, reply);
+      const target = await targetOf(request, session);
+      if (formProblem(request)) return sendUserPage(reply, 400, layoutUser, target, { alert: MALFORMED_FORM_MESSAGE });
+      const inviter = { userId: session.userId, name: session.name, accountId: session.accountId, accountName: session.accountName };
+      const outcome = await resendInvitation(deps, inviter, target.id, originOf(request));
+      if (outcome.ok) return sendUserPage(reply, 202, layoutUser, target, { notice: `We e-mailed ${target.email} a new invitation. The earlier link no longer works.` });
+      const error = resendInvitationError(outcome);
+      if (error.code === 'not_found') throw error;
+      answerRetryAfter(reply, error);
+      return sendUserPage(reply, error.status, layoutUser, (await findAccountUser(deps.db, session.accountId, target.id)) ?? target, { alert: error.message });
     },
   );
 }

@@ -36,6 +36,7 @@ export async function userPages(app: FastifyInstance, options: PageOptions): Pro
       role: user.role,
       accountName: session.accountName,
       mustEnrol: session.state === 'enrollment_required',
+      passwordChanged: (request.query as Record<string, unknown> | undefined)?.password === 'changed',
       twoFactor: {
         methods,
         unusedRecoveryCodes,

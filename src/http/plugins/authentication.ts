@@ -14,6 +14,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { systemClock, type Clock } from '../../clock.ts';
 import type { Deps } from '../../deps.ts';
 import { HttpError } from '../../errors.ts';
 import { validateSessionToken, type SessionContext } from '../../sessions/sessions.ts';
@@ -50,16 +51,32 @@ export interface RouteEntry {
 export interface SessionCookie {
   name: string;
   secure: boolean;
+  /** The session's absolute lifetime: the cookie lives as long as the session can (issue 17). */
+  lifetime: SessionCookieLifetime;
 }
 
-export function sessionCookieFor(publicURL: URL): SessionCookie {
+export interface SessionCookieLifetime {
+  clock: Clock;
+  sessionAbsoluteMs: number;
+}
+
+/** `lifetime` is needed to set the cookie; its name alone (tests reading a browser's cookie) needs only the URL. */
+export function sessionCookieFor(publicURL: URL, lifetime: SessionCookieLifetime = { clock: systemClock, sessionAbsoluteMs: 0 }): SessionCookie {
   // The __Host- prefix pins the cookie to this host and path /, and requires Secure (rule 25).
   const secure = publicURL.protocol === 'https:';
-  return { name: secure ? '__Host-twofold_session' : 'twofold_session', secure };
+  return { name: secure ? '__Host-twofold_session' : 'twofold_session', secure, lifetime };
 }
 
-export function setSessionCookie(reply: FastifyReply, cookie: SessionCookie, token: string): void {
-  reply.setCookie(cookie.name, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookie.secure });
+/**
+ * A persistent cookie: Max-Age is what is left of the session's absolute lifetime, so closing
+ * the browser does not sign out a 7-day session. `sessionCreatedAt`: when the session began (an
+ * upgraded session keeps its start); a new session omits it.
+ */
+export function setSessionCookie(reply: FastifyReply, cookie: SessionCookie, token: string, sessionCreatedAt?: number): void {
+  const now = cookie.lifetime.clock.now();
+  const remainingMs = (sessionCreatedAt ?? now) + cookie.lifetime.sessionAbsoluteMs - now;
+  const maxAge = Math.max(0, Math.floor(remainingMs / 1000));
+  reply.setCookie(cookie.name, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookie.secure, maxAge });
 }
 
 export function clearSessionCookie(reply: FastifyReply, cookie: SessionCookie): void {

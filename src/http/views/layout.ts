@@ -6,6 +6,7 @@
  */
 import { html, type SafeHTML } from './html.ts';
 import { LOCAL_TIME_SCRIPT } from './time.ts';
+import { renderVerificationBanner, type ResendState } from './verification-banner.ts';
 
 export interface LayoutUser {
   name: string;
@@ -13,6 +14,10 @@ export interface LayoutUser {
   csrfToken: string;
   /** Staged enforcement (PRODUCT.md §2.10): `YYYY-MM-DD` from which this user must have 2FA; the banner shows it. */
   twoFactorRequiredFrom?: string | null;
+  /** False until the user verified their address: the pages show the banner (issue 17). */
+  emailVerified?: boolean;
+  /** The banner's answer to its resend button, when the page follows one. */
+  verificationResend?: ResendState;
 }
 
 function documentShell(title: string, header: SafeHTML | string, main: SafeHTML, scripts: string[] = []): string {
@@ -57,7 +62,8 @@ ${settings}
 <form method="post" action="/logout" class="inline"><input type="hidden" name="_csrf" value="${user.csrfToken}"><button type="submit" class="link">Log out</button></form>
 </nav>
 </header>`;
-  return documentShell(title, header, html`${twoFactorBanner(user.twoFactorRequiredFrom ?? null)}${main}`, scripts);
+  const banner = user.emailVerified === false ? renderVerificationBanner(user.csrfToken, user.verificationResend ?? null) : '';
+  return documentShell(title, header, html`${twoFactorBanner(user.twoFactorRequiredFrom ?? null)}${banner}${main}`, scripts);
 }
 
 /** On every signed-in page during the grace period of staged enforcement. */

@@ -1,5 +1,5 @@
 /** The login page (PRODUCT.md §2.2 step 1, §6 labels): "Email", "Password" and "Log in". */
-import { alertMessage, inputField, postForm } from './forms.ts';
+import { alertMessage, inputField, postForm, statusMessage } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 import { renderBarePage } from './layout.ts';
 
@@ -11,12 +11,15 @@ export interface LoginView {
   email: string;
   error: string | SafeHTML | null;
   signupEnabled: boolean;
+  /** Why this browser's last session ended, when someone or something else ended it. */
+  signedOutBecause?: string | null;
 }
 
 export function renderLoginPage(view: LoginView): string {
   return renderBarePage(
     'Log in',
     html`<h1>Log in</h1>
+${statusMessage(view.signedOutBecause)}
 ${alertMessage(view.error)}
 ${postForm(view.action, view.csrfToken, [
   inputField({ label: 'Email', name: 'email', type: 'email', value: view.email, autocomplete: 'username', required: true, maxLength: 254 }),

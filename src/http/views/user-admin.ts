@@ -2,6 +2,7 @@
  * An administrator's view of one user of their account (PRODUCT.md §2.6): details, 2FA status,
  * the disable link, changing the role and deactivating.
  */
+import { deliveryKindNames, describeDelivery, type PersonDelivery } from '../../users/deliveries.ts';
 import type { User } from '../../users/users.ts';
 import { describeMethods, describeRole } from './descriptions.ts';
 import { timeElement } from './time.ts';
@@ -26,6 +27,8 @@ export interface UserAdminView {
   recentlyAuthenticated: boolean;
   /** The admin is looking at their own page: no disable link or deactivation for herself. */
   isSelf: boolean;
+  /** The newest invitation, verification, reset and disable-link e-mails and how they went (issue 17). */
+  deliveries: PersonDelivery[];
   notice?: string | null;
   alert?: string | null;
 }
@@ -43,6 +46,24 @@ function renderTwoFactorActions(csrfToken: string, user: User, methods: string[]
   }
   return html`<p>If ${user.name} lost the device they use for two-factor authentication, send them a link by e-mail. Only they receive it; it works once, for 24 hours, with their own password. You cannot turn their 2FA off yourself.</p>
 ${postForm(`${path}/2fa-disable-link`, csrfToken, [], 'Send link to disable 2FA')}`;
+}
+
+/** Whether the e-mails that let the user in reached the mail server, and "Resend invitation" while it is pending. */
+function renderDeliveries(csrfToken: string, user: User, deliveries: PersonDelivery[]): SafeHTML {
+  const list =
+    deliveries.length === 0
+      ? html`<p>No e-mail has been sent to ${user.name} yet.</p>`
+      : html`<dl class="details">${deliveries.map((delivery) => html`<dt>${deliveryKindNames[delivery.kind]}</dt><dd>${describeDelivery(delivery)}</dd>`)}</dl>`;
+  const resend =
+    user.password_hash === null && user.active === 1
+      ? html`<p>${user.name} has not accepted the invitation yet. A new invitation replaces the old link.</p>
+${postForm(`${userAdminPath(user.id)}/invitation`, csrfToken, [], 'Resend invitation')}`
+      : '';
+  return html`<section class="panel" aria-labelledby="emails-heading">
+<h2 id="emails-heading">E-mails</h2>
+${list}
+${resend}
+</section>`;
 }
 
 export function renderUserAdminPage(layoutUser: LayoutUser, view: UserAdminView): string {
@@ -66,6 +87,7 @@ ${alertMessage(view.alert)}
 <p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
 <div id="admin-two-factor-actions">${renderTwoFactorActions(csrfToken, user, methods, view.recentlyAuthenticated, view.isSelf)}</div>
 </section>
+${renderDeliveries(csrfToken, user, view.deliveries)}
 <section class="panel" aria-labelledby="role-heading">
 <h2 id="role-heading">Change role</h2>
 ${postForm(`${path}/role`, csrfToken, selectField({ label: 'Role', name: 'role', value: user.role, options: [{ value: 'user', label: 'User' }, { value: 'admin', label: 'Administrator' }] }), 'Change role')}

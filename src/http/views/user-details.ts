@@ -19,6 +19,8 @@ interface UserDetailsView {
   accountName: string;
   /** The account enforces 2FA and this user has no factor yet: setup is all they can reach. */
   mustEnrol: boolean;
+  /** The page follows a password change (issue 17). */
+  passwordChanged?: boolean;
   twoFactor: TwoFactorSection;
   /** Trusted browsers (PRODUCT.md §2.11): shown once the user has 2FA. */
   trustedBrowsers: readonly TrustedBrowserRow[];
@@ -36,6 +38,8 @@ ${view.mustEnrol ? statusMessage('Your account administrator requires two-factor
 <dt>Role</dt><dd>${describeRole(view.role)}</dd>
 <dt>Account</dt><dd>${view.accountName}</dd>
 </dl>
+${view.passwordChanged ? statusMessage('Your password was changed. Your other sessions were signed out.') : ''}
+${view.mustEnrol ? '' : html`<p><a href="/user/password">Change password</a></p>`}
 <section class="panel" aria-labelledby="two-factor-heading">
 <h2 id="two-factor-heading">Two-Factor Authentication</h2>
 <p>Status: <strong class="${methods.length > 0 ? 'status-on' : 'status-off'}">${describeMethods(methods)}</strong></p>
