@@ -139,6 +139,8 @@ export class GroupCommitSqliteDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const handle = connection as Handle;
+    // Kysely also calls this after a failed commit: the member is over, its error stands.
+    if (!handle.batch) return;
     const batch = this.#endMember(handle);
     try {
       if (this.#batch === batch && this.writer.inTransaction) {

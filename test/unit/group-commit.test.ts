@@ -26,6 +26,7 @@ describe('SQLite group commit', () => {
     storage = openStorage(`sqlite:${file}`, undefined, { groupCommit: { maxWaitMs: 60_000 } });
     await sql`create table counters (name text primary key, value integer not null)`.execute(storage.db);
     await sql`create table items (id integer primary key, label text not null unique)`.execute(storage.db);
+    await sql`create table children (id integer primary key, item_id integer not null references items (id) deferrable initially deferred)`.execute(storage.db);
     observer = new SQLite(file);
   });
 
@@ -127,5 +128,25 @@ describe('SQLite group commit', () => {
     await lone;
     assert.equal(observed('lone-write').n, 1);
     assert.equal(observed('batch-head').n, 1);
+  });
+
+  it('a shared commit that fails fails every transaction in it, and the next batch works', async () => {
+    // A deferred foreign key is checked at COMMIT: the one way to make the shared commit fail here.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const results = Promise.allSettled([
+      db().transaction().execute(async (trx: any) => {
+        await trx.insertInto('children').values({ item_id: 999_999 }).execute();
+        await gate;
+      }),
+      db().transaction().execute((trx: any) => trx.insertInto('items').values({ label: 'in-failed-batch' }).execute()),
+    ]);
+    release();
+    const settled = await results;
+    assert.deepEqual(settled.map((r) => r.status), ['rejected', 'rejected']);
+    assert.match(String((settled[1] as PromiseRejectedResult).reason), /FOREIGN KEY/);
+    assert.equal(observed('in-failed-batch').n, 0);
+    await db().transaction().execute((trx: any) => trx.insertInto('items').values({ label: 'after-failed-batch' }).execute());
+    assert.equal(observed('after-failed-batch').n, 1);
   });
 });
