@@ -44,11 +44,17 @@ class Batch {
   members = 0;
   #waiting: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
+  /** Set once the batch is committed (null) or lost (the error). */
+  #outcome: { failure: unknown } | null = null;
+
   durable(): Promise<void> {
+    // A member can outlive its batch (SQLite aborted it mid-member): it learns the outcome at once.
+    if (this.#outcome) return this.#outcome.failure === undefined ? Promise.resolve() : Promise.reject(this.#outcome.failure);
     return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 
   settle(failure?: unknown): void {
+    this.#outcome = { failure };
     for (const waiter of this.#waiting) {
       if (failure === undefined) waiter.resolve();
       else waiter.reject(failure);

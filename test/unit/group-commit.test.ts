@@ -149,4 +149,17 @@ describe('SQLite group commit', () => {
     await db().transaction().execute((trx: any) => trx.insertInto('items').values({ label: 'after-failed-batch' }).execute());
     assert.equal(observed('after-failed-batch').n, 1);
   });
+
+  it('a statement after which SQLite rolls back the whole transaction fails every member of the batch, and nothing hangs', async () => {
+    await db().insertInto('items').values({ label: 'duplicate' }).execute();
+    const settled = await Promise.allSettled([
+      db().transaction().execute((trx: any) => trx.insertInto('items').values({ label: 'lost-with-its-batch' }).execute()),
+      // OR ROLLBACK: a constraint failure ends the whole transaction, not just the statement.
+      db().transaction().execute((trx: any) => sql`insert or rollback into items (label) values ('duplicate')`.execute(trx)),
+    ]);
+    assert.deepEqual(settled.map((r) => r.status), ['rejected', 'rejected']);
+    assert.equal(observed('lost-with-its-batch').n, 0);
+    await db().transaction().execute((trx: any) => trx.insertInto('items').values({ label: 'after-aborted-batch' }).execute());
+    assert.equal(observed('after-aborted-batch').n, 1);
+  });
 });
