@@ -51,8 +51,8 @@ function row(database: DatabaseKind, id: string, measurement: string, figures: L
   };
 }
 
-/** A target counts as met only when its loads ran without errors. */
-const clean = (...figures: LoadFigures[]) => figures.every((f) => f.errors === 0);
+/** A target counts as met only when its loads ran, and without errors (a load that got nothing through proves nothing). */
+const clean = (...figures: LoadFigures[]) => figures.every((f) => f.errors === 0 && f.requestsPerSecond > 0);
 
 export function loginTargetRows(database: DatabaseKind, figures: LoginFigures): ResultRow[] {
   const stepTarget = SECOND_STEP_PER_SECOND[database];
