@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../test/helpers/databases.ts';
 import { TEST_ENCRYPTION_KEY } from '../test/helpers/server.ts';
 import type { LoadFigures } from './load.ts';
+import { loginTargetRows, measureBareArgon2Verify } from './login-targets.ts';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
 import { describeMachine, loadRow, machineLine, memoryRow, textTable, writeResults, type BenchResults, type ResultRow } from './report.ts';
 import { measureBareRoute, measureFullLogins, measurePasswordLogins, measureSecondStep, measureSessionCheck, measureSessionCheckDuringFlood, measureUsersPage } from './scenarios.ts';
@@ -123,6 +124,8 @@ async function benchHotPaths(kind: DatabaseKind, setup: Setup, bare: RunningServ
   const secondStep = await measureSecondStep(server.url, seeded.halfSessions, shape);
   log(`${kind}: full logins`);
   const fullLogin = await measureFullLogins(server.url, seeded.fullLoginUsers, options.seconds, options.fullLoginConcurrency);
+  log(`${kind}: bare argon2id verify loop`);
+  const bareArgon2 = await measureBareArgon2Verify(options.seconds, options.fullLoginConcurrency);
   log(`${kind}: session check at ${options.sessionCheckRate}/s, idle then during a login flood`);
   const rateShape = { seconds: options.seconds, connections: 10, rate: options.sessionCheckRate };
   const idleRate = await measureSessionCheck(server.url, seeded.completeTokens, rateShape);
@@ -142,6 +145,7 @@ async function benchHotPaths(kind: DatabaseKind, setup: Setup, bare: RunningServ
     loadRow(kind, 'password-login-flood', `the flood: POST /login, ${options.floodConnections} connections`, flood, { ratio: toBare(flood), ratioOf: '× bare' }),
     memoryRow(kind, 'rss-idle', 'server RSS idle (after warm-up)', idleMB, { text: `< ${IDLE_RSS_LIMIT_MB} MB`, met: idleMB < IDLE_RSS_LIMIT_MB }),
     memoryRow(kind, 'rss-peak', 'server RSS peak (VmHWM, under load)', peakMB),
+    ...loginTargetRows(kind, { secondStep, fullLogin, bareArgon2, fullLoginConcurrency: options.fullLoginConcurrency, sessionCheckIdle: idleRate, sessionCheckDuringFlood: duringFlood }),
   ];
 }
 

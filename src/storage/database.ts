@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
+import { DEFAULT_GROUP_COMMIT_LIMITS, GroupCommitSqliteDialect, GroupCommitSqliteDriver, type GroupCommitLimits } from './group-commit.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -31,39 +32,61 @@ const STATEMENT_CACHE_SIZE = 1000;
  * on one connection run one at a time behind Kysely's mutex, so a statement is never shared by
  * two running queries). SQLite re-prepares a cached statement itself after a schema change.
  */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+function statementCache(sqlite: SQLite.Database): (sqlText: string) => SQLite.Statement {
   const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sqlText: string) {
-      let statement = statements.get(sqlText);
-      if (!statement) {
-        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
-        statement = sqlite.prepare(sqlText);
-        statements.set(sqlText, statement);
-      }
-      return statement;
-    },
+  return (sqlText: string) => {
+    let statement = statements.get(sqlText);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      statement = sqlite.prepare(sqlText);
+      statements.set(sqlText, statement);
+    }
+    return statement;
   };
+}
+
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  return { close: () => sqlite.close(), prepare: statementCache(sqlite) };
+}
+
+/**
+ * A file database: one writing connection with group commit (see group-commit.ts) and one
+ * read-only connection for reads outside transactions.
+ */
+function openSqliteFile(path: string, limits: Partial<GroupCommitLimits> = {}): Database {
+  const writer = new SQLite(path);
+  writer.pragma('journal_mode = WAL');
+  // Stated, not left to the build's default: the WAL is fsynced at every commit, so a change
+  // answered 2xx survives a process crash (NORMAL would too) and a power cut (NORMAL would not).
+  writer.pragma('synchronous = FULL');
+  writer.pragma('foreign_keys = ON');
+  // Several processes (server and support command) may share one file.
+  writer.pragma('busy_timeout = 5000');
+  const reader = new SQLite(path);
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('query_only = ON');
+  const driver = new GroupCommitSqliteDriver(writer, statementCache(writer), reader, statementCache(reader), { ...DEFAULT_GROUP_COMMIT_LIMITS, ...limits });
+  return new Kysely<any>({ dialect: new GroupCommitSqliteDialect(driver) }) as Database;
 }
 
 export interface StorageOptions {
   /** Most PostgreSQL connections this process opens (pg.Pool `max`); SQLite has one connection. */
   poolSize?: number;
+  /** SQLite file databases: how many transactions, and how long, one shared commit may gather. */
+  groupCommit?: Partial<GroupCommitLimits>;
 }
 
 export function openStorage(databaseURL: string, onIdleError?: (error: Error) => void, options: StorageOptions = {}): Storage {
   if (databaseURL.startsWith('sqlite:')) {
     const path = databaseURL.slice('sqlite:'.length);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      const db = openSqliteFile(path, options.groupCommit);
+      return { db, dialect: 'sqlite', close: () => db.destroy() };
+    }
+    // In memory (a throw-away server): one connection, nothing to make durable.
     const sqlite = new SQLite(path);
-    sqlite.pragma('journal_mode = WAL');
-    // Stated, not left to the build's default: the WAL is fsynced at every commit, so a change
-    // answered 2xx survives a process crash (NORMAL would too) and a power cut (NORMAL would not).
-    sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    // Several processes (server and support command) may share one file.
-    sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }) as Database;
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
