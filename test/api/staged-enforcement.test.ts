@@ -145,7 +145,7 @@ forEachDatabase('staged enforcement: grace period and the date', (context) => {
     const me = await api.get('/me', { token: held.token });
     assert.equal(me.status, 200, me.text);
     assert.equal(me.body.twoFactor.requiredFrom, day);
-    assert.equal((await api.get('/me', { token: await adminLogin(server, api, admin.email, admin.secret) })).body.twoFactor.requiredFrom, null, 'not for a user who has 2FA');
+    assert.equal((await api.get('/me', { token: await adminLogin(server, api, admin.email, admin.secret) })).body.twoFactor.requiredFrom, undefined, 'not for a user who has 2FA');
     // The date comes: the held session is sent to setup on its next request, and so is a new login.
     server.clock.set(startOf(day));
     const after = await api.get('/me', { token: held.token });
@@ -171,7 +171,7 @@ forEachDatabase('staged enforcement: grace period and the date', (context) => {
     server.clock.set(startOf(day) - 60_000);
     const memberLogin = await logIn(api, member.email);
     const coAdminLogin = await logIn(api, coAdmin.email);
-    assert.equal((await api.get('/me', { token: memberLogin.token })).body.twoFactor.requiredFrom, null);
+    assert.equal((await api.get('/me', { token: memberLogin.token })).body.twoFactor.requiredFrom, undefined);
     assert.equal((await api.get('/me', { token: coAdminLogin.token })).body.twoFactor.requiredFrom, day);
     server.clock.set(startOf(day) + 1000);
     assert.equal((await api.get('/me', { token: memberLogin.token })).status, 200, 'the plain user is not enforced');

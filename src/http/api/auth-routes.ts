@@ -98,7 +98,7 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
             twoFactor: Type.Object({
               enabled: Type.Boolean(),
               methods: Type.Array(Type.String()),
-              requiredFrom: Type.Union([Type.String(), Type.Null()], { description: 'Staged enforcement: YYYY-MM-DD from which this user must have 2FA (setup is due; until then they get in), or null' }),
+              requiredFrom: Type.Optional(Type.String({ description: 'Staged enforcement: YYYY-MM-DD from which this user must have 2FA (setup is due; until then they get in). Absent when nothing is due' })),
             }),
           }),
           ...errorResponses(401, 403),
@@ -112,8 +112,9 @@ export async function authRoutes(parent: FastifyInstance, options: AuthRouteOpti
       const user = { id: session.userId, email: session.email, name: session.name, role: session.role, active: 1, last_login_at: session.lastLoginAt, email_verified_at: session.emailVerified ? 0 : null };
       const publicUser = toPublicUser(user, session.methods);
       const account = { id: session.accountId, name: session.accountName, enforce2fa: session.accountEnforces2FA };
-      const requiredFrom = session.twoFactorRequiredFrom === null ? null : formatDay(session.twoFactorRequiredFrom);
-      return { user: publicUser, account, twoFactor: { ...publicUser.twoFactor, requiredFrom } };
+      // Present only while setup is due, so the answer of everyone else keeps its shape.
+      const due = session.twoFactorRequiredFrom === null ? {} : { requiredFrom: formatDay(session.twoFactorRequiredFrom) };
+      return { user: publicUser, account, twoFactor: { ...publicUser.twoFactor, ...due } };
     },
   );
 }
