@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { namingPool } from './named-statements.ts';
 import type { Database } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -76,7 +77,8 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
   // An idle connection the server closes (a restart, a failover) must not crash the process:
   // the pool drops it and opens a new one on the next query.
   pool.on('error', (error) => onIdleError?.(error));
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) as Database;
+  // The hot reads go out as named prepared statements (named-statements.ts).
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) }) as Database;
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
