@@ -20,7 +20,8 @@
 // that start the command ("__dirname is not defined"): add it to EXTERNAL.
 import { build } from 'esbuild';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -55,12 +56,14 @@ export async function buildTwofold(outdir, name = 'twofold') {
   return join(outdir, `${name}.js`);
 }
 
-// `node scripts/build.mjs`: a clean dist/. A server already running from dist/ keeps working only
-// until it loads a chunk it has not loaded yet, so build while it is stopped (as `npm install` is run).
+// `node scripts/build.mjs`: a clean dist/ (`--outdir DIR`: another folder, for the build's own
+// test). A server already running from dist/ keeps working only until it loads a chunk it has not
+// loaded yet, so build while it is stopped (as `npm install` is run).
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const dist = join(root, 'dist');
+  const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+  const dist = values.outdir ? resolve(values.outdir) : join(root, 'dist');
   rmSync(dist, { recursive: true, force: true });
   const started = performance.now();
   await buildTwofold(dist);
-  console.log(`twofold: built dist/ in ${Math.round(performance.now() - started)} ms`);
+  console.log(`twofold: built ${relative(root, dist) || dist}/ in ${Math.round(performance.now() - started)} ms`);
 }
