@@ -21,6 +21,8 @@ export interface ResultRow {
   errorKinds?: Record<string, number>;
   /** Resident memory, for the memory rows. */
   megabytes: number | null;
+  /** A duration, for the timing rows (the time to the first /healthz answer). */
+  milliseconds?: number | null;
   ratio: number | null;
   /** What the ratio compares, e.g. "÷ bare req/s". */
   ratioOf: string | null;
@@ -39,13 +41,18 @@ export const ROW_IDS = [
   'password-login-flood',
   'rss-idle',
   'rss-peak',
+  'healthz-after-start',
   'scale-base-login',
   'scale-base-session-check',
   'scale-base-users-page',
   'scale-large-login',
   'scale-large-session-check',
   'scale-large-users-page',
+  'scale-large-users-page-vs-bare',
 ] as const;
+
+/** Rows holding one value (memory or time) instead of a load's figures. */
+export const SINGLE_VALUE_ROWS: ReadonlySet<RowId> = new Set(['rss-idle', 'rss-peak', 'healthz-after-start']);
 
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -69,6 +76,10 @@ export function loadRow(database: DatabaseKind, id: RowId, measurement: string, 
 
 export function memoryRow(database: DatabaseKind, id: RowId, measurement: string, megabytes: number, target?: { text: string; met: boolean }): ResultRow {
   return { database, id, measurement, requestsPerSecond: null, p50Ms: null, p99Ms: null, errors: null, megabytes, ratio: null, ratioOf: null, target: target?.text ?? null, met: target?.met ?? null };
+}
+
+export function timeRow(database: DatabaseKind, id: RowId, measurement: string, milliseconds: number, target?: { text: string; met: boolean }): ResultRow {
+  return { ...memoryRow(database, id, measurement, 0, target), megabytes: null, milliseconds };
 }
 
 export interface Machine {
@@ -106,7 +117,7 @@ export interface BenchResults {
 const number = (value: number | null, digits = 0): string => (value === null ? '' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
 function cells(row: ResultRow): string[] {
-  const value = row.megabytes !== null ? `${number(row.megabytes, 1)} MB` : number(row.requestsPerSecond);
+  const value = row.megabytes !== null ? `${number(row.megabytes, 1)} MB` : row.milliseconds != null ? `${number(row.milliseconds)} ms` : number(row.requestsPerSecond);
   const ratio = row.ratio === null ? '' : `${number(row.ratio, 2)} ${row.ratioOf ?? ''}`.trim();
   const met = row.met === null ? '' : row.met ? 'yes' : 'NO';
   return [row.measurement, value, number(row.p50Ms, 1), number(row.p99Ms, 1), number(row.errors), ratio, row.target ?? '', met];
@@ -125,6 +136,20 @@ export function markdownTable(results: BenchResults, database: DatabaseKind): st
   return [`| ${HEADER.join(' | ')} |`, `| ${HEADER.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...lines.map((line) => `| ${line.join(' | ')} |`)].join('\n');
 }
 
+/**
+ * One line per judged row: what the target is, met or missed, and the figure that decided it.
+ * Any row given a target appears here, whoever's scenario wrote it.
+ */
+export function targetLines(results: BenchResults): string[] {
+  return results.rows
+    .filter((row) => row.target !== null)
+    .map((row) => {
+      const [measurement, value, , , errors, ratio] = cells(row);
+      const figure = ratio || value;
+      return `- ${row.met ? 'met' : '**missed**'} — ${row.database}, ${measurement}: ${row.target} (measured ${figure}${row.errors ? `, ${errors} errors` : ''})`;
+    });
+}
+
 export function machineLine(machine: Machine): string {
   return `${machine.cpuCount} × ${machine.cpuModel}, ${machine.totalMemoryGB} GB RAM, ${machine.os}, Node ${machine.node}; load average ${machine.loadAverageAtStart} at start`;
 }
@@ -133,6 +158,13 @@ export function writeResults(path: string, results: BenchResults): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
   const databases = [...new Set(results.rows.map((row) => row.database))];
-  const markdown = [`Run ${results.date} (${results.mode}) on ${machineLine(results.machine)}.`, ...databases.flatMap((database) => ['', `**${database}**`, '', markdownTable(results, database)])].join('\n');
+  const markdown = [
+    `Run ${results.date} (${results.mode}) on ${machineLine(results.machine)}.`,
+    '',
+    '**Targets**',
+    '',
+    ...targetLines(results),
+    ...databases.flatMap((database) => ['', `**${database}**`, '', markdownTable(results, database)]),
+  ].join('\n');
   writeFileSync(path.replace(/\.json$/, '') + '.md', `${markdown}\n`);
 }

@@ -42,7 +42,6 @@ if (!process.execArgv.some((arg) => arg.includes('tsx'))) {
 
 const { run } = await import('node:test');
 const reporters = await import('node:test/reporters');
-const { build } = await import('esbuild');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -142,27 +141,14 @@ const folder = mkdtempSync(join(tmpdir(), 'twofold-tests-'));
 // Tests start the `twofold` command as a child about a hundred times (servers, support and
 // migrate commands, the crash test's restarts); through the tsx loader each start costs about
 // 2.5 CPU-seconds, from one bundle of src/ 0.9, from one bundle of src/ and its packages 0.4
-// (test/helpers/twofold-command.ts). Built fresh for every run, so it cannot go stale, into
-// .test-build/ (git-ignored): one level below the root like src/, so app.ts finds ../public/, and
-// beside node_modules for the packages left out of it: native addons, and packages that read
-// files next to their own code (__dirname: swagger-ui's assets, @fastify/static) or start
-// workers by file name (pino's transports). A package added to that kind fails loudly in the
-// tests that start the command ("__dirname is not defined"): add it to EXTERNAL. One file per
-// run, so two runs in one worktree do not share it.
-const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg-native', '@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pino'];
-const bundle = join(root, '.test-build', `twofold-${process.pid}.mjs`);
-await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: EXTERNAL,
-  // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
-  banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },
-  logLevel: 'error',
-});
+// (test/helpers/twofold-command.ts). The same build as dist/ (scripts/build.mjs, what `npm start`
+// runs), built fresh for every run, so it cannot go stale, into .test-build/ (git-ignored): one
+// level below the root like src/, so app.ts finds ../public/, and beside node_modules for the
+// packages left out of it. Files named after the run, so two runs in one worktree share none.
+const { buildTwofold } = await import('./build.mjs');
+const buildFolder = join(root, '.test-build');
+const buildName = `twofold-${process.pid}`;
+const bundle = await buildTwofold(buildFolder, buildName);
 process.env.TWOFOLD_TEST_BIN = bundle;
 
 /** A module that imports `group`'s files in order; a file that fails to load fails one test named after it. */
@@ -244,7 +230,7 @@ try {
   await runPool(timed, 1);
 } finally {
   rmSync(folder, { recursive: true, force: true });
-  rmSync(bundle, { force: true });
+  for (const file of readdirSync(buildFolder)) if (file === `${buildName}.js` || file.startsWith(`${buildName}-chunk-`)) rmSync(join(buildFolder, file), { force: true });
 }
 for (const [key, value] of Object.entries(totals)) events.write({ type: 'test:diagnostic', data: { nesting: 0, message: `${key} ${value}` } });
 events.write({ type: 'test:diagnostic', data: { nesting: 0, message: `duration_ms ${performance.now() - started}` } });

@@ -88,6 +88,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // A client that already went away has no address any more; its request must not become a 500.
     keyGenerator: (request) => request.ip ?? 'gone',
     allowList: (request) => request.url === '/healthz',
+    // The flood guard's counts are not announced on every answer (three headers on each, issue #18);
+    // a refused request still gets its 429 with Retry-After and the limit.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     ...(sharedFloodStore ? { store: sharedFloodStore } : {}),
   });
   app.addHook('onReady', async () => deps.limits.ready());
@@ -99,8 +102,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(csrfPlugin, { origins: allowedOrigins(config.publicURL, config.production, config.port), cookieName: cookie.name, secureCookies: cookie.secure });
 
   // Responses that can carry a session, a secret or personal data are never stored by caches.
-  app.addHook('onSend', async (request, reply) => {
+  // (A callback hook: it runs on every answer and has nothing to wait for.)
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!request.url.startsWith('/assets/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
 
   await app.register(fastifySwagger, {

@@ -41,23 +41,31 @@ const EXPIRED_REQUEST = 'This sign-in request has expired or is not yours. Go ba
 export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }): Promise<void> {
   const { deps } = options;
   const signingKeys = await loadSigningKeys(deps.db, deps.clock, deps.keys);
-  // Loaded with the app, not with the `twofold` command: oidc-provider warns on import under
-  // Node.js 20 (it asks for 22 LTS), and only the server needs it.
-  const { createProvider } = await import('../oidc/provider.ts');
   // The Twofold session of a request handed to the provider, for a confirmed logout.
   const twofoldSessions = new WeakMap<object, string>();
-  const provider = createProvider({
-    db: deps.db,
-    config: deps.config,
-    keys: deps.keys,
-    signingKeys,
-    pages,
-    onLogoutConfirmed: async (raw) => {
-      const tokenHash = twofoldSessions.get(raw);
-      if (tokenHash) await revokeSession(deps.db, tokenHash);
-    },
-  });
-  const handle = provider.callback();
+  // oidc-provider and its dependencies (koa, jose, ...) are loaded at the first OpenID request,
+  // not at start: ~18 MB of a server's resident memory, and many servers never serve one (the
+  // compiled build keeps the dynamic import a chunk of its own, read only then). It also warns on
+  // import under Node.js 20 (it asks for 22 LTS). A failed load is not kept: the next request retries.
+  let loading: Promise<{ provider: Provider; handle: ReturnType<Provider['callback']> }> | null = null;
+  const loadProvider = () =>
+    (loading ??= import('../oidc/provider.ts').then(({ createProvider }) => {
+      const provider = createProvider({
+        db: deps.db,
+        config: deps.config,
+        keys: deps.keys,
+        signingKeys,
+        pages,
+        onLogoutConfirmed: async (raw) => {
+          const tokenHash = twofoldSessions.get(raw);
+          if (tokenHash) await revokeSession(deps.db, tokenHash);
+        },
+      });
+      return { provider, handle: provider.callback() };
+    })).catch((error: unknown) => {
+      loading = null;
+      throw error;
+    });
   // Back-channel logout tokens, queued when a user's sessions end (rule 41), are sent by the
   // delivery queue's worker: this process can sign them now.
   deps.delivery.queue.addSender(BACKCHANNEL_LOGOUT_CHANNEL, backchannelLogoutSender({ issuer: deps.config.publicURL.origin, signingKey: signingKeys[0]!, db: deps.db }));
@@ -67,6 +75,7 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
     endpoints.removeAllContentTypeParsers();
     endpoints.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
+      const { handle } = await loadProvider();
       const headers = reply.getHeaders();
       if (request.session) twofoldSessions.set(request.raw, request.session.tokenHash);
       reply.hijack();
@@ -87,6 +96,7 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
 
   app.get('/oidc/interaction/:uid', { config: { access: 'complete' }, schema: { hide: true } }, async (request, reply) => {
     const uid = (request.params as { uid: string }).uid;
+    const { provider } = await loadProvider();
     const details = await interactionOf(provider, request, reply, uid);
     if (!details) return sendPage(reply, 400, renderErrorPage(400, EXPIRED_REQUEST, true));
     const session = requireSession(request);

@@ -9,7 +9,8 @@
  * failure becomes LimitsUnavailableError (503 limits_unavailable, Retry-After), and the client
  * keeps reconnecting in the background so service resumes by itself.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.ts';
 import type { CounterState } from './counters.ts';
 import { LimitsUnavailableError, type FloodGuardHit, type LimitCounters } from './limit-counters.ts';
@@ -60,8 +61,16 @@ export interface RedisLimitCounters extends LimitCounters {
   floodGuardHit(key: string, windowMs: number): Promise<FloodGuardHit>;
 }
 
+/**
+ * ioredis is loaded only when REDIS_URL is set (issue #18: a server without Redis never needs its
+ * ~0.25 MB of code). require() from node_modules keeps the start synchronous; the compiled build
+ * leaves it out of the bundle (esbuild does not follow a require made by createRequire).
+ */
+const requireFromPackages = createRequire(import.meta.url);
+
 function createRedisClient(url: string): Redis {
-  return new Redis(url, {
+  const { Redis: RedisClient } = requireFromPackages('ioredis') as typeof import('ioredis');
+  return new RedisClient(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,

@@ -7,7 +7,17 @@
  * are refused for their length anyway): about 18,000 strings. Compared lower-cased, so "Password"
  * and "PASSWORD" are refused with "password".
  */
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
+
+/**
+ * Only the passwords list, read at the first check, not at start: the package's index also
+ * decompresses its diceware list and keyboard graphs (~2.3 MB of strings and arrays in all), and
+ * most processes (a server between sign-ups, the `twofold` subcommands) never check a password.
+ * Loaded with require() from node_modules, synchronously (the policy check stays synchronous),
+ * and left out of the compiled bundle: esbuild does not follow a require made by createRequire.
+ */
+const requireFromPackages = createRequire(import.meta.url);
+const loadPasswordsList = (): string[] => requireFromPackages('@zxcvbn-ts/language-common/dist/passwords.json.cjs') as string[];
 
 /** The shortest password the policy accepts (config.ts passwordMinLength); shorter entries are not kept. */
 const SHORTEST_KEPT = 8;
@@ -15,7 +25,7 @@ const SHORTEST_KEPT = 8;
 let common: Set<string> | null = null;
 
 function commonPasswords(): Set<string> {
-  common ??= new Set(dictionary['passwords-common'].filter((entry) => entry.length >= SHORTEST_KEPT).map((entry) => entry.toLowerCase()));
+  common ??= new Set(loadPasswordsList().filter((entry) => entry.length >= SHORTEST_KEPT).map((entry) => entry.toLowerCase()));
   return common;
 }
 

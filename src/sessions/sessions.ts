@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type CompiledQuery } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
+import { nameStatement } from '../storage/named-statements.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
 import { endApplicationSessions, type LogoutQueue } from './application-sessions.ts';
 import { recordRevocations, type RevocationReason } from './revocation.ts';
@@ -154,6 +155,10 @@ function sessionRead(db: Database) {
   if (!compiled) {
     compiled = compileSessionRead(db);
     if (compiled.parameters.length !== 1) throw new Error('the session read must take exactly one parameter');
+    // On PostgreSQL a named prepared statement: parsed and planned once per connection, not per
+    // request (storage/named-statements.ts). Columns added to this read change its text and so
+    // its statement's name: nothing else to do when extending it.
+    nameStatement(compiled.sql, 'session_read');
     compiledSessionReads.set(db, compiled);
   }
   return compiled;

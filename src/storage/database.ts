@@ -5,8 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { namingPool } from './named-statements.ts';
 import type { Database } from './schema.ts';
 import { DEFAULT_GROUP_COMMIT_LIMITS, GroupCommitSqliteDialect, GroupCommitSqliteDriver, type GroupCommitLimits } from './group-commit.ts';
 
@@ -90,16 +92,20 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
     const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }) as Database;
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
-  const pool = new pg.Pool({
+  // pg is loaded only for a PostgreSQL URL (issue #18: a server on SQLite never needs it), with
+  // require() so opening stays synchronous; the compiled build leaves it out of the bundle.
+  const { Pool, types } = createRequire(import.meta.url)('pg') as typeof pg;
+  const pool = new Pool({
     connectionString: databaseURL,
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     // bigint columns hold millisecond times and counts, all well inside Number's exact range.
-    types: { getTypeParser: (oid: number, format?: any) => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) },
+    types: { getTypeParser: (oid: number, format?: any) => (oid === PG_INT8 ? (v: string) => Number(v) : types.getTypeParser(oid, format)) },
   });
   // An idle connection the server closes (a restart, a failover) must not crash the process:
   // the pool drops it and opens a new one on the next query.
   pool.on('error', (error) => onIdleError?.(error));
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) as Database;
+  // The hot reads go out as named prepared statements (named-statements.ts).
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) }) as Database;
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 

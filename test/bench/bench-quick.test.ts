@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { ROW_IDS, type BenchResults } from '../../bench/report.ts';
+import { ROW_IDS, SINGLE_VALUE_ROWS, type BenchResults } from '../../bench/report.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,8 +30,6 @@ function runQuickBench(out: string, databases: string[]): Promise<{ code: number
   });
 }
 
-const MEMORY_ROWS = new Set(['rss-idle', 'rss-peak']);
-
 describe('benchmark, quick mode', () => {
   const folder = mkdtempSync(join(tmpdir(), 'twofold-bench-test-'));
   after(() => rmSync(folder, { recursive: true, force: true }));
@@ -49,11 +47,14 @@ describe('benchmark, quick mode', () => {
       for (const id of ROW_IDS) {
         const row = results.rows.find((candidate) => candidate.database === database && candidate.id === id);
         assert.ok(row, `${database}: row ${id} is written`);
-        const fields = MEMORY_ROWS.has(id) ? [row.megabytes] : [row.requestsPerSecond, row.p50Ms, row.p99Ms, row.errors];
+        const fields = SINGLE_VALUE_ROWS.has(id) ? [row.megabytes ?? row.milliseconds] : [row.requestsPerSecond, row.p50Ms, row.p99Ms, row.errors];
         for (const value of fields) assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${database} ${id}: ${JSON.stringify(row)}`);
         if (row.target !== null) assert.equal(typeof row.met, 'boolean', `${database} ${id}: judged against its target`);
       }
     }
-    assert.match(readFileSync(out.replace(/\.json$/, '.md'), 'utf8'), /\| measurement \| req\/s \|/, 'the markdown table is written beside it');
+    const markdown = readFileSync(out.replace(/\.json$/, '.md'), 'utf8');
+    assert.match(markdown, /\| measurement \| req\/s \|/, 'the markdown table is written beside it');
+    const judged = results.rows.filter((row) => row.target !== null).length;
+    assert.equal(markdown.match(/^- (met|\*\*missed\*\*) — /gm)?.length, judged, 'one met / missed line per target');
   });
 });

@@ -10,12 +10,20 @@
  * pass: a non-zero counter that does not increase is refused and logged (a cloned key), a
  * counter of zero (synced passkeys do not count) is accepted.
  */
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { Deps } from '../../deps.ts';
 import type { WebAuthnPurpose } from '../../storage/schema.ts';
 import { CHALLENGE_LIFETIME_MS, consumeChallenge, issueChallenge } from './challenges.ts';
 import type { RelyingParty } from './relying-party.ts';
 import { claimedChallenge, knownTransports } from './response-shape.ts';
+
+/**
+ * @simplewebauthn/server and its ASN.1 and X.509 packages (~0.5 MB of code) are loaded at the
+ * first security-key step, not at start (issue #18: a server's idle memory); in the compiled
+ * build they are a chunk of their own.
+ */
+const simpleWebAuthn = () => import('@simplewebauthn/server');
 
 type Offered = Extract<RelyingParty, { offered: true }>;
 type AssertionDeps = Pick<Deps, 'db' | 'clock' | 'log'>;
@@ -32,7 +40,7 @@ export async function startAssertion(deps: Pick<Deps, 'db' | 'clock'>, rp: Offer
   const keys = await deps.db.selectFrom('webauthn_credentials').select(['credential_id', 'transports']).where('user_id', '=', binding.userId).execute();
   if (keys.length === 0) return null;
   const challenge = await issueChallenge(deps.db, deps.clock, binding);
-  return generateAuthenticationOptions({
+  return (await simpleWebAuthn()).generateAuthenticationOptions({
     rpID: rp.rpID,
     challenge,
     timeout: CHALLENGE_LIFETIME_MS,
@@ -55,9 +63,9 @@ export async function verifyAssertion(deps: AssertionDeps, rp: Offered, binding:
     .executeTakeFirst();
   if (!key) return false;
   const storedCounter = Number(key.counter);
-  let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  let verified: Awaited<ReturnType<typeof SimpleWebAuthn.verifyAuthenticationResponse>>;
   try {
-    verified = await verifyAuthenticationResponse({
+    verified = await (await simpleWebAuthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: rp.origin,

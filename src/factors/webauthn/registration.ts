@@ -5,7 +5,8 @@
  * its host as RP ID (SECURITY.md rule 35), stored with what is known of the authenticator.
  */
 import { randomUUID } from 'node:crypto';
-import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { RequestOrigin } from '../../audit/events.ts';
 import type { Deps } from '../../deps.ts';
 import { lockUser } from '../../storage/user-lock.ts';
@@ -15,6 +16,13 @@ import { countSecurityKeys, lockMarker, MAX_KEYS_PER_USER, WEBAUTHN_KIND, type S
 import type { RelyingParty } from './relying-party.ts';
 import { claimedChallenge, knownTransports } from './response-shape.ts';
 
+/**
+ * @simplewebauthn/server and its ASN.1 and X.509 packages (~0.5 MB of code) are loaded at the
+ * first security-key step, not at start (issue #18: a server's idle memory); in the compiled
+ * build they are a chunk of their own.
+ */
+const simpleWebAuthn = () => import('@simplewebauthn/server');
+
 type Offered = Extract<RelyingParty, { offered: true }>;
 
 export type RegistrationOptionsOutcome = { ok: true; options: PublicKeyCredentialCreationOptionsJSON } | { ok: false; reason: 'too_many_keys' };
@@ -23,7 +31,7 @@ export async function startKeyRegistration(deps: Pick<Deps, 'db' | 'clock'>, rp:
   const existing = await deps.db.selectFrom('webauthn_credentials').select(['credential_id', 'transports']).where('user_id', '=', user.userId).execute();
   if (existing.length >= MAX_KEYS_PER_USER) return { ok: false, reason: 'too_many_keys' };
   const challenge = await issueChallenge(deps.db, deps.clock, { userId: user.userId, purpose: 'registration', subjectId: null });
-  const options = await generateRegistrationOptions({
+  const options = await (await simpleWebAuthn()).generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.rpID,
     userID: new TextEncoder().encode(user.userId),
@@ -85,11 +93,11 @@ export async function finishKeyRegistration(
   }
 }
 
-type VerifiedRegistration = NonNullable<Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo']>;
+type VerifiedRegistration = NonNullable<Awaited<ReturnType<typeof SimpleWebAuthn.verifyRegistrationResponse>>['registrationInfo']>;
 
 async function verifyRegistration(deps: Pick<Deps, 'log'>, rp: Offered, response: RegistrationResponseJSON, challenge: string): Promise<VerifiedRegistration | null> {
   try {
-    const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpID, requireUserVerification: false });
+    const result = await (await simpleWebAuthn()).verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpID, requireUserVerification: false });
     return result.verified ? result.registrationInfo : null;
   } catch (error) {
     // The library throws for every kind of wrong answer (origin, RP ID, type, bad CBOR).

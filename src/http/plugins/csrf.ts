@@ -59,15 +59,16 @@ export const csrfPlugin = fp(async function csrfPlugin(app: FastifyInstance, opt
     },
   });
 
-  app.addHook('onRequest', async (request) => {
-    if (!needsOriginCheck(request, options.cookieName)) return;
+  // A callback hook, not an async one: it runs on every request and has nothing to wait for.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!needsOriginCheck(request, options.cookieName)) return done();
     const origin = request.headers.origin;
-    if (typeof origin === 'string' && options.origins.has(origin)) return;
+    if (typeof origin === 'string' && options.origins.has(origin)) return done();
     // Under Referrer-Policy: no-referrer a browser sends "Origin: null" even for a form posted by
     // our own page (Fetch, "serializing a request origin"); Fetch Metadata, which page scripts
     // cannot set, then tells whether the post came from one of our pages.
-    if (origin === 'null' && request.headers['sec-fetch-site'] === 'same-origin') return;
-    throw new HttpError('csrf_rejected');
+    if (origin === 'null' && request.headers['sec-fetch-site'] === 'same-origin') return done();
+    done(new HttpError('csrf_rejected'));
   });
 });
 

@@ -121,7 +121,8 @@ export const errorsPlugin = fp(async function errorsPlugin(app: FastifyInstance)
 
   // No path or query value needs a NUL, and PostgreSQL text cannot hold one: a NUL reaching a
   // query there fails as a 500 (ids, e-mail and user filters, page parameters alike).
-  app.addHook('onRequest', async (request) => {
-    if (/%00|\0/i.test(request.url)) throw new HttpError('invalid_request', { variant: 'url_contains_nul' });
+  // A callback hook, not an async one: it runs on every request and has nothing to wait for.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(/%00|\0/i.test(request.url) ? new HttpError('invalid_request', { variant: 'url_contains_nul' }) : undefined);
   });
 });

@@ -49,10 +49,26 @@ export function computeSecurityHeaders(options: HelmetOptions): Record<string, s
   return headers;
 }
 
+/**
+ * Headers that only a document (an HTML page a browser renders, frames or downloads) acts on.
+ * A JSON answer of the API is never rendered, framed, prefetched from or opened as a download,
+ * so they are left off there (issue #18: the session check's answer carried 12 security headers
+ * around a few bytes of JSON). What applies to any answer stays on it: the CSP (rule 27;
+ * `frame-ancestors 'none'` covers framing too), nosniff (no JSON read as script or HTML),
+ * Cross-Origin-Resource-Policy (no cross-site read of an answer), Referrer-Policy and HSTS.
+ */
+const DOCUMENT_ONLY_HEADERS = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-frame-options', 'x-permitted-cross-domain-policies', 'x-xss-protection'];
+
+/** JSON API routes: everything under /api/ except the API docs, which are HTML pages. */
+function answersJSON(url: string): boolean {
+  return url.startsWith('/api/') && !url.startsWith('/api/v1/docs');
+}
+
 export const securityHeadersPlugin = fp(async function securityHeadersPlugin(app: FastifyInstance, options: { production: boolean }) {
   const headers = computeSecurityHeaders(helmetOptions(options.production));
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+  const apiHeaders = Object.fromEntries(Object.entries(headers).filter(([name]) => !DOCUMENT_ONLY_HEADERS.includes(name)));
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(answersJSON(request.url) ? apiHeaders : headers);
     done();
   });
 });
