@@ -25,7 +25,6 @@ export const securityEventTypes = [
   'user_invited',
   'role_changed',
   'user_deactivated',
-  'user_reactivated',
   'sms_refused',
   'session_revoked',
   'suspicious_activity_reported',

@@ -44,10 +44,11 @@ export async function changeUser(db: Database, clock: Clock, queue: LogoutQueue,
     }
     if (active !== target.active && active === 0) {
       await revokeUserSessions(trx, queue, target.id, undefined, 'administrator');
-      await recordSecurityEvent(trx, clock, { type: 'user_deactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin });
+      await recordSecurityEvent(trx, clock, { type: 'user_deactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin, detail: { active: false } });
     }
     if (active !== target.active && active === 1) {
-      await recordSecurityEvent(trx, clock, { type: 'user_reactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin });
+      // PRODUCT.md §6 fixes the list of event types: a reactivation is the same event with active: true.
+      await recordSecurityEvent(trx, clock, { type: 'user_deactivated', accountId: actor.accountId, actor: by, subjectUserId: target.id, origin, detail: { active: true } });
     }
     return { ok: true, user: { ...target, role, active } } as const;
   });

@@ -279,7 +279,8 @@ forEachDatabase('Admin pages over HTTP', (context) => {
     assert.equal(reactivated.status, 200);
     assert.match(reactivated.text, /is active again and can log in/);
     assert.equal((await server.deps.db.selectFrom('users').select('active').where('id', '=', member.userId).executeTakeFirstOrThrow()).active, 1);
-    assert.equal((await securityEvents(server, member.userId, 'user_reactivated')).length, 1);
+    const logged = await securityEvents(server, member.userId, 'user_deactivated');
+    assert.deepEqual(logged.map((event) => JSON.parse(event.detail).active).sort(), [false, true], 'deactivated, then reactivated (one event type, PRODUCT.md §6)');
     assert.equal((await session.post(`${userPage}/reactivate`, { _csrf: 'forged' })).status, 403);
 
     const own = await session.get(`/settings/users/${admin.userId}`);

@@ -33,8 +33,7 @@ const eventTypeLabels: Record<SecurityEventType, string> = {
   password_reset: 'Password reset',
   user_invited: 'User invited',
   role_changed: 'Role changed',
-  user_deactivated: 'User deactivated',
-  user_reactivated: 'User reactivated',
+  user_deactivated: 'User deactivated or reactivated',
   sms_refused: 'SMS refused',
   session_revoked: 'Session signed out',
   suspicious_activity_reported: 'Suspicious activity reported',
@@ -123,6 +122,13 @@ function describeDetailValue(key: string, value: unknown): string {
   return /^[a-z0-9]+(_[a-z0-9]+)+$/.test(value) ? value.replace(/_/g, ' ') : value;
 }
 
+/** The event's name; one type covers deactivation and reactivation, told apart by its detail. */
+function eventLabel(event: SecurityEventView): string {
+  if (!isSecurityEventType(event.type)) return event.type;
+  if (event.type === 'user_deactivated') return event.detail.active === true ? 'User reactivated' : 'User deactivated';
+  return eventTypeLabels[event.type];
+}
+
 /** Details hold no secrets (rule 30); shown as "Label: value" sentences so a reader needs no JSON. */
 export function describeDetail(detail: Record<string, unknown>): string {
   return Object.entries(detail)
@@ -152,7 +158,7 @@ function renderEventTable(events: SecurityEventView[]): SafeHTML {
     const agent = describeUserAgent(event.userAgent);
     return html`<tr>
 <td>${timeElement(event.at, 'second')}</td>
-<td>${isSecurityEventType(event.type) ? eventTypeLabels[event.type] : event.type}</td>
+<td>${eventLabel(event)}</td>
 <td>${describeActorCell(event)}</td>
 <td>${breakableEmail(event.subject.email)}</td>
 <td class="breakable">${event.ip ?? ''}</td>
