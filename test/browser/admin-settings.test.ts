@@ -75,7 +75,7 @@ browserSuite('administrator settings pages in a browser', (context) => {
     await page.getByRole('link', { name: invitee }).click();
     await page.waitForURL('**/settings/users/*');
     await page.getByRole('heading', { name: 'Ivy Invited', level: 1 }).waitFor();
-    const details = await page.locator('dl.details').innerText();
+    const details = await page.locator('dl.details').first().innerText();
     assert.match(details, new RegExp(invitee.replace(/[.]/g, '\\.')));
     assert.match(details, /Role\s+User/);
     assert.match(details, /Last login\s+Never/);
@@ -86,14 +86,14 @@ browserSuite('administrator settings pages in a browser', (context) => {
     await page.getByLabel('Role', { exact: true }).selectOption('admin');
     assert.equal(await submitForm(page, 'Change role'), 200);
     assert.equal(await page.getByRole('status').innerText(), 'Ivy Invited now has the role Administrator.');
-    assert.match(await page.locator('dl.details').innerText(), /Role\s+Administrator/);
+    assert.match(await page.locator('dl.details').first().innerText(), /Role\s+Administrator/);
 
     // "Deactivate user" asks first, on a page of its own (a GET); the same label there does it.
     await page.getByRole('button', { name: 'Deactivate user' }).click();
     await page.getByRole('heading', { name: 'Deactivate Ivy Invited?', level: 1 }).waitFor();
     assert.equal(await submitForm(page, 'Deactivate user'), 200);
     assert.equal(await page.getByRole('status').innerText(), 'Ivy Invited is deactivated and has been logged out everywhere.');
-    assert.match(await page.locator('dl.details').innerText(), /Status\s+Deactivated/);
+    assert.match(await page.locator('dl.details').first().innerText(), /Status\s+Deactivated/);
     assert.equal(await page.getByRole('button', { name: 'Deactivate user' }).count(), 0);
 
     // Ivy is deactivated, so the signed-in admin is the last active one.
@@ -104,7 +104,7 @@ browserSuite('administrator settings pages in a browser', (context) => {
     await page.getByLabel('Role', { exact: true }).selectOption('user');
     assert.equal(await submitForm(page, 'Change role'), 409);
     assert.match(await page.getByRole('alert').innerText(), /An account must keep at least one active administrator\./);
-    assert.match(await page.locator('dl.details').innerText(), /Role\s+Administrator/);
+    assert.match(await page.locator('dl.details').first().innerText(), /Role\s+Administrator/);
   });
 
   it('answers a plain user with 403 on every settings page', async () => {

@@ -178,7 +178,7 @@ browserSuite('Issue 17 pages in a browser', (context) => {
       await page.getByRole('status').filter({ hasText: 'Kim Keys is deactivated and has been logged out everywhere.' }).waitFor();
       await press('Reactivate user');
       await page.getByRole('status').filter({ hasText: 'Kim Keys is active again and can log in.' }).waitFor();
-      assert.match(await page.locator('dl.details').innerText(), /Status\s+Invited/);
+      assert.match(await page.locator('dl.details').first().innerText(), /Status\s+Invited/);
       // Her own page offers neither deactivation nor a disable link.
       await page.goto(`/settings/users/${admin.userId}`);
       assert.equal(await page.getByRole('button', { name: 'Deactivate user' }).count(), 0);

@@ -69,7 +69,7 @@ ${settings}
 /** On every signed-in page during the grace period of staged enforcement. */
 function twoFactorBanner(requiredFrom: string | null): SafeHTML | string {
   if (requiredFrom === null) return '';
-  return html`<p class="notice banner" role="status" id="two-factor-banner">Your account requires two-factor authentication from ${requiredFrom}. <a href="/user">Set it up now.</a></p>`;
+  return html`<p class="notice" role="status" id="two-factor-banner">Your account requires two-factor authentication from ${requiredFrom}. <a href="/user">Set it up now.</a></p>`;
 }
 
 function initials(name: string): string {

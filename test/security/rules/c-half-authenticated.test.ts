@@ -15,7 +15,8 @@ import { guardedRoutes, pageForm, probeRoute, sendDisableLink, sessionCookie, se
 const REACHABLE_HALF_AUTHENTICATED = [/^\/api\/v1\/login\/(verify|sms|webauthn\/options)$/, /^\/api\/v1\/logout$/, /^\/login\/(verify|sms)$/, /^\/logout$/];
 /** The reviewed list of routes an enrollment-only session (enforcement) may reach besides those. */
 // Re-authentication too: a session made enrollment-only by enforcement re-enters its password before enrolling (issue 13).
-const REACHABLE_ENROLLMENT_ONLY = [/^\/api\/v1\/me\/2fa\/(totp|sms)(\/confirm)?$/, /^\/api\/v1\/me\/2fa\/webauthn(\/options)?$/, /^\/api\/v1\/me\/reauthenticate$/, /^\/reauthenticate$/, /^\/user$/, /^\/user\/two-factor\/(app|sms)(\/(enrollment|confirm|rotate))?$/, /^\/user\/two-factor\/security-key$/, /^\/api\/v1\/logout$/, /^\/logout$/];
+// The verification banner shows on the setup pages too, so its resend button (/email/verification: own address, capped) is reachable there.
+const REACHABLE_ENROLLMENT_ONLY = [/^\/email\/verification$/, /^\/api\/v1\/me\/2fa\/(totp|sms)(\/confirm)?$/, /^\/api\/v1\/me\/2fa\/webauthn(\/options)?$/, /^\/api\/v1\/me\/reauthenticate$/, /^\/reauthenticate$/, /^\/user$/, /^\/user\/two-factor\/(app|sms)(\/(enrollment|confirm|rotate))?$/, /^\/user\/two-factor\/security-key$/, /^\/api\/v1\/logout$/, /^\/logout$/];
 
 const CARRIERS: Carrier[] = ['bearer', 'cookie'];
 
