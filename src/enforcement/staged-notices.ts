@@ -18,6 +18,7 @@
 import type { Deps } from '../deps.ts';
 import { stagedEnforcementEmail } from '../notices/email-texts.ts';
 import { DAY_MS, dueNoticeStage, formatDay, readAffectedScope, selectUsersLackingTwoFactor } from './staged-enforcement.ts';
+import { startPeriodicJob, type JobLog } from '../maintenance/periodic-job.ts';
 
 export const NOTICE_BATCH = 100;
 /** Accounts looked at per run; the next run takes the rest. */
@@ -131,29 +132,9 @@ const RUN_INTERVAL_MS = 10 * 60 * 1000;
  * Runs the job every ten minutes on every instance (the conditional writes make that safe),
  * starting at a random moment in the first minute. Returns the function that stops it.
  */
-export function startStagedNotices(deps: NoticeDeps, log: { info(fields: Record<string, unknown>, message: string): void; warn(fields: Record<string, unknown>, message: string): void }): () => void {
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const queued = await sendDueStagedNotices(deps);
-      if (queued > 0) log.info({ queued }, 'staged enforcement notices queued');
-    } catch (error) {
-      log.warn({ error: error instanceof Error ? error.message : String(error) }, 'staged enforcement notices failed; trying again at the next run');
-    } finally {
-      running = false;
-    }
-  };
-  let interval: NodeJS.Timeout | undefined;
-  const first = setTimeout(() => {
-    void run();
-    interval = setInterval(() => void run(), RUN_INTERVAL_MS);
-    interval.unref();
-  }, Math.floor(Math.random() * 60_000));
-  first.unref();
-  return () => {
-    clearTimeout(first);
-    if (interval) clearInterval(interval);
-  };
+export function startStagedNotices(deps: NoticeDeps, log: JobLog): () => void {
+  return startPeriodicJob('staged enforcement notices', RUN_INTERVAL_MS, async () => {
+    const queued = await sendDueStagedNotices(deps);
+    if (queued > 0) log.info({ queued }, 'staged enforcement notices queued');
+  }, log);
 }

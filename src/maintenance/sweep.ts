@@ -13,6 +13,7 @@
 import type { Clock } from '../clock.ts';
 import type { Policy } from '../config.ts';
 import type { Database } from '../storage/schema.ts';
+import { startPeriodicJob, type JobLog } from './periodic-job.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const BATCH_SIZE = 1000;
@@ -107,38 +108,15 @@ export async function sweepExpiredRows(db: Database, clock: Clock, policy: Sweep
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
-export interface SweepLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+export type SweepLog = JobLog;
 
 /**
  * Sweeps every ten minutes, starting at a random moment in the first minute so instances started
  * together do not sweep in step. Returns the function that stops it (on shutdown).
  */
 export function startSweeping(db: Database, clock: Clock, policy: SweepPolicy, log: SweepLog): () => void {
-  let running = false;
-  const sweep = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const report = await sweepExpiredRows(db, clock, policy);
-      if (Object.values(report).some((count) => count > 0)) log.info({ deleted: report }, 'swept expired rows');
-    } catch (error) {
-      log.warn({ error: error instanceof Error ? error.message : String(error) }, 'sweeping expired rows failed; trying again at the next sweep');
-    } finally {
-      running = false;
-    }
-  };
-  let interval: NodeJS.Timeout | undefined;
-  const first = setTimeout(() => {
-    void sweep();
-    interval = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
-    interval.unref();
-  }, Math.floor(Math.random() * 60_000));
-  first.unref();
-  return () => {
-    clearTimeout(first);
-    if (interval) clearInterval(interval);
-  };
+  return startPeriodicJob('sweeping expired rows', SWEEP_INTERVAL_MS, async () => {
+    const report = await sweepExpiredRows(db, clock, policy);
+    if (Object.values(report).some((count) => count > 0)) log.info({ deleted: report }, 'swept expired rows');
+  }, log);
 }
