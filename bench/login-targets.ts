@@ -10,7 +10,7 @@ import { verify } from '@node-rs/argon2';
 import { createPasswordHasher } from '../src/crypto/password-hasher.ts';
 import type { DatabaseKind } from '../test/helpers/databases.ts';
 import { runClosedLoop, type LoadFigures } from './load.ts';
-import type { ResultRow } from './report.ts';
+import { loadRow, type ResultRow } from './report.ts';
 import { BENCH_PASSWORD } from './seed.ts';
 
 const SECOND_STEP_PER_SECOND: Record<DatabaseKind, number> = { sqlite: 2000, postgres: 800 };
@@ -33,24 +33,6 @@ export interface LoginFigures {
   sessionCheckDuringFlood: LoadFigures;
 }
 
-function row(database: DatabaseKind, id: string, measurement: string, figures: LoadFigures, judged: { ratio: number; ratioOf: string; target: string; met: boolean } | null): ResultRow {
-  return {
-    database,
-    id,
-    measurement,
-    requestsPerSecond: figures.requestsPerSecond,
-    p50Ms: figures.p50Ms,
-    p99Ms: figures.p99Ms,
-    errors: figures.errors,
-    ...(figures.errorKinds && figures.errors > 0 ? { errorKinds: figures.errorKinds } : {}),
-    megabytes: null,
-    ratio: judged?.ratio ?? null,
-    ratioOf: judged?.ratioOf ?? null,
-    target: judged?.target ?? null,
-    met: judged?.met ?? null,
-  };
-}
-
 /** A target counts as met only when its loads ran, and without errors (a load that got nothing through proves nothing). */
 const clean = (...figures: LoadFigures[]) => figures.every((f) => f.errors === 0 && f.requestsPerSecond > 0);
 
@@ -60,20 +42,20 @@ export function loginTargetRows(database: DatabaseKind, figures: LoginFigures): 
   const loginRatio = figures.fullLogin.requestsPerSecond / Math.max(figures.bareArgon2.requestsPerSecond, 0.001);
   const floodRatio = figures.sessionCheckDuringFlood.p99Ms / Math.max(figures.sessionCheckIdle.p99Ms, 0.001);
   return [
-    row(database, 'issue18-login-verify', 'issue 18 #3: second step POST /login/verify, c=50', figures.secondStep, {
+    loadRow(database, 'issue18-login-verify', 'issue 18 #3: second step POST /login/verify, c=50', figures.secondStep, {
       ratio: stepRatio,
       ratioOf: `× ${stepTarget}/s`,
       target: `≥ ${stepTarget} verifies/s`,
       met: stepRatio >= 1 && clean(figures.secondStep),
     }),
-    row(database, 'issue18-bare-argon2id', `bare argon2id verify loop (${figures.fullLoginConcurrency} at once, bench process)`, figures.bareArgon2, null),
-    row(database, 'issue18-full-login', `issue 18 #4: full password + TOTP logins (${figures.fullLoginConcurrency} at once)`, figures.fullLogin, {
+    loadRow(database, 'issue18-bare-argon2id', `bare argon2id verify loop (${figures.fullLoginConcurrency} at once, bench process)`, figures.bareArgon2),
+    loadRow(database, 'issue18-full-login', `issue 18 #4: full password + TOTP logins (${figures.fullLoginConcurrency} at once)`, figures.fullLogin, {
       ratio: loginRatio,
       ratioOf: '× bare argon2id',
       target: `≥ ${FULL_LOGIN_SHARE_OF_BARE_HASH} × bare argon2id`,
       met: loginRatio >= FULL_LOGIN_SHARE_OF_BARE_HASH && clean(figures.fullLogin, figures.bareArgon2),
     }),
-    row(database, 'issue18-session-check-during-flood', 'issue 18 #5: session-check p99 during the login flood', figures.sessionCheckDuringFlood, {
+    loadRow(database, 'issue18-session-check-during-flood', 'issue 18 #5: session-check p99 during the login flood', figures.sessionCheckDuringFlood, {
       ratio: floodRatio,
       ratioOf: '× idle p99',
       target: `p99 ≤ ${FLOOD_P99_LIMIT} × idle`,

@@ -49,6 +49,10 @@ export const ROW_IDS = [
   'scale-large-session-check',
   'scale-large-users-page',
   'scale-large-users-page-vs-bare',
+  'issue18-login-verify',
+  'issue18-bare-argon2id',
+  'issue18-full-login',
+  'issue18-session-check-during-flood',
 ] as const;
 
 /** Rows holding one value (memory or time) instead of a load's figures. */
