@@ -62,8 +62,9 @@ function openSqliteFile(path: string, limits: Partial<GroupCommitLimits> = {}): 
   // answered 2xx survives a process crash (NORMAL would too) and a power cut (NORMAL would not).
   writer.pragma('synchronous = FULL');
   writer.pragma('foreign_keys = ON');
-  // Several processes (server and support command) may share one file.
-  writer.pragma('busy_timeout = 5000');
+  // Several processes (server and support command) may share one file. Waiting for the write lock
+  // is the driver's (asynchronously, group-commit.ts): SQLite's busy handler would block the event loop.
+  writer.pragma('busy_timeout = 0');
   const reader = new SQLite(path);
   reader.pragma('busy_timeout = 5000');
   reader.pragma('query_only = ON');

@@ -20,6 +20,13 @@
  *   only (WAL readers do not wait for the writer): a session check neither waits for a batch nor
  *   sees what is not yet durable. Writes outside a transaction join the open batch (and wait for
  *   its commit), or commit at once when none is open.
+ * - Another connection to the file (a second app instance, the support command) may hold the write
+ *   lock. The writer has no busy timeout: SQLite's busy handler would wait synchronously, holding
+ *   the event loop, and if the other connection lives in this process (two instances in one test
+ *   process) it could then never reach its COMMIT. Where this driver takes the write lock (a new
+ *   batch, a lone write) it retries on SQLITE_BUSY after a timer instead, up to BUSY_BUDGET_MS.
+ *   Once the batch holds the lock (WAL mode), its statements and its COMMIT cannot be busy: the
+ *   checkpoint after a commit is passive and its failure is not the commit's.
  */
 import SQLite from 'better-sqlite3';
 import { SqliteDialect, type DatabaseConnection, type Driver, type QueryResult, type CompiledQuery } from 'kysely';
@@ -37,6 +44,33 @@ export interface GroupCommitLimits {
 export const DEFAULT_GROUP_COMMIT_LIMITS: GroupCommitLimits = { maxMembers: 256, maxWaitMs: 20 };
 
 type Prepare = (sqlText: string) => SQLite.Statement;
+
+/** How long a batch or a lone write keeps trying for a write lock another connection holds (the former busy_timeout). */
+export const BUSY_BUDGET_MS = 5000;
+const BUSY_FIRST_DELAY_MS = 1;
+const BUSY_MAX_DELAY_MS = 20;
+
+/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT for a lone write whose snapshot went stale). */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Runs `attempt`, which takes the write lock and does nothing when it fails busy, until it gets
+ * the lock: between tries the event loop runs, so a holder in this process can commit.
+ */
+async function whenWriteLockFree<T>(attempt: () => T): Promise<T> {
+  const deadline = performance.now() + BUSY_BUDGET_MS;
+  for (let delay = BUSY_FIRST_DELAY_MS; ; delay = Math.min(delay * 2, BUSY_MAX_DELAY_MS)) {
+    try {
+      return attempt();
+    } catch (error) {
+      if (!isBusy(error) || performance.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
 
 /** One shared transaction: its members wait for its commit. */
 class Batch {
@@ -113,7 +147,7 @@ export class GroupCommitSqliteDriver implements Driver {
     const handle = connection as Handle;
     await this.#lock();
     try {
-      const batch = this.#openBatch();
+      const batch = await this.#openBatch();
       handle.savepoint = `member_${++this.#savepoints}`;
       this.writer.exec(`savepoint ${handle.savepoint}`);
       batch.members += 1;
@@ -191,7 +225,9 @@ export class GroupCommitSqliteDriver implements Driver {
     const batch = this.#batch;
     let result: QueryResult<R>;
     try {
-      result = run<R>(this.prepareWriter(sqlText), parameters);
+      const statement = this.prepareWriter(sqlText);
+      // Without a batch the statement commits on its own and must take the write lock first.
+      result = batch ? run<R>(statement, parameters) : await whenWriteLockFree(() => run<R>(statement, parameters));
     } catch (error) {
       this.#failIfAborted(error);
       this.#unlock();
@@ -208,9 +244,10 @@ export class GroupCommitSqliteDriver implements Driver {
     return result;
   }
 
-  #openBatch(): Batch {
+  /** Called while holding this driver's lock: no other member can open or commit a batch meanwhile. */
+  async #openBatch(): Promise<Batch> {
     if (!this.#batch) {
-      this.writer.exec('begin immediate');
+      await whenWriteLockFree(() => this.writer.exec('begin immediate'));
       this.#batch = new Batch();
     }
     return this.#batch;

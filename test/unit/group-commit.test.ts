@@ -162,4 +162,39 @@ describe('SQLite group commit', () => {
     await db().transaction().execute((trx: any) => trx.insertInto('items').values({ label: 'after-aborted-batch' }).execute());
     assert.equal(observed('after-aborted-batch').n, 1);
   });
+
+  it('two drivers on one file (two app instances in one process) both write while the other holds the lock', async () => {
+    // Each driver keeps its batch open across event-loop turns; a synchronous busy wait in one
+    // would stop the other from ever reaching its COMMIT.
+    const second = openStorage(`sqlite:${file}`, undefined, { groupCommit: { maxWaitMs: 60_000 } });
+    try {
+      const other = second.db as any;
+      const write = (database: any, label: string) =>
+        database.transaction().execute(async (trx: any) => {
+          await trx.insertInto('items').values({ label }).execute();
+          await new Promise((resolve) => setImmediate(resolve)); // the batch stays open meanwhile
+          await trx.updateTable('counters').set({ value: sql`value + 1` }).where('name', '=', 'shared-file').execute();
+        });
+      await db().insertInto('counters').values({ name: 'shared-file', value: 0 }).execute();
+      const started = performance.now();
+      const settled = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => [
+          write(db(), `first-driver-${i}`),
+          write(other, `second-driver-${i}`),
+          other.insertInto('items').values({ label: `second-driver-lone-${i}` }).execute(),
+        ]).flat(),
+      );
+      const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+      assert.deepEqual(failures, []);
+      assert.ok(performance.now() - started < 4_000, 'a driver waited for the other synchronously');
+      assert.equal((observer.prepare(`select value from counters where name = 'shared-file'`).get() as { value: number }).value, 40);
+      for (let i = 0; i < 20; i++) {
+        assert.equal(observed(`first-driver-${i}`).n, 1);
+        assert.equal(observed(`second-driver-${i}`).n, 1);
+        assert.equal(observed(`second-driver-lone-${i}`).n, 1);
+      }
+    } finally {
+      await second.close();
+    }
+  });
 });
