@@ -46,8 +46,10 @@ const backends: Backend[] = [
     async open() {
       const keyPrefix = uniqueKeyPrefix();
       const clock = new ManualClock();
-      const first = redisLimitCounters({ url: SHARED_REDIS_URL, keyPrefix }, clock, silent);
-      const second = redisLimitCounters({ url: SHARED_REDIS_URL, keyPrefix }, clock, silent);
+      // The contract here is counting, not speed: a generous command timeout keeps a loaded machine
+      // from turning a slow burst into a 503 (the failure tests below keep the real timeout).
+      const first = redisLimitCounters({ url: SHARED_REDIS_URL, keyPrefix, commandTimeoutMs: 5_000 }, clock, silent);
+      const second = redisLimitCounters({ url: SHARED_REDIS_URL, keyPrefix, commandTimeoutMs: 5_000 }, clock, silent);
       await Promise.all([first.ready(), second.ready()]);
       return {
         first,
