@@ -98,17 +98,18 @@ export async function startTOTPEnrollment(deps: EnrollmentDeps, input: { userId:
  * the answer goes into a no-store page of the session that started it, as when it was first shown.
  */
 export async function showPendingEnrollment(deps: EnrollmentDeps, input: { userId: string; email: string; issuer: string; enrollmentId: string }): Promise<StartedEnrollment | null> {
-  const pending = await deps.db
-    .selectFrom('totp_enrollments')
-    .select(['id', 'secret_encrypted', 'expires_at'])
-    .where('id', '=', input.enrollmentId)
-    .where('user_id', '=', input.userId)
-    .executeTakeFirst();
-  if (!pending || Number(pending.expires_at) <= deps.clock.now()) return null;
-  const { secret } = splitPendingSecrets(openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(input.userId, pending.id)));
-  const secretBase32 = encodeBase32(secret);
+  const pending = await readPendingEnrollment(deps, input.userId, input.enrollmentId, deps.clock.now());
+  if (!pending) return null;
+  const secretBase32 = encodeBase32(pending.secret);
   const otpauthURI = buildOtpauthURI({ issuer: input.issuer, accountName: input.email, secretBase32 });
-  return { enrollmentId: pending.id, otpauthURI, secretBase32, qrSVG: await renderQRCodeSVG(otpauthURI), expiresAt: Number(pending.expires_at) };
+  return { enrollmentId: pending.id, otpauthURI, secretBase32, qrSVG: await renderQRCodeSVG(otpauthURI), expiresAt: pending.expiresAt };
+}
+
+/** This user's pending enrollment `enrollmentId` while it is pending, with its secret (and the one it replaced) opened. */
+async function readPendingEnrollment(deps: EnrollmentDeps, userId: string, enrollmentId: string, now: number): Promise<(ReturnType<typeof splitPendingSecrets> & { id: string; expiresAt: number }) | null> {
+  const pending = await deps.db.selectFrom('totp_enrollments').select(['id', 'secret_encrypted', 'expires_at']).where('id', '=', enrollmentId).where('user_id', '=', userId).executeTakeFirst();
+  if (!pending || Number(pending.expires_at) <= now) return null;
+  return { id: pending.id, expiresAt: Number(pending.expires_at), ...splitPendingSecrets(openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(userId, pending.id))) };
 }
 
 /** Whether the user has any pending app enrollment (confirming one deletes it; rotating replaces it). */
@@ -134,14 +135,9 @@ export async function confirmTOTPEnrollment<T>(
   afterConfirm: (trx: Database, replacedFactor: boolean) => Promise<T>,
 ): Promise<ConfirmEnrollmentOutcome<T>> {
   const now = deps.clock.now();
-  const pending = await deps.db
-    .selectFrom('totp_enrollments')
-    .select(['id', 'secret_encrypted', 'expires_at'])
-    .where('id', '=', input.enrollmentId)
-    .where('user_id', '=', input.userId)
-    .executeTakeFirst();
-  if (!pending || Number(pending.expires_at) <= now) return { ok: false, reason: 'enrollment_expired' };
-  const { secret, replaced } = splitPendingSecrets(openSecret(deps.keys, pending.secret_encrypted, totpEnrollmentAssociatedData(input.userId, pending.id)));
+  const pending = await readPendingEnrollment(deps, input.userId, input.enrollmentId, now);
+  if (!pending) return { ok: false, reason: 'enrollment_expired' };
+  const { secret, replaced } = pending;
   const step = findTOTPStep(secret, input.code, now);
   if (step === null) return { ok: false, reason: 'invalid_code', fromReplacedSecret: replaced !== null && findTOTPStep(replaced, input.code, now) !== null };
 
