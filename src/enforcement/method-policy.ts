@@ -11,9 +11,8 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import type { Database } from '../storage/schema.ts';
+import { POLICY_METHODS, readAccountPolicy, writeAccountPolicy } from './account-policy.ts';
 
-/** The methods a policy can name, in the registry's order (the registry's methods; kept here so storage-level reads need no registry). */
-export const POLICY_METHODS = ['totp', 'sms', 'webauthn'] as const;
 /** The phishing-resistant methods (security keys). */
 export const PHISHING_RESISTANT_METHODS: readonly string[] = ['webauthn'];
 
@@ -21,8 +20,6 @@ export interface MethodPolicy {
   allowedMethods: string[];
   requirePhishingResistant: boolean;
 }
-
-export const DEFAULT_METHOD_POLICY: MethodPolicy = { allowedMethods: [...POLICY_METHODS], requirePhishingResistant: false };
 
 /** The methods a login may use under a policy row (null: no row, the defaults). */
 export function allowedMethodsOf(row: { allowed_methods: string | null; require_phishing_resistant: number | null } | null): string[] {
@@ -32,9 +29,8 @@ export function allowedMethodsOf(row: { allowed_methods: string | null; require_
 }
 
 export async function readMethodPolicy(db: Database, accountId: string): Promise<MethodPolicy> {
-  const row = await db.selectFrom('account_policies').select(['allowed_methods', 'require_phishing_resistant']).where('account_id', '=', accountId).executeTakeFirst();
-  if (!row) return { ...DEFAULT_METHOD_POLICY, allowedMethods: [...DEFAULT_METHOD_POLICY.allowedMethods] };
-  return { allowedMethods: POLICY_METHODS.filter((kind) => row.allowed_methods.split(',').includes(kind)), requirePhishingResistant: row.require_phishing_resistant === 1 };
+  const { allowedMethods, requirePhishingResistant } = await readAccountPolicy(db, accountId);
+  return { allowedMethods, requirePhishingResistant };
 }
 
 /** What a login may use under a policy: security keys only when phishing resistance is required. */
@@ -87,12 +83,7 @@ export async function changeMethodPolicy(
   const affectedUsers = await countAffectedUsers(deps.db, actor.accountId, next);
   if (change.dryRun) return { ok: true, policy: next, affectedUsers, saved: false };
   await deps.db.transaction().execute(async (trx) => {
-    const values = { allowed_methods: next.allowedMethods.join(','), require_phishing_resistant: next.requirePhishingResistant ? 1 : 0, updated_at: deps.clock.now() };
-    await trx
-      .insertInto('account_policies')
-      .values({ account_id: actor.accountId, ...values })
-      .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
-      .execute();
+    await writeAccountPolicy(trx, actor.accountId, next, deps.clock.now());
     await recordSecurityEvent(trx, deps.clock, {
       type: 'policy_changed',
       accountId: actor.accountId,

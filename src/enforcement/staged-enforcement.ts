@@ -13,7 +13,8 @@ import type { Deps } from '../deps.ts';
 import type { Database, EnforceFor, Role } from '../storage/schema.ts';
 
 export type { EnforceFor };
-import { allowedMethodsOf, POLICY_METHODS } from './method-policy.ts';
+import { readAccountPolicy, writeAccountPolicy } from './account-policy.ts';
+import { effectiveAllowed } from './method-policy.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** "More than a year ahead" is refused: a date that far is more likely a typo than a plan. */
@@ -70,8 +71,8 @@ export interface StagedEnforcement {
 }
 
 export async function readStagedEnforcement(db: Database, accountId: string): Promise<StagedEnforcement> {
-  const row = await db.selectFrom('account_policies').select(['enforce_from', 'enforce_for']).where('account_id', '=', accountId).executeTakeFirst();
-  return { enforceFrom: row?.enforce_from == null ? null : formatDay(Number(row.enforce_from)), enforceFor: row?.enforce_for === 'admins' ? 'admins' : 'everyone' };
+  const { enforceFrom, enforceFor } = await readAccountPolicy(db, accountId);
+  return { enforceFrom: enforceFrom === null ? null : formatDay(enforceFrom), enforceFor };
 }
 
 /** Who the account's enforcement reaches, and which methods count as having 2FA. */
@@ -82,8 +83,8 @@ export interface AffectedScope {
 }
 
 export async function readAffectedScope(db: Database, accountId: string): Promise<AffectedScope> {
-  const row = await db.selectFrom('account_policies').select(['allowed_methods', 'require_phishing_resistant', 'enforce_for']).where('account_id', '=', accountId).executeTakeFirst();
-  return { accountId, enforceFor: row?.enforce_for === 'admins' ? 'admins' : 'everyone', allowedMethods: allowedMethodsOf(row ?? null) };
+  const policy = await readAccountPolicy(db, accountId);
+  return { accountId, enforceFor: policy.enforceFor, allowedMethods: effectiveAllowed(policy) };
 }
 
 /**
@@ -138,18 +139,11 @@ export async function changeStagedEnforcement(
   const checked = checkStagedChange(change, now);
   if (!checked.ok) return checked;
   const rearmed = await deps.db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('account_policies').select(['enforce_from', 'enforce_for']).where('account_id', '=', actor.accountId).executeTakeFirst();
-    const currentFrom = current?.enforce_from == null ? null : Number(current.enforce_from);
-    const currentFor: EnforceFor = current?.enforce_for === 'admins' ? 'admins' : 'everyone';
-    const nextFrom = checked.enforceFromMs === undefined ? currentFrom : checked.enforceFromMs;
-    const nextFor = change.enforceFor ?? currentFor;
-    if (nextFrom === currentFrom && nextFor === currentFor) return false;
-    const values = { enforce_from: nextFrom, enforce_for: nextFor, updated_at: now };
-    await trx
-      .insertInto('account_policies')
-      .values({ account_id: actor.accountId, allowed_methods: POLICY_METHODS.join(','), require_phishing_resistant: 0, ...values })
-      .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
-      .execute();
+    const current = await readAccountPolicy(trx, actor.accountId);
+    const nextFrom = checked.enforceFromMs === undefined ? current.enforceFrom : checked.enforceFromMs;
+    const nextFor = change.enforceFor ?? current.enforceFor;
+    if (nextFrom === current.enforceFrom && nextFor === current.enforceFor) return false;
+    await writeAccountPolicy(trx, actor.accountId, { enforceFrom: nextFrom, enforceFor: nextFor }, now);
     await rearmStagedNotices(trx, actor.accountId, now);
     await recordSecurityEvent(trx, deps.clock, {
       type: 'policy_changed',

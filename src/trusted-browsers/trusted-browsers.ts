@@ -17,12 +17,10 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken, isWellFormedToken } from '../crypto/tokens.ts';
-import { DEFAULT_METHOD_POLICY } from '../enforcement/method-policy.ts';
+import { MAX_TRUSTED_BROWSER_DAYS, readAccountPolicy, writeAccountPolicy } from '../enforcement/account-policy.ts';
 import type { Database } from '../storage/schema.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_TRUSTED_BROWSER_DAYS = 30;
-export const MAX_TRUSTED_BROWSER_DAYS = 90;
 
 /** The method recorded in a session's auth methods when a trusted browser stood in for the code: it proves no factor. */
 export const TRUSTED_BROWSER_METHOD = 'trusted';
@@ -42,8 +40,7 @@ export interface TrustOwner {
 
 /** The account's days setting (no policy row, or never set: the default). */
 export async function readTrustedBrowserDays(db: Database, accountId: string): Promise<number> {
-  const row = await db.selectFrom('account_policies').select('trusted_browser_days').where('account_id', '=', accountId).executeTakeFirst();
-  return row?.trusted_browser_days ?? DEFAULT_TRUSTED_BROWSER_DAYS;
+  return (await readAccountPolicy(db, accountId)).trustedBrowserDays;
 }
 
 /** Whether a grant at `grantedAt`, with its fixed expiry, still stands under `currentDays`. */
@@ -164,13 +161,7 @@ export async function holdsTrustedBrowserRecord(db: Database, userId: string, se
 export async function changeTrustedBrowserDays(db: Database, clock: Clock, actor: TrustOwner, days: number, origin: RequestOrigin): Promise<void> {
   if (!Number.isInteger(days) || days < 0 || days > MAX_TRUSTED_BROWSER_DAYS) throw new Error(`trusted-browser days out of range: ${days}`);
   await db.transaction().execute(async (trx) => {
-    const now = clock.now();
-    await trx
-      .insertInto('account_policies')
-      // A first policy row keeps the method defaults; only the days are set here.
-      .values({ account_id: actor.accountId, allowed_methods: DEFAULT_METHOD_POLICY.allowedMethods.join(','), require_phishing_resistant: 0, updated_at: now, trusted_browser_days: days })
-      .onConflict((oc) => oc.column('account_id').doUpdateSet({ trusted_browser_days: days, updated_at: now }))
-      .execute();
+    await writeAccountPolicy(trx, actor.accountId, { trustedBrowserDays: days }, clock.now());
     await recordSecurityEvent(trx, clock, { type: 'policy_changed', accountId: actor.accountId, actor: { kind: 'user', userId: actor.userId }, subjectUserId: null, origin, detail: { trustedBrowserDays: days } });
   });
 }

@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { changeMethodPolicy, countAffectedUsers, POLICY_METHODS, readMethodPolicy } from '../../enforcement/method-policy.ts';
+import { MAX_TRUSTED_BROWSER_DAYS, POLICY_METHODS } from '../../enforcement/account-policy.ts';
+import { changeMethodPolicy, countAffectedUsers, readMethodPolicy } from '../../enforcement/method-policy.ts';
 import { changeStagedEnforcement, type EnforceFor, checkStagedChange, countUsersLackingTwoFactor, readAffectedScope, readStagedEnforcement } from '../../enforcement/staged-enforcement.ts';
 import { sendStagedNotices } from '../../enforcement/staged-notices.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
@@ -17,7 +18,7 @@ import { enforceFromError, methodPolicyError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
-import { changeTrustedBrowserDays, MAX_TRUSTED_BROWSER_DAYS, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
+import { changeTrustedBrowserDays, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
 import { errorResponses, sessionSecurity } from './schemas.ts';
 
 const MethodSchema = Type.Union(POLICY_METHODS.map((kind) => Type.Literal(kind)), { description: 'totp: Mobile App; sms: SMS Message; webauthn: Security Key' });

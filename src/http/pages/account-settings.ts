@@ -15,7 +15,8 @@ import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/ses
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { enforceFromError, enforcementError, methodPolicyError } from '../outcome-errors.ts';
-import { changeMethodPolicy, POLICY_METHODS, readMethodPolicy } from '../../enforcement/method-policy.ts';
+import { MAX_TRUSTED_BROWSER_DAYS, POLICY_METHODS } from '../../enforcement/account-policy.ts';
+import { changeMethodPolicy, readMethodPolicy } from '../../enforcement/method-policy.ts';
 import { originOf } from '../request-origin.ts';
 import { ACCOUNT_PATH, ACCOUNT_POLICY_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState, type StagedEnforcementView } from '../views/account-settings.ts';
 import { changeStagedEnforcement, checkStagedChange, countUsersLackingTwoFactor, readAffectedScope, readStagedEnforcement, type EnforceFor } from '../../enforcement/staged-enforcement.ts';
@@ -25,7 +26,7 @@ import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { changeTrustedBrowserDays, MAX_TRUSTED_BROWSER_DAYS, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
+import { changeTrustedBrowserDays, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
 import { TRUSTED_BROWSER_DAYS_MESSAGE, TRUSTED_BROWSER_DAYS_PATH } from '../views/trusted-browser-days.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
 

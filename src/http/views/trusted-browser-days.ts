@@ -2,7 +2,7 @@
  * "Trusted browsers" in the Security section of Account Information (PRODUCT.md §2.11): how many
  * days a browser trusted at the Verification Code step skips the code (0 = off, at most 90).
  */
-import { MAX_TRUSTED_BROWSER_DAYS } from '../../trusted-browsers/trusted-browsers.ts';
+import { MAX_TRUSTED_BROWSER_DAYS } from '../../enforcement/account-policy.ts';
 import { inputField, postForm } from './forms.ts';
 import { html, type SafeHTML } from './html.ts';
 
