@@ -7,11 +7,8 @@
  * written. Recovery codes are not a method and stay usable (the way back for a lost key).
  */
 import { sql } from 'kysely';
-import type { RequestOrigin } from '../audit/events.ts';
-import { recordSecurityEvent } from '../audit/events.ts';
-import type { Deps } from '../deps.ts';
 import type { Database } from '../storage/schema.ts';
-import { POLICY_METHODS, readAccountPolicy, writeAccountPolicy } from './account-policy.ts';
+import { POLICY_METHODS, readAccountPolicy } from './account-policy.ts';
 
 /** The phishing-resistant methods (security keys). */
 export const PHISHING_RESISTANT_METHODS: readonly string[] = ['webauthn'];
@@ -50,48 +47,4 @@ export async function countAffectedUsers(db: Database, accountId: string, policy
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('factors').select(sql.lit(1).as('one')).whereRef('factors.user_id', '=', 'users.id').where('factors.kind', 'in', allowed))))
     .executeTakeFirst();
   return Number(row?.count ?? 0);
-}
-
-export type PolicyChangeOutcome = { ok: true; policy: MethodPolicy; affectedUsers: number; saved: boolean } | { ok: false; reason: 'admin_2fa_required' | 'no_method_allowed' };
-
-export interface PolicyActor {
-  userId: string;
-  accountId: string;
-  /** The admin's own confirmed methods. */
-  methods: readonly string[];
-}
-
-/**
- * Applies a change (any subset of the fields). `dryRun` answers how many users it would affect
- * without saving, for the page and the API to say so before it is saved. Requiring phishing
- * resistance needs the admin to have a security key: an admin who could not log in under the
- * policy would lock the account out of its own settings.
- */
-export async function changeMethodPolicy(
-  deps: Pick<Deps, 'db' | 'clock'>,
-  actor: PolicyActor,
-  change: { allowedMethods?: readonly string[]; requirePhishingResistant?: boolean; dryRun?: boolean },
-  origin: RequestOrigin,
-): Promise<PolicyChangeOutcome> {
-  const current = await readMethodPolicy(deps.db, actor.accountId);
-  const next: MethodPolicy = {
-    allowedMethods: change.allowedMethods ? POLICY_METHODS.filter((kind) => change.allowedMethods!.includes(kind)) : current.allowedMethods,
-    requirePhishingResistant: change.requirePhishingResistant ?? current.requirePhishingResistant,
-  };
-  if (next.allowedMethods.length === 0) return { ok: false, reason: 'no_method_allowed' };
-  if (next.requirePhishingResistant && !actor.methods.some((kind) => PHISHING_RESISTANT_METHODS.includes(kind))) return { ok: false, reason: 'admin_2fa_required' };
-  const affectedUsers = await countAffectedUsers(deps.db, actor.accountId, next);
-  if (change.dryRun) return { ok: true, policy: next, affectedUsers, saved: false };
-  await deps.db.transaction().execute(async (trx) => {
-    await writeAccountPolicy(trx, actor.accountId, next, deps.clock.now());
-    await recordSecurityEvent(trx, deps.clock, {
-      type: 'policy_changed',
-      accountId: actor.accountId,
-      actor: { kind: 'user', userId: actor.userId },
-      subjectUserId: null,
-      origin,
-      detail: { allowedMethods: next.allowedMethods.join(','), requirePhishingResistant: next.requirePhishingResistant, affectedUsers },
-    });
-  });
-  return { ok: true, policy: next, affectedUsers, saved: true };
 }

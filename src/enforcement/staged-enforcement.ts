@@ -7,13 +7,10 @@
  * user: when the date comes, sessions already held are sent to setup on their next request.
  */
 import { sql } from 'kysely';
-import type { RequestOrigin } from '../audit/events.ts';
-import { recordSecurityEvent } from '../audit/events.ts';
-import type { Deps } from '../deps.ts';
 import type { Database, EnforceFor, Role } from '../storage/schema.ts';
 
 export type { EnforceFor };
-import { readAccountPolicy, writeAccountPolicy } from './account-policy.ts';
+import { type AccountPolicy, readAccountPolicy } from './account-policy.ts';
 import { effectiveAllowed } from './method-policy.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -65,16 +62,6 @@ export function parseEnforceFrom(text: string | null, now: number): EnforceFromP
   return { ok: true, ms };
 }
 
-export interface StagedEnforcement {
-  enforceFrom: string | null;
-  enforceFor: EnforceFor;
-}
-
-export async function readStagedEnforcement(db: Database, accountId: string): Promise<StagedEnforcement> {
-  const { enforceFrom, enforceFor } = await readAccountPolicy(db, accountId);
-  return { enforceFrom: enforceFrom === null ? null : formatDay(enforceFrom), enforceFor };
-}
-
 /** Who the account's enforcement reaches, and which methods count as having 2FA. */
 export interface AffectedScope {
   accountId: string;
@@ -82,9 +69,12 @@ export interface AffectedScope {
   allowedMethods: readonly string[];
 }
 
-export async function readAffectedScope(db: Database, accountId: string): Promise<AffectedScope> {
-  const policy = await readAccountPolicy(db, accountId);
+export function affectedScopeOf(accountId: string, policy: AccountPolicy): AffectedScope {
   return { accountId, enforceFor: policy.enforceFor, allowedMethods: effectiveAllowed(policy) };
+}
+
+export async function readAffectedScope(db: Database, accountId: string): Promise<AffectedScope> {
+  return affectedScopeOf(accountId, await readAccountPolicy(db, accountId));
 }
 
 /**
@@ -110,52 +100,12 @@ export async function countUsersLackingTwoFactor(db: Database, scope: AffectedSc
 }
 
 export type StagedChange = { enforceFrom?: string | null; enforceFor?: EnforceFor };
-export type StagedChangeOutcome = { ok: true; staged: StagedEnforcement; saved: boolean } | { ok: false; reason: EnforceFromRefusal };
 
 /** Checks a change without saving it: the route refuses bad input before anything is written. */
 export function checkStagedChange(change: StagedChange, now: number): { ok: true; enforceFromMs: number | null | undefined } | { ok: false; reason: EnforceFromRefusal } {
   if (change.enforceFrom === undefined) return { ok: true, enforceFromMs: undefined };
   const parsed = parseEnforceFrom(change.enforceFrom, now);
   return parsed.ok ? { ok: true, enforceFromMs: parsed.ms } : parsed;
-}
-
-export interface StagedActor {
-  userId: string;
-  accountId: string;
-}
-
-/**
- * Saves "Enforce from" and "Apply to". A change that moves the date or the scope re-arms the
- * notices (staged-notices.ts) in the same transaction, and the caller starts sending them. An
- * unchanged value writes nothing and logs nothing.
- */
-export async function changeStagedEnforcement(
-  deps: Pick<Deps, 'db' | 'clock'>,
-  actor: StagedActor,
-  change: StagedChange,
-  origin: RequestOrigin,
-): Promise<StagedChangeOutcome> {
-  const now = deps.clock.now();
-  const checked = checkStagedChange(change, now);
-  if (!checked.ok) return checked;
-  const rearmed = await deps.db.transaction().execute(async (trx) => {
-    const current = await readAccountPolicy(trx, actor.accountId);
-    const nextFrom = checked.enforceFromMs === undefined ? current.enforceFrom : checked.enforceFromMs;
-    const nextFor = change.enforceFor ?? current.enforceFor;
-    if (nextFrom === current.enforceFrom && nextFor === current.enforceFor) return false;
-    await writeAccountPolicy(trx, actor.accountId, { enforceFrom: nextFrom, enforceFor: nextFor }, now);
-    await rearmStagedNotices(trx, actor.accountId, now);
-    await recordSecurityEvent(trx, deps.clock, {
-      type: 'policy_changed',
-      accountId: actor.accountId,
-      actor: { kind: 'user', userId: actor.userId },
-      subjectUserId: null,
-      origin,
-      detail: { enforceFrom: nextFrom === null ? null : formatDay(nextFrom), enforceFor: nextFor },
-    });
-    return true;
-  });
-  return { ok: true, staged: await readStagedEnforcement(deps.db, actor.accountId), saved: rearmed };
 }
 
 /** The notice stages: 1 when saved, 2 seven days before, 3 one day before the date. */

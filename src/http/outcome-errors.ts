@@ -226,6 +226,11 @@ export function enforceFromError(refusal: { reason: 'enforce_from_malformed' | '
   return new HttpError('invalid_request', { variant: refusal.reason });
 }
 
+/** A refused change of the account's policy: a method rule (409 or 400) or a bad "Enforce from" (400). */
+export function policyChangeError(refusal: { reason: 'admin_2fa_required' | 'no_method_allowed' | 'enforce_from_malformed' | 'enforce_from_past' | 'enforce_from_too_far' }): HttpError<'admin_2fa_required' | 'invalid_request'> {
+  return refusal.reason === 'admin_2fa_required' || refusal.reason === 'no_method_allowed' ? methodPolicyError({ reason: refusal.reason }) : enforceFromError({ reason: refusal.reason });
+}
+
 /** Changing a user's role or deactivating them (a user of another account reads as not found). */
 export function userChangeError(refusal: { reason: 'not_found' | 'last_admin' }): HttpError<'not_found' | 'last_admin'> {
   return new HttpError(refusal.reason);

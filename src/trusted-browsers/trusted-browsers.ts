@@ -17,7 +17,7 @@ import type { RequestOrigin } from '../audit/events.ts';
 import { recordSecurityEvent } from '../audit/events.ts';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken, isWellFormedToken } from '../crypto/tokens.ts';
-import { MAX_TRUSTED_BROWSER_DAYS, readAccountPolicy, writeAccountPolicy } from '../enforcement/account-policy.ts';
+import { readAccountPolicy } from '../enforcement/account-policy.ts';
 import type { Database } from '../storage/schema.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -152,16 +152,4 @@ export async function holdsTrustedBrowserRecord(db: Database, userId: string, se
   if (!secret || !isWellFormedToken(secret)) return false;
   const row = await db.selectFrom('trusted_browsers').select('id').where('secret_hash', '=', hashToken(secret)).where('user_id', '=', userId).executeTakeFirst();
   return row !== undefined;
-}
-
-/**
- * The administrator's days setting (0–90; the caller has checked the role, recent authentication
- * and the range). It reaches trust already granted: the login checks granted_at against it.
- */
-export async function changeTrustedBrowserDays(db: Database, clock: Clock, actor: TrustOwner, days: number, origin: RequestOrigin): Promise<void> {
-  if (!Number.isInteger(days) || days < 0 || days > MAX_TRUSTED_BROWSER_DAYS) throw new Error(`trusted-browser days out of range: ${days}`);
-  await db.transaction().execute(async (trx) => {
-    await writeAccountPolicy(trx, actor.accountId, { trustedBrowserDays: days }, clock.now());
-    await recordSecurityEvent(trx, clock, { type: 'policy_changed', accountId: actor.accountId, actor: { kind: 'user', userId: actor.userId }, subjectUserId: null, origin, detail: { trustedBrowserDays: days } });
-  });
 }

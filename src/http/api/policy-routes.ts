@@ -2,23 +2,24 @@
  * The account's policy over the API (PRODUCT.md §3 GET/PATCH /account/policy): the allowed
  * methods (`allowedMethods`, `requirePhishingResistant`), staged enforcement (`enforceFrom`,
  * `enforceFor`, PRODUCT.md §2.10) and the trusted-browser days (`trustedBrowserDays`, §2.11).
- * Each group is its own domain call; every field is checked before any saves, so a bad value
- * changes nothing.
+ * A PATCH is one domain call (enforcement/policy-change.ts): every field is checked before
+ * anything is saved and the save is one transaction, so a bad value in one group changes nothing
+ * in the others.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../../deps.ts';
-import { MAX_TRUSTED_BROWSER_DAYS, POLICY_METHODS } from '../../enforcement/account-policy.ts';
-import { changeMethodPolicy, countAffectedUsers, readMethodPolicy } from '../../enforcement/method-policy.ts';
-import { changeStagedEnforcement, type EnforceFor, checkStagedChange, countUsersLackingTwoFactor, readAffectedScope, readStagedEnforcement } from '../../enforcement/staged-enforcement.ts';
+import { type AccountPolicy, MAX_TRUSTED_BROWSER_DAYS, POLICY_METHODS, readAccountPolicy } from '../../enforcement/account-policy.ts';
+import { countAffectedUsers } from '../../enforcement/method-policy.ts';
+import { changeAccountPolicy } from '../../enforcement/policy-change.ts';
+import { affectedScopeOf, countUsersLackingTwoFactor, formatDay } from '../../enforcement/staged-enforcement.ts';
 import { sendStagedNotices } from '../../enforcement/staged-notices.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
-import { enforceFromError, methodPolicyError } from '../outcome-errors.ts';
+import { policyChangeError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { originOf } from '../request-origin.ts';
-import { changeTrustedBrowserDays, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
 import { errorResponses, sessionSecurity } from './schemas.ts';
 
 const MethodSchema = Type.Union(POLICY_METHODS.map((kind) => Type.Literal(kind)), { description: 'totp: Mobile App; sms: SMS Message; webauthn: Security Key' });
@@ -55,12 +56,17 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     });
   }
 
-  /** The staged fields as saved; `enforceFor` given: counted as if it were saved (a dry run). */
-  async function stagedAnswer(accountId: string, enforceFor?: EnforceFor) {
-    const staged = await readStagedEnforcement(deps.db, accountId);
-    const scope = await readAffectedScope(deps.db, accountId);
-    const counted = enforceFor ?? staged.enforceFor;
-    return { ...staged, enforceFor: counted, usersWithoutTwoFactor: await countUsersLackingTwoFactor(deps.db, { ...scope, enforceFor: counted }) };
+  /** The answer for a policy (as saved, or as a dry run would save it): one read of it, and who it affects. */
+  async function policyAnswer(accountId: string, policy: AccountPolicy, affectedUsers: number) {
+    return {
+      allowedMethods: policy.allowedMethods,
+      requirePhishingResistant: policy.requirePhishingResistant,
+      affectedUsers,
+      enforceFrom: policy.enforceFrom === null ? null : formatDay(policy.enforceFrom),
+      enforceFor: policy.enforceFor,
+      usersWithoutTwoFactor: await countUsersLackingTwoFactor(deps.db, affectedScopeOf(accountId, policy)),
+      trustedBrowserDays: policy.trustedBrowserDays,
+    };
   }
 
   app.get(
@@ -68,8 +74,8 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     { schema: { tags: ['account'], summary: "The account's allowed second-factor methods", security: sessionSecurity, response: { 200: PolicySchema, ...errorResponses(401, 403) } } },
     async (request) => {
       const session = requireSession(request);
-      const policy = await readMethodPolicy(deps.db, session.accountId);
-      return { ...policy, affectedUsers: await countAffectedUsers(deps.db, session.accountId, policy), ...(await stagedAnswer(session.accountId)), trustedBrowserDays: await readTrustedBrowserDays(deps.db, session.accountId) };
+      const policy = await readAccountPolicy(deps.db, session.accountId);
+      return policyAnswer(session.accountId, policy, await countAffectedUsers(deps.db, session.accountId, policy));
     },
   );
 
@@ -93,31 +99,11 @@ export async function policyRoutes(parent: FastifyInstance, options: { deps: Dep
     async (request) => {
       const session = requireSession(request);
       requireRecentAuthentication(deps, session);
-      const { enforceFrom, enforceFor, trustedBrowserDays, ...methodChange } = request.body;
-      const stagedChange = { enforceFrom, enforceFor };
-      // Staged enforcement: checked before anything is saved, so a bad date changes nothing.
-      const stagedCheck = checkStagedChange(stagedChange, deps.clock.now());
-      if (!stagedCheck.ok) throw enforceFromError(stagedCheck);
       const methods = await listConfirmedMethods(deps.db, { id: session.userId });
-      const actor = { userId: session.userId, accountId: session.accountId, methods };
-      // A PATCH of staged fields or days only saves (and logs) no method change.
-      const changesMethods = methodChange.allowedMethods !== undefined || methodChange.requirePhishingResistant !== undefined;
-      const outcome = await changeMethodPolicy(deps, actor, { ...methodChange, dryRun: methodChange.dryRun === true || !changesMethods }, originOf(request));
-      if (!outcome.ok) throw methodPolicyError(outcome);
-      const changesStaged = enforceFrom !== undefined || enforceFor !== undefined;
-      if (methodChange.dryRun === true) {
-        const answer = await stagedAnswer(session.accountId, enforceFor);
-        const days = trustedBrowserDays ?? (await readTrustedBrowserDays(deps.db, session.accountId));
-        return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...answer, ...(enforceFrom !== undefined ? { enforceFrom } : {}), trustedBrowserDays: days };
-      }
-      if (changesStaged) {
-        const staged = await changeStagedEnforcement(deps, actor, stagedChange, originOf(request));
-        if (!staged.ok) throw enforceFromError(staged);
-        if (staged.saved) startStagedNotices(session.accountId);
-      }
-      // Trusted-browser days: saved after the other changes were accepted, never on a dry run.
-      if (trustedBrowserDays !== undefined) await changeTrustedBrowserDays(deps.db, deps.clock, session, trustedBrowserDays, originOf(request));
-      return { ...outcome.policy, affectedUsers: outcome.affectedUsers, ...(await stagedAnswer(session.accountId)), trustedBrowserDays: await readTrustedBrowserDays(deps.db, session.accountId) };
+      const outcome = await changeAccountPolicy(deps, { userId: session.userId, accountId: session.accountId, methods }, request.body, originOf(request));
+      if (!outcome.ok) throw policyChangeError(outcome);
+      if (outcome.stagedChanged) startStagedNotices(session.accountId);
+      return policyAnswer(session.accountId, outcome.policy, outcome.affectedUsers);
     },
   );
 }

@@ -14,29 +14,28 @@ import { errorCatalog, HttpError } from '../../errors.ts';
 import { isRecentlyAuthenticated, type SessionContext } from '../../sessions/sessions.ts';
 import { findUserById } from '../../users/users.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
-import { enforceFromError, enforcementError, methodPolicyError } from '../outcome-errors.ts';
-import { MAX_TRUSTED_BROWSER_DAYS, POLICY_METHODS } from '../../enforcement/account-policy.ts';
-import { changeMethodPolicy, readMethodPolicy } from '../../enforcement/method-policy.ts';
+import { enforceFromError, enforcementError, policyChangeError } from '../outcome-errors.ts';
+import { MAX_TRUSTED_BROWSER_DAYS, POLICY_METHODS, readAccountPolicy, type AccountPolicy } from '../../enforcement/account-policy.ts';
+import { changeAccountPolicy } from '../../enforcement/policy-change.ts';
 import { originOf } from '../request-origin.ts';
 import { ACCOUNT_PATH, ACCOUNT_POLICY_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState, type StagedEnforcementView } from '../views/account-settings.ts';
-import { changeStagedEnforcement, checkStagedChange, countUsersLackingTwoFactor, readAffectedScope, readStagedEnforcement, type EnforceFor } from '../../enforcement/staged-enforcement.ts';
+import { affectedScopeOf, checkStagedChange, countUsersLackingTwoFactor, formatDay, type EnforceFor } from '../../enforcement/staged-enforcement.ts';
 import { sendStagedNotices } from '../../enforcement/staged-notices.ts';
 import { listAccountUsers } from '../../users/listing.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { changeTrustedBrowserDays, readTrustedBrowserDays } from '../../trusted-browsers/trusted-browsers.ts';
 import { TRUSTED_BROWSER_DAYS_MESSAGE, TRUSTED_BROWSER_DAYS_PATH } from '../views/trusted-browser-days.ts';
 import { listConfirmedMethods } from '../../factors/registry.ts';
 
 /** How many of the affected users the Security section names before linking to the rest. */
 const AFFECTED_SHOWN = 10;
 
-function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enforce: boolean, staged: { saved: boolean; staged: { enforceFrom: string | null; enforceFor: EnforceFor } } | null): string {
-  if (staged?.saved) {
-    const who = staged.staged.enforceFor === 'admins' ? 'administrators' : 'everyone';
-    const when = staged.staged.enforceFrom === null ? 'at once' : `from ${staged.staged.enforceFrom}`;
+function describeSaved(outcome: Extract<EnforcementOutcome, { ok: true }>, enforce: boolean, staged: AccountPolicy | null): string {
+  if (staged) {
+    const who = staged.enforceFor === 'admins' ? 'administrators' : 'everyone';
+    const when = staged.enforceFrom === null ? 'at once' : `from ${formatDay(staged.enforceFrom)}`;
     return enforce ? `Changes saved: two-factor authentication is required for ${who} in this account ${when}.` : `Changes saved: when turned on, two-factor authentication will be required for ${who} ${when}.`;
   }
   if (!outcome.changed) return enforce ? 'No change: two-factor authentication was already required for everyone in this account.' : 'No change: two-factor authentication was already not required for this account.';
@@ -56,20 +55,19 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
   ): Promise<FastifyReply> {
     const account = await findAccountById(deps.db, session.accountId);
     if (!account) throw new HttpError('not_found');
-    const policy = extra.policy ?? (await readMethodPolicy(deps.db, session.accountId));
-    const staged = await stagedView(session.accountId, extra.typed);
-    const trustedBrowserDays = await readTrustedBrowserDays(deps.db, session.accountId);
-    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), notice: extra.notice, alert: extra.alert, policy, staged, trustedBrowserDays }));
+    const saved = await readAccountPolicy(deps.db, session.accountId);
+    const policy = extra.policy ?? { allowedMethods: saved.allowedMethods, requirePhishingResistant: saved.requirePhishingResistant };
+    const staged = await stagedView(session.accountId, saved, extra.typed);
+    return sendPage(reply, status, renderAccountSettingsPage(layoutUser, { account, recentlyAuthenticated: recent(session), notice: extra.notice, alert: extra.alert, policy, staged, trustedBrowserDays: saved.trustedBrowserDays }));
   }
 
   // Staged enforcement (PRODUCT.md §2.10): the saved values (or those just typed, on a refusal) and who they affect.
-  async function stagedView(accountId: string, typed?: { enforceFrom: string; enforceFor: EnforceFor }): Promise<StagedEnforcementView> {
-    const saved = await readStagedEnforcement(deps.db, accountId);
+  async function stagedView(accountId: string, saved: AccountPolicy, typed?: { enforceFrom: string; enforceFor: EnforceFor }): Promise<StagedEnforcementView> {
     const enforceFor = typed?.enforceFor ?? saved.enforceFor;
-    const scope = { ...(await readAffectedScope(deps.db, accountId)), enforceFor };
+    const scope = { ...affectedScopeOf(accountId, saved), enforceFor };
     const first = await listAccountUsers(deps.db, accountId, { cursor: null, emailPrefix: null, limit: AFFECTED_SHOWN, lackingTwoFactor: scope });
     return {
-      enforceFrom: typed?.enforceFrom ?? saved.enforceFrom ?? '',
+      enforceFrom: typed?.enforceFrom ?? (saved.enforceFrom === null ? '' : formatDay(saved.enforceFrom)),
       enforceFor,
       usersWithoutTwoFactor: await countUsersLackingTwoFactor(deps.db, scope),
       firstUsers: first.ok ? first.users.map((user) => ({ email: user.email, name: user.name })) : [],
@@ -116,16 +114,16 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       const checked = checkStagedChange(stagedChange, deps.clock.now());
       if (!checked.ok) return sendAccountPage(reply, 400, session, layoutUser, { alert: enforceFromError(checked).message, typed });
       if (enforce && actor.methods.length === 0) return sendAccountPage(reply, enforcementError({ reason: 'admin_2fa_required' }).status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT, typed });
-      const staged = typed ? await changeStagedEnforcement(deps, actor, stagedChange, originOf(request)) : null;
-      if (staged && !staged.ok) return sendAccountPage(reply, 400, session, layoutUser, { alert: enforceFromError(staged).message, typed });
+      const staged = typed ? await changeAccountPolicy(deps, actor, stagedChange, originOf(request)) : null;
+      if (staged && !staged.ok) return sendAccountPage(reply, 400, session, layoutUser, { alert: policyChangeError(staged).message, typed });
       const outcome = await setAccountEnforcement(deps, actor, enforce, originOf(request));
       if (!outcome.ok) return sendAccountPage(reply, enforcementError(outcome).status, session, layoutUser, { alert: ADMIN_2FA_REQUIRED_ALERT });
-      if (staged?.saved && !outcome.changed) {
+      if (staged?.stagedChanged && !outcome.changed) {
         sendStagedNotices(deps, session.accountId).catch((error: unknown) => {
           deps.log.error({ err: error instanceof Error ? error.message : String(error), accountId: session.accountId }, 'staged enforcement notices failed; the periodic job retries');
         });
       }
-      return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce, staged?.ok ? staged : null) });
+      return sendAccountPage(reply, 200, session, layoutUser, { notice: describeSaved(outcome, enforce, staged?.ok && staged.stagedChanged ? staged.policy : null) });
     },
   );
 
@@ -147,14 +145,14 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       const body = request.body as Record<string, string | undefined>;
       const change = { allowedMethods: POLICY_METHODS.filter((kind) => body[`allow_${kind}`] === 'on'), requirePhishingResistant: body.requirePhishingResistant === 'on' };
       const actor = { userId: session.userId, accountId: session.accountId, methods: await listConfirmedMethods(deps.db, { id: session.userId }) };
-      const preview = await changeMethodPolicy(deps, actor, { ...change, dryRun: true }, originOf(request));
+      const preview = await changeAccountPolicy(deps, actor, { ...change, dryRun: true }, originOf(request));
       if (!preview.ok) {
-        const error = methodPolicyError(preview);
+        const error = policyChangeError(preview);
         return sendAccountPage(reply, error.status, session, layoutUser, { alert: error.message, policy: change });
       }
       if (preview.affectedUsers > 0 && body.confirm !== 'yes') return sendAccountPage(reply, 200, session, layoutUser, { policy: { ...change, pendingAffectedUsers: preview.affectedUsers } });
-      const saved = await changeMethodPolicy(deps, actor, change, originOf(request));
-      if (!saved.ok) return sendAccountPage(reply, methodPolicyError(saved).status, session, layoutUser, { alert: methodPolicyError(saved).message, policy: change });
+      const saved = await changeAccountPolicy(deps, actor, change, originOf(request));
+      if (!saved.ok) return sendAccountPage(reply, policyChangeError(saved).status, session, layoutUser, { alert: policyChangeError(saved).message, policy: change });
       return sendAccountPage(reply, 200, session, layoutUser, { notice: `Allowed methods saved.${saved.affectedUsers > 0 ? ` ${saved.affectedUsers === 1 ? '1 user is' : `${saved.affectedUsers} users are`} sent to two-factor setup.` : ''}` });
     },
   );
@@ -170,7 +168,8 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
       const text = (request.body as { trustedBrowserDays: string }).trustedBrowserDays.trim();
       const days = /^\d{1,2}$/.test(text) ? Number(text) : NaN;
       if (!(days >= 0 && days <= MAX_TRUSTED_BROWSER_DAYS)) return sendAccountPage(reply, 400, session, layoutUser, { alert: TRUSTED_BROWSER_DAYS_MESSAGE });
-      await changeTrustedBrowserDays(deps.db, deps.clock, session, days, originOf(request));
+      const actor = { userId: session.userId, accountId: session.accountId, methods: await listConfirmedMethods(deps.db, { id: session.userId }) };
+      await changeAccountPolicy(deps, actor, { trustedBrowserDays: days }, originOf(request));
       return sendAccountPage(reply, 200, session, layoutUser, { notice: days === 0 ? 'Trusted browsers are off: every login asks for the code.' : `Trusted browsers saved: ${days === 1 ? '1 day' : `${days} days`}.` });
     },
   );
