@@ -19,6 +19,7 @@ export type RevocationReason =
   | 'administrator'
   | 'support'
   | 'signed_out_elsewhere'
+  | 'signed_out_from_list'
   | 'security_report'
   | 'revoked';
 
@@ -31,6 +32,7 @@ export const revocationTexts: Record<RevocationReason, string> = {
   administrator: 'You were signed out because an administrator deactivated your access.',
   support: 'You were signed out because support reset two-factor authentication for your account.',
   signed_out_elsewhere: 'You were signed out because you signed out your other sessions.',
+  signed_out_from_list: 'You were signed out because this session was signed out from your list of sessions.',
   security_report: 'You were signed out because someone reported unexpected activity on your account.',
   revoked: 'You were signed out.',
 };
@@ -42,8 +44,10 @@ function isRevocationReason(value: string): value is RevocationReason {
 /**
  * Records why the sessions about to be deleted end. One insert … select in the caller's
  * transaction, before the delete that ends them; a session already recorded keeps its first reason.
+ * Every session of the user but `keepTokenHash` (the one asking, which ends by its own choice);
+ * with `onlyPublicId`, just that one of them (a session signed out from the list).
  */
-export async function recordRevocations(db: Database, userId: string, reason: RevocationReason, keepTokenHash?: string): Promise<void> {
+export async function recordRevocations(db: Database, userId: string, reason: RevocationReason, keepTokenHash?: string, onlyPublicId?: string): Promise<void> {
   await db
     .insertInto('revoked_sessions')
     .columns(['token_hash', 'user_id', 'reason', 'session_created_at'])
@@ -52,7 +56,8 @@ export async function recordRevocations(db: Database, userId: string, reason: Re
         .selectFrom('sessions')
         .select(['sessions.token_hash', 'sessions.user_id', sql.lit(reason).as('reason'), 'sessions.created_at'])
         .where('sessions.user_id', '=', userId)
-        .$if(keepTokenHash !== undefined, (query) => query.where('sessions.token_hash', '!=', keepTokenHash!)),
+        .$if(keepTokenHash !== undefined, (query) => query.where('sessions.token_hash', '!=', keepTokenHash!))
+        .$if(onlyPublicId !== undefined, (query) => query.where('sessions.public_id', '=', onlyPublicId!)),
     )
     .onConflict((oc) => oc.column('token_hash').doNothing())
     .execute();

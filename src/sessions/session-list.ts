@@ -15,6 +15,7 @@ import { recordSecurityEvent } from '../audit/events.ts';
 import type { Deps } from '../deps.ts';
 import type { Database } from '../storage/schema.ts';
 import { endApplicationSessions } from './application-sessions.ts';
+import { recordRevocations } from './revocation.ts';
 import { revokeUserSessions } from './sessions.ts';
 
 export interface SessionListEntry {
@@ -53,6 +54,9 @@ export async function listUserSessions(db: Database, owner: SessionOwner): Promi
 /** Signs out one of the user's sessions; not_found for an id that is not theirs (another user's reads the same as none). */
 export async function signOutSession(deps: ListDeps, owner: SessionOwner, sessionId: string, origin: RequestOrigin): Promise<{ ok: true } | { ok: false; reason: 'not_found' }> {
   const removed = await deps.db.transaction().execute(async (trx) => {
+    // The browser that held it is told why on its next page; the session asking, signing itself
+    // out, is not (as with its own logout).
+    await recordRevocations(trx, owner.userId, 'signed_out_from_list', owner.tokenHash, sessionId);
     const row = await trx.deleteFrom('sessions').where('public_id', '=', sessionId).where('user_id', '=', owner.userId).returning('token_hash').executeTakeFirst();
     if (!row) return false;
     await endApplicationSessions(trx, deps.delivery.queue, owner.userId);

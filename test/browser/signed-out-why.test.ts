@@ -1,12 +1,12 @@
 /**
  * Issue 17 in Chromium: the session cookie outlives the browser (a persistent cookie with the
- * session's lifetime); changing the password in one browser signs the other out, whose next page
- * says why; the banner asks to verify the e-mail address until the link's button is pressed.
+ * session's lifetime); changing the password in one browser, or signing the other browser's
+ * session out from the list of sessions, signs the other out, whose next page says why; the banner asks to verify the e-mail address until the link's button is pressed.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { browserSuite, linkFromOutboxPage, logInInBrowser, submitForm } from '../helpers/browser.ts';
-import { PASSWORD, signUp } from '../helpers/fixtures.ts';
+import { browserSuite, linkFromOutboxPage, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
+import { PASSWORD, signUp, uniqueEmail } from '../helpers/fixtures.ts';
 import { apiClient } from '../helpers/http.ts';
 
 browserSuite('sessions that last and say why they ended', (context) => {
@@ -36,6 +36,25 @@ browserSuite('sessions that last and say why they ended', (context) => {
     await second.reload();
     assert.equal(await second.getByRole('status').count(), 0, 'said once');
 
+    await first.goto('/user');
+    await first.getByRole('heading', { name: 'User Details' }).waitFor();
+  });
+
+  it('a session signed out from the list of sessions says why on its next page', async () => {
+    const email = uniqueEmail('owner');
+    const first = await context().newPage();
+    await signUpInBrowser(first, { accountName: 'Acme', name: 'Ona Owner', email, password: PASSWORD });
+    const second = await context().newPage();
+    assert.equal(await logInInBrowser(second, email), 303);
+
+    await first.goto('/user');
+    const other = first.getByRole('region', { name: 'Your sessions' }).locator('tbody tr').filter({ hasNotText: '(this browser)' });
+    await other.getByRole('button', { name: /^Sign out / }).click();
+    await first.waitForURL('**/user#sessions');
+
+    await second.goto('/user');
+    await second.waitForURL('**/login?next=%2Fuser');
+    assert.equal(await second.getByRole('status').innerText(), 'You were signed out because this session was signed out from your list of sessions.');
     await first.goto('/user');
     await first.getByRole('heading', { name: 'User Details' }).waitFor();
   });
