@@ -11,15 +11,9 @@ import { FormSession } from '../helpers/browser.ts';
 import { inviteAndAccept, PASSWORD, signUp } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
+import { logInOverHTTP } from './two-factor-helpers.ts';
 
 const REAUTHENTICATE = `/reauthenticate?next=${encodeURIComponent('/settings/account')}`;
-
-async function loggedIn(server: TestServer, email: string): Promise<FormSession> {
-  const browser = new FormSession(server);
-  const login = await browser.post('/login', { email, password: PASSWORD });
-  assert.equal(login.status, 303, login.text);
-  return browser;
-}
 
 async function roleOf(server: TestServer, userId: string): Promise<{ role: string; active: number }> {
   return server.deps.db.selectFrom('users').select(['role', 'active']).where('id', '=', userId).executeTakeFirstOrThrow();
@@ -30,7 +24,7 @@ forEachDatabase('administrator pages over HTTP', (context) => {
     const { server, api } = context();
     const admin = await signUp(api);
     const member = await inviteAndAccept(server, api, admin.token, 'user');
-    const browser = await loggedIn(server, admin.email);
+    const browser = await logInOverHTTP(server, admin.email);
     const forms: Array<[string, Record<string, string>]> = [
       ['/settings/account', { enforce2fa: 'on' }],
       [`/settings/users/${member.userId}/role`, { role: 'admin' }],
@@ -55,7 +49,7 @@ forEachDatabase('administrator pages over HTTP', (context) => {
     const { server, api } = context();
     const admin = await signUp(api);
     const member = await inviteAndAccept(server, api, admin.token, 'user');
-    const browser = await loggedIn(server, admin.email);
+    const browser = await logInOverHTTP(server, admin.email);
     const userPage = `/settings/users/${member.userId}`;
 
     const unknownRole = await browser.post(`${userPage}/role`, { role: 'superuser' }, { formPage: userPage });
@@ -96,7 +90,7 @@ forEachDatabase('administrator pages over HTTP', (context) => {
     const mine = await signUp(api);
     const theirs = await signUp(api);
     const theirMember = await inviteAndAccept(server, api, theirs.token, 'user');
-    const browser = await loggedIn(server, mine.email);
+    const browser = await logInOverHTTP(server, mine.email);
     for (const id of [theirs.userId, theirMember.userId]) {
       assert.equal((await browser.get(`/settings/users/${id}`)).status, 404);
       assert.equal((await browser.post(`/settings/users/${id}/role`, { role: 'user' }, { formPage: '/settings/users' })).status, 404);
@@ -114,7 +108,7 @@ forEachDatabase('administrator pages over HTTP', (context) => {
   it('checks recent authentication on the save itself; the password form renews it and spends the login budget', async () => {
     const { server, api } = context();
     const admin = await signUp(api);
-    const browser = await loggedIn(server, admin.email);
+    const browser = await logInOverHTTP(server, admin.email);
     const accountForm = await browser.get('/settings/account');
     server.clock.advance(server.config.policy.recentAuthenticationMs + 1000);
 
@@ -157,7 +151,7 @@ forEachDatabase('administrator pages over HTTP', (context) => {
   it('shows enforcement as on and turns it off again for an admin who has a second factor', async () => {
     const { server, api } = context();
     const admin = await signUp(api);
-    const browser = await loggedIn(server, admin.email);
+    const browser = await logInOverHTTP(server, admin.email);
     // TOTP enrollment is being built alongside these pages; a bare confirmed-factor row stands
     // in for it, since the pages only ask which methods the admin has (listMethods). It is added
     // after the login, which would otherwise ask for a code.

@@ -5,19 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { apiClient } from '../helpers/http.ts';
-import { inviteAndAccept, signUp } from '../helpers/fixtures.ts';
 import { browserSuite, logInInBrowser, submitForm } from '../helpers/browser.ts';
-import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
-import { confirmWithCode, openAppEnrollment, recoveryCodesOnPage, secretOnPage } from './two-factor-helpers.ts';
+import { adminWithAppAndUser, confirmWithCode, logInWithAppCode, openAppEnrollment, recoveryCodesOnPage, secretOnPage } from './two-factor-helpers.ts';
 
 browserSuite('enforcement with two browsers', (context) => {
   it('the admin switches enforcement on and the user\'s open session goes to setup, enrolls and carries on', async () => {
     const { server } = context();
-    const api = apiClient(server.url);
-    const admin = await signUp(api);
-    const adminApp = await enrollAuthenticatorApp(server, api, admin.token);
-    const user = await inviteAndAccept(server, api, adminApp.token);
+    const { admin, adminApp, user } = await adminWithAppAndUser(server);
 
     // The user's browser: logged in, no 2FA, on the Users-free part of the portal.
     const userPage = await context().newPage();
@@ -26,10 +20,7 @@ browserSuite('enforcement with two browsers', (context) => {
 
     // The admin's browser: password, then a code, then Account Settings.
     const adminPage = await context().newPage();
-    assert.equal(await logInInBrowser(adminPage, admin.email), 303);
-    await adminPage.getByLabel('Verification code').fill(nextStepCode(server, adminApp.secret));
-    await submitForm(adminPage, 'Continue');
-    await adminPage.waitForURL('**/user');
+    await logInWithAppCode(adminPage, server, admin.email, adminApp.secret);
     await adminPage.goto('/settings/account');
     await adminPage.getByLabel('Enforce Two-Factor Authentication (2FA)').check();
     assert.equal(await submitForm(adminPage, 'Save Changes'), 200);

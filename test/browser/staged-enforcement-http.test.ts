@@ -7,17 +7,11 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { DAY_MS, formatDay } from '../../src/enforcement/staged-enforcement.ts';
 import { FormSession } from '../helpers/browser.ts';
-import { inviteAndAccept, logIn, PASSWORD, signUp } from '../helpers/fixtures.ts';
+import { inviteAndAccept, logIn, signUp } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
+import { logInOverHTTP } from './two-factor-helpers.ts';
 import { enrollAuthenticatorApp } from '../helpers/two-factor.ts';
-
-async function loggedIn(server: TestServer, email: string): Promise<FormSession> {
-  const browser = new FormSession(server);
-  const login = await browser.post('/login', { email, password: PASSWORD });
-  assert.equal(login.status, 303, login.text);
-  return browser;
-}
 
 function dayAhead(server: TestServer, days: number): string {
   return formatDay(Math.floor(server.clock.now() / DAY_MS) * DAY_MS + days * DAY_MS);
@@ -27,7 +21,7 @@ forEachDatabase('staged enforcement pages over HTTP', (context) => {
   it('refuses a bad "Enforce from" or "Apply to" with a 400 page saying why, and saves nothing', async () => {
     const { server, api } = context();
     const admin = await signUp(api);
-    const browser = await loggedIn(server, admin.email);
+    const browser = await logInOverHTTP(server, admin.email);
     const cases: Array<[Record<string, string>, RegExp | null]> = [
       [{ enforceFrom: dayAhead(server, -1), enforceFor: 'everyone' }, /must be a day after today/],
       [{ enforceFrom: dayAhead(server, 400), enforceFor: 'everyone' }, /at most 365 days ahead/],

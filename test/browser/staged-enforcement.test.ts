@@ -7,25 +7,17 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { DAY_MS, formatDay } from '../../src/enforcement/staged-enforcement.ts';
 import { browserSuite, logInInBrowser, submitForm } from '../helpers/browser.ts';
-import { inviteAndAccept, signUp } from '../helpers/fixtures.ts';
-import { apiClient } from '../helpers/http.ts';
-import { enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
+import { adminWithAppAndUser, logInWithAppCode } from './two-factor-helpers.ts';
 
 browserSuite('staged enforcement', (context) => {
   it('shows the banner during the grace period on every page, and forces setup from the date on', async () => {
     const { server } = context();
-    const api = apiClient(server.url);
-    const admin = await signUp(api);
-    const adminApp = await enrollAuthenticatorApp(server, api, admin.token);
-    const user = await inviteAndAccept(server, api, adminApp.token);
+    const { admin, adminApp, user } = await adminWithAppAndUser(server);
     const day = formatDay(Math.floor(server.clock.now() / DAY_MS) * DAY_MS + 2 * DAY_MS);
 
     // The admin: Account Settings shows who enforcement would affect, then saves it with a date.
     const adminPage = await context().newPage();
-    assert.equal(await logInInBrowser(adminPage, admin.email), 303);
-    await adminPage.getByLabel('Verification code').fill(nextStepCode(server, adminApp.secret));
-    await submitForm(adminPage, 'Continue');
-    await adminPage.waitForURL('**/user');
+    await logInWithAppCode(adminPage, server, admin.email, adminApp.secret);
     await adminPage.goto('/settings/account');
     const affected = await adminPage.locator('#users-without-2fa').innerText();
     assert.match(affected, /1 user does not have two-factor authentication yet/);

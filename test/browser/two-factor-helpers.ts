@@ -2,7 +2,8 @@
  * What the two-factor browser suites do the way a person would: read the QR code off the page
  * and decode it with an independent decoder (librsvg renders the SVG, Debian's zbarimg reads
  * it), read the secret shown for manual entry, type codes from `oathtool` (an independent
- * RFC 6238 implementation) for the server's manual clock, and walk the enrollment pages.
+ * RFC 6238 implementation) for the server's manual clock, and walk the enrollment pages; and the
+ * set-up steps the Chromium and plain-HTTP (FormSession) suites share.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,9 +11,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { currentCode } from '../helpers/two-factor.ts';
+import { currentCode, enrollAuthenticatorApp, nextStepCode } from '../helpers/two-factor.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { submitForm } from '../helpers/browser.ts';
+import { FormSession, logInInBrowser, submitForm } from '../helpers/browser.ts';
+import { inviteAndAccept, PASSWORD, signUp } from '../helpers/fixtures.ts';
+import { apiClient } from '../helpers/http.ts';
 
 /** The URI the QR code image on the page encodes. */
 export async function decodeQRCodeOnPage(page: Page): Promise<string> {
@@ -73,4 +76,55 @@ export async function enrollInBrowser(page: Page, server: TestServer, os: 'iPhon
 
 export async function sessionCookie(page: Page): Promise<string | undefined> {
   return (await page.context().cookies()).find((cookie) => cookie.name === 'twofold_session')?.value;
+}
+
+/**
+ * Issue 5's starting point for the enforcement stories: an admin with the authenticator app
+ * (needed to turn enforcement on) and an invited user without 2FA, set up over the API.
+ */
+export async function adminWithAppAndUser(server: TestServer) {
+  const api = apiClient(server.url);
+  const admin = await signUp(api);
+  const adminApp = await enrollAuthenticatorApp(server, api, admin.token);
+  const user = await inviteAndAccept(server, api, adminApp.token);
+  return { api, admin, adminApp, user };
+}
+
+/** The whole login in Chromium: password, then the app's code for the next time step, landing on User Details. */
+export async function logInWithAppCode(page: Page, server: TestServer, email: string, secret: string): Promise<void> {
+  assert.equal(await logInInBrowser(page, email), 303);
+  await page.getByLabel('Verification code').fill(nextStepCode(server, secret));
+  await submitForm(page, 'Continue');
+  await page.waitForURL('**/user');
+}
+
+/**
+ * A login over plain HTTP (FormSession). With the app's secret, the second step too, with a code
+ * a step later than the one that confirmed the app (which cannot be used twice).
+ */
+export async function logInOverHTTP(server: TestServer, email: string, secret?: string): Promise<FormSession> {
+  const browser = new FormSession(server);
+  const login = await browser.post('/login', { email, password: PASSWORD });
+  assert.equal(login.status, 303, login.text);
+  if (secret) {
+    assert.equal(login.location, '/login/verify');
+    server.clock.advance(30_000);
+    const verified = await browser.post('/login/verify', { method: 'totp', code: currentCode(server, secret) });
+    assert.equal(verified.status, 303, verified.text);
+  }
+  return browser;
+}
+
+/** The secret in a page's HTML, as shown for manual entry, without the grouping spaces. */
+export function secretIn(page: string): string {
+  const shown = /data-secret>([A-Z2-7 ]+)</.exec(page)?.[1];
+  assert.ok(shown, 'no secret on the page');
+  return shown.replace(/ /g, '');
+}
+
+/** The pending enrollment's id in a page's HTML (the hidden field of the Confirm form). */
+export function enrollmentIdIn(page: string): string {
+  const id = /name="enrollmentId" value="([^"]+)"/.exec(page)?.[1];
+  assert.ok(id, 'no enrollment id on the page');
+  return id;
 }

@@ -12,6 +12,7 @@ import { FormSession } from '../helpers/browser.ts';
 import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
+import { enrollmentIdIn, logInOverHTTP, secretIn } from './two-factor-helpers.ts';
 import { currentCode, enrollAuthenticatorApp, nextStepCode, securityEvents, wrongCode } from '../helpers/two-factor.ts';
 
 async function passwordStep(server: TestServer, email: string): Promise<FormSession> {
@@ -20,25 +21,6 @@ async function passwordStep(server: TestServer, email: string): Promise<FormSess
   assert.equal(login.status, 303, login.text);
   assert.equal(login.location, '/login/verify');
   return browser;
-}
-
-async function loggedIn(server: TestServer, email: string): Promise<FormSession> {
-  const browser = new FormSession(server);
-  const login = await browser.post('/login', { email, password: PASSWORD });
-  assert.equal(login.location, '/user');
-  return browser;
-}
-
-function secretIn(page: string): string {
-  const shown = /data-secret>([A-Z2-7 ]+)</.exec(page)?.[1];
-  assert.ok(shown, 'no secret on the page');
-  return shown.replace(/ /g, '');
-}
-
-function enrollmentIdIn(page: string): string {
-  const id = /name="enrollmentId" value="([^"]+)"/.exec(page)?.[1];
-  assert.ok(id, 'no enrollment id on the page');
-  return id;
 }
 
 forEachDatabase('two-factor pages over HTTP', (context) => {
@@ -100,7 +82,7 @@ forEachDatabase('two-factor pages over HTTP', (context) => {
   it('refuses every new form posted without its CSRF token', async () => {
     const { server, api } = context();
     const { email, token } = await signUp(api);
-    const newcomer = await loggedIn(server, (await signUp(api)).email);
+    const newcomer = await logInOverHTTP(server, (await signUp(api)).email);
     const forms: Array<[string, Record<string, string>]> = [
       ['/user/two-factor/app/enrollment', { os: 'iphone' }],
       ['/user/two-factor/app/rotate', {}],
@@ -117,7 +99,7 @@ forEachDatabase('two-factor pages over HTTP', (context) => {
 
   it('rotates through the page endpoint: the new enrollment comes back uncached and the old one is void', async () => {
     const { server, api } = context();
-    const browser = await loggedIn(server, (await signUp(api)).email);
+    const browser = await logInOverHTTP(server, (await signUp(api)).email);
     const first = await browser.post('/user/two-factor/app/enrollment', { os: 'android' }, { formPage: '/user/two-factor/app?os=android' });
     assert.equal(first.status, 200);
     assert.equal(first.headers.get('cache-control'), 'no-store');

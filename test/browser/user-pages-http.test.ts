@@ -13,36 +13,11 @@ import { inviteAndAccept, PASSWORD, signUp, uniqueEmail } from '../helpers/fixtu
 import type { TestServer } from '../helpers/server.ts';
 import { enrollSMS } from '../helpers/sms.ts';
 import { forEachDatabase } from '../helpers/suites.ts';
+import { enrollmentIdIn, logInOverHTTP, secretIn } from './two-factor-helpers.ts';
 import { currentCode, enrollAuthenticatorApp, securityEvents, wrongCode } from '../helpers/two-factor.ts';
-
-async function loggedIn(server: TestServer, email: string, secret?: string): Promise<FormSession> {
-  const browser = new FormSession(server);
-  const login = await browser.post('/login', { email, password: PASSWORD });
-  assert.equal(login.status, 303, login.text);
-  if (secret) {
-    assert.equal(login.location, '/login/verify');
-    // A step later than the code that confirmed the app, which cannot be used twice.
-    server.clock.advance(30_000);
-    const verified = await browser.post('/login/verify', { method: 'totp', code: currentCode(server, secret) });
-    assert.equal(verified.status, 303, verified.text);
-  }
-  return browser;
-}
 
 async function methodsOf(server: TestServer, userId: string): Promise<string[]> {
   return (await server.deps.db.selectFrom('factors').select('kind').where('user_id', '=', userId).execute()).map((row) => row.kind).sort();
-}
-
-function secretIn(page: string): string {
-  const shown = /data-secret>([A-Z2-7 ]+)</.exec(page)?.[1];
-  assert.ok(shown, 'no secret on the page');
-  return shown.replace(/ /g, '');
-}
-
-function enrollmentIdIn(page: string): string {
-  const id = /name="enrollmentId" value="([^"]+)"/.exec(page)?.[1];
-  assert.ok(id, 'no enrollment id on the page');
-  return id;
 }
 
 const decodeEntities = (text: string) => text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
@@ -53,7 +28,7 @@ forEachDatabase('Remove one method from User Details over HTTP', (context) => {
     const { email, token, userId } = await signUp(api);
     const { secret } = await enrollAuthenticatorApp(server, api, token);
     await enrollSMS(server, api, token);
-    const browser = await loggedIn(server, email, secret);
+    const browser = await logInOverHTTP(server, email, secret);
     const details = await browser.get('/user');
     assert.match(details.text, /aria-label="Remove Mobile App"/);
     assert.match(details.text, /aria-label="Remove SMS Message"/);
@@ -97,7 +72,7 @@ forEachDatabase('Remove one method from User Details over HTTP', (context) => {
     const { email, token, userId, accountId } = await signUp(api);
     const { secret } = await enrollAuthenticatorApp(server, api, token);
     await enrollSMS(server, api, token);
-    const browser = await loggedIn(server, email, secret);
+    const browser = await logInOverHTTP(server, email, secret);
     server.clock.advance(30_000);
     const removed = await browser.post('/user/two-factor/methods/totp/remove', { code: currentCode(server, secret) }, { formPage: '/user/two-factor/methods/totp/remove' });
     assert.equal(removed.status, 200, removed.text);
@@ -122,7 +97,7 @@ forEachDatabase('Remove one method from User Details over HTTP', (context) => {
     const { email, token, userId } = await signUp(api);
     const { secret } = await enrollAuthenticatorApp(server, api, token);
     await enrollSMS(server, api, token);
-    const browser = await loggedIn(server, email, secret);
+    const browser = await logInOverHTTP(server, email, secret);
     const answers = await Promise.all([
       browser.post('/user/two-factor/methods/totp/remove', { password: PASSWORD }, { formPage: '/user/two-factor/methods/totp/remove' }),
       browser.post('/user/two-factor/methods/sms/remove', { password: PASSWORD }, { formPage: '/user/two-factor/methods/sms/remove' }),
@@ -134,7 +109,7 @@ forEachDatabase('Remove one method from User Details over HTTP', (context) => {
 
 forEachDatabase('QR page and recovery codes over HTTP', (context) => {
   async function startEnrollment(server: TestServer, email: string): Promise<{ browser: FormSession; page: string }> {
-    const browser = await loggedIn(server, email);
+    const browser = await logInOverHTTP(server, email);
     const started = await browser.post('/user/two-factor/app/enrollment', { os: 'android' }, { formPage: '/user/two-factor/app?os=android' });
     assert.equal(started.status, 200, started.text);
     return { browser, page: started.text };
@@ -260,7 +235,7 @@ forEachDatabase('Admin pages over HTTP', (context) => {
     const { secret } = await enrollAuthenticatorApp(server, api, admin.token);
     const member = await inviteAndAccept(server, api, admin.token, 'user');
     const userPage = `/settings/users/${member.userId}`;
-    const session = await loggedIn(server, admin.email, secret);
+    const session = await logInOverHTTP(server, admin.email, secret);
     const page = await session.get(userPage);
     assert.match(page.text, /<form method="get" action="\/settings\/users\/[^"]+\/deactivate" class="inline-action"><button type="submit" class="danger">Deactivate user<\/button><\/form>/);
 
@@ -294,7 +269,7 @@ forEachDatabase('Admin pages over HTTP', (context) => {
     const { server, api } = context();
     const admin = await signUp(api);
     const other = await signUp(api, uniqueEmail('elsewhere'), 'Other');
-    const session = await loggedIn(server, admin.email);
+    const session = await logInOverHTTP(server, admin.email);
     const page = await session.post('/settings/users', { email: other.email, name: 'Someone', role: 'user' });
     assert.equal(page.status, 409);
     assert.match(page.text, /The invitation could not be sent to that address\. Use another address\./);
