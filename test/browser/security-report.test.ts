@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { browserSuite, linkFromOutboxPage, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
+import { browserSuite, linkFromOutboxPage, logInInBrowser, oneUserInTwoBrowsers, signUpInBrowser, submitForm } from '../helpers/browser.ts';
 import { PASSWORD, uniqueEmail, waitFor } from '../helpers/fixtures.ts';
 
 browserSuite('"This wasn\'t me" and sessions in a browser', (context) => {
@@ -35,12 +35,7 @@ browserSuite('"This wasn\'t me" and sessions in a browser', (context) => {
   });
 
   it('User Details lists the sessions with browser, IP and last seen, and "Sign out other sessions" ends the others', async () => {
-    const email = uniqueEmail('owner');
-    const first = await context().newPage();
-    await signUpInBrowser(first, { accountName: 'Acme', name: 'Ona Owner', email, password: PASSWORD });
-    const second = await context().newPage();
-    assert.equal(await logInInBrowser(second, email), 303);
-    await second.waitForURL('**/user');
+    const { first, second } = await oneUserInTwoBrowsers(context);
 
     const section = second.getByRole('region', { name: 'Sessions' });
     const rows = section.locator('tbody tr');

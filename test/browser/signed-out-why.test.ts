@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { browserSuite, linkFromOutboxPage, logInInBrowser, signUpInBrowser, submitForm } from '../helpers/browser.ts';
-import { PASSWORD, signUp, uniqueEmail } from '../helpers/fixtures.ts';
+import { browserSuite, linkFromOutboxPage, logInInBrowser, oneUserInTwoBrowsers, submitForm } from '../helpers/browser.ts';
+import { PASSWORD, signUp } from '../helpers/fixtures.ts';
 import { apiClient } from '../helpers/http.ts';
 
 browserSuite('sessions that last and say why they ended', (context) => {
@@ -41,11 +41,7 @@ browserSuite('sessions that last and say why they ended', (context) => {
   });
 
   it('a session signed out from the list of sessions says why on its next page', async () => {
-    const email = uniqueEmail('owner');
-    const first = await context().newPage();
-    await signUpInBrowser(first, { accountName: 'Acme', name: 'Ona Owner', email, password: PASSWORD });
-    const second = await context().newPage();
-    assert.equal(await logInInBrowser(second, email), 303);
+    const { first, second } = await oneUserInTwoBrowsers(context);
 
     await first.goto('/user');
     const other = first.getByRole('region', { name: 'Your sessions' }).locator('tbody tr').filter({ hasNotText: '(this browser)' });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, afterEach, before, describe } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { PASSWORD, waitFor } from './fixtures.ts';
+import { PASSWORD, uniqueEmail, waitFor } from './fixtures.ts';
 import { startTestServer, type TestServer, type TestServerOptions } from './server.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -92,6 +92,20 @@ export async function signUpInBrowser(page: Page, account: NewAccount): Promise<
   await page.getByLabel('Password', { exact: true }).fill(account.password);
   const status = await submitForm(page, 'Sign up');
   assert.equal(status, 303, `sign-up answered ${status}: ${await page.locator('main').innerText()}`);
+}
+
+/**
+ * One new user signed in in two browsers (each its own cookies): `first` signed up, `second`
+ * logged in with the password and on User Details. Two sessions, one per browser, and no other.
+ */
+export async function oneUserInTwoBrowsers(context: () => BrowserSuiteContext): Promise<{ email: string; first: Page; second: Page }> {
+  const email = uniqueEmail('owner');
+  const first = await context().newPage();
+  await signUpInBrowser(first, { accountName: 'Acme', name: 'Ona Owner', email, password: PASSWORD });
+  const second = await context().newPage();
+  assert.equal(await logInInBrowser(second, email), 303);
+  await second.waitForURL('**/user');
+  return { email, first, second };
 }
 
 /** Clicks a form's submit button and returns the status the POST itself got (before redirects). */
