@@ -33,6 +33,11 @@ export function allowedMethodsOf(row: { allowed_methods: string | null; require_
 
 export async function readMethodPolicy(db: Database, accountId: string): Promise<MethodPolicy> {
   const row = await db.selectFrom('account_policies').select(['allowed_methods', 'require_phishing_resistant']).where('account_id', '=', accountId).executeTakeFirst();
+  return methodPolicyOf(row ?? null);
+}
+
+/** The policy a policy row states (null: no row, the defaults); for reads that join the row with more. */
+export function methodPolicyOf(row: { allowed_methods: string; require_phishing_resistant: number } | null): MethodPolicy {
   if (!row) return { ...DEFAULT_METHOD_POLICY, allowedMethods: [...DEFAULT_METHOD_POLICY.allowedMethods] };
   return { allowedMethods: POLICY_METHODS.filter((kind) => row.allowed_methods.split(',').includes(kind)), requirePhishingResistant: row.require_phishing_resistant === 1 };
 }

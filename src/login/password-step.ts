@@ -18,7 +18,8 @@ import { createSession } from '../sessions/sessions.ts';
 import type { User } from '../users/users.ts';
 import { findUserByEmail } from '../users/users.ts';
 import { recordCompletedLogin } from './completed-login.ts';
-import { effectiveAllowed, readMethodPolicy } from '../enforcement/method-policy.ts';
+import { effectiveAllowed } from '../enforcement/method-policy.ts';
+import { readLoginPolicy } from './login-policy.ts';
 import { LOGIN_STATES, PASSWORD_METHOD, stateAfterPassword, type LoginState } from './flow.ts';
 import { beginOnlyMethod } from './login-text.ts';
 import { TRUSTED_BROWSER_METHOD, useTrustedBrowser } from '../trusted-browsers/trusted-browsers.ts';
@@ -97,23 +98,17 @@ export async function performPasswordStep(
   const confirmed = await listConfirmedMethods(db, user);
   // Only the methods the account's policy allows (PRODUCT.md §2.9): with none of them left the
   // user is one without 2FA and is sent to setup, as under enforcement.
-  const methodPolicy = await readMethodPolicy(db, user.account_id);
+  const { methodPolicy, enforcement, trustedBrowserDays } = await readLoginPolicy(db, user.account_id);
   const allowed = effectiveAllowed(methodPolicy);
   const methods = confirmed.filter((kind) => allowed.includes(kind));
   // Staged enforcement (PRODUCT.md §2.10): during the grace period the user gets in; from the date on, setup.
-  const enforcement = await db
-    .selectFrom('accounts')
-    .leftJoin('account_policies', 'account_policies.account_id', 'accounts.id')
-    .select(['accounts.enforce_2fa', 'account_policies.enforce_from', 'account_policies.enforce_for'])
-    .where('accounts.id', '=', user.account_id)
-    .executeTakeFirstOrThrow();
   const enforced = enforcementPhase(enforcement, user.role, clock.now()) === 'enforced';
   let state = stateAfterPassword(methods, enforced || (confirmed.length > 0 && methods.length === 0));
   const authMethods = [PASSWORD_METHOD];
   // A trusted browser stands in for the code only where a code would be asked: never for setup
   // (no allowed method), never under a phishing-resistant policy (rule 42). The session records
   // it as 'trusted', which proves no factor: applications asking for 2FA still get a code.
-  const trust = state === LOGIN_STATES.passwordOnly && !input.secondFactorRequired ? await useTrustedBrowser(db, clock, { userId: user.id, accountId: user.account_id }, input.trustedBrowserSecret, { methods, requirePhishingResistant: methodPolicy.requirePhishingResistant }) : null;
+  const trust = state === LOGIN_STATES.passwordOnly && !input.secondFactorRequired ? await useTrustedBrowser(db, clock, { userId: user.id, accountId: user.account_id }, input.trustedBrowserSecret, { methods, requirePhishingResistant: methodPolicy.requirePhishingResistant, days: trustedBrowserDays }) : null;
   if (trust) {
     state = LOGIN_STATES.complete;
     authMethods.push(TRUSTED_BROWSER_METHOD);
