@@ -93,7 +93,6 @@ export async function performPasswordStep(
     return { ok: false, reason: 'invalid_credentials' };
   }
 
-  await clearCounter(db, emailKey);
   await deps.limits.undo(ipKey);
   const confirmed = await listConfirmedMethods(db, user);
   // Only the methods the account's policy allows (PRODUCT.md §2.9): with none of them left the
@@ -113,12 +112,17 @@ export async function performPasswordStep(
     state = LOGIN_STATES.complete;
     authMethods.push(TRUSTED_BROWSER_METHOD);
   }
-  // Always a fresh token: a token planted before login is never adopted (rule 9).
-  const session = await createSession(db, clock, { userId: user.id, state, authMethods, ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  // The success's writes in one transaction, so one durable commit (shared with concurrent logins
+  // by SQLite's group commit) instead of one fsync each on the event loop: the email's failure
+  // count given back, the session, and for a completed login its record. Always a fresh token:
+  // a token planted before login is never adopted (rule 9).
+  const session = await db.transaction().execute(async (trx) => {
+    await clearCounter(trx, emailKey);
+    const created = await createSession(trx, clock, { userId: user.id, state, authMethods, ip: origin.ip, userAgent: origin.userAgent ?? '' });
+    if (state === LOGIN_STATES.complete) await recordCompletedLogin(trx, clock, { userId: user.id, accountId: user.account_id }, authMethods.join(','), origin);
+    return created;
+  });
   deps.metrics.loginPassword(state === LOGIN_STATES.passwordOnly ? 'second_factor_required' : state);
-  if (state === LOGIN_STATES.complete) {
-    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, authMethods.join(','), origin);
-  }
   const begun = state === LOGIN_STATES.passwordOnly ? await beginOnlyMethod(deps, { tokenHash: session.tokenHash, userId: user.id, accountId: user.account_id, createdAt: session.createdAt }, methods, origin) : null;
   return { ok: true, user, state, token: session.token, methods, begun, trustedBrowser: trust !== null };
 }
