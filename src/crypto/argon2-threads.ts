@@ -63,10 +63,12 @@ interface HashThread {
   worker: Worker;
   settle: ((answer: { ok: true; value: string | boolean } | { ok: false; message: string }) => void) | null;
   idleTimer: NodeJS.Timeout | null;
+  /** Ending or ended: it takes no more jobs. */
   exited: boolean;
 }
 
-export function createArgon2Threads(size: number): Argon2Threads {
+/** `idleMs`: how long a thread without work lives (tests shorten it to see threads end and start again). */
+export function createArgon2Threads(size: number, idleMs = IDLE_THREAD_MS): Argon2Threads {
   const binding = createRequire(import.meta.url).resolve('@node-rs/argon2');
   const idle: HashThread[] = [];
   let started = 0;
@@ -75,22 +77,36 @@ export function createArgon2Threads(size: number): Argon2Threads {
     const thread: HashThread = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { binding, niceness: HASH_THREAD_NICENESS } }), settle: null, idleTimer: null, exited: false };
     started += 1;
     thread.worker.on('message', (answer) => thread.settle?.(answer));
-    thread.worker.on('error', (error) => thread.settle?.({ ok: false, message: error.message }));
+    // An uncaught error ends the thread: it is forgotten at once, before its exit event.
+    thread.worker.on('error', (error) => {
+      forget(thread);
+      thread.settle?.({ ok: false, message: error.message });
+    });
     thread.worker.on('exit', () => {
-      thread.exited = true;
-      started -= 1;
-      const at = idle.indexOf(thread);
-      if (at >= 0) idle.splice(at, 1);
+      forget(thread);
       thread.settle?.({ ok: false, message: 'argon2 thread exited' });
     });
     return thread;
+  }
+
+  /** No job is handed to the thread any more, and it no longer counts against `size`. */
+  function forget(thread: HashThread): void {
+    if (thread.exited) return;
+    thread.exited = true;
+    started -= 1;
+    const at = idle.indexOf(thread);
+    if (at >= 0) idle.splice(at, 1);
   }
 
   function putBack(thread: HashThread): void {
     thread.settle = null;
     if (thread.exited) return;
     thread.worker.unref();
-    thread.idleTimer = setTimeout(() => void thread.worker.terminate(), IDLE_THREAD_MS).unref();
+    thread.idleTimer = setTimeout(() => {
+      // Forgotten before it ends: a job must never be handed to a thread on its way out.
+      forget(thread);
+      void thread.worker.terminate();
+    }, idleMs).unref();
     idle.push(thread);
   }
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { describe, it } from 'node:test';
+import { createArgon2Threads } from '../../src/crypto/argon2-threads.ts';
 import { createPasswordHasher } from '../../src/crypto/password-hasher.ts';
 
 describe('password hasher', () => {
@@ -51,5 +52,17 @@ describe('password hashing leaves the CPU to the event loop (issue #18 target 5)
     assert.ok(lowest() > before, 'the hash runs on a thread that lowered its priority');
     assert.deepEqual(await during, { ok: true, value: true });
     assert.equal(os.getPriority(), 0, 'the event loop (the process) keeps its priority');
+  });
+
+  it('a thread without work ends (its memory given back), and the next job starts one again', async () => {
+    const lowest = () => threadNiceness().filter((nice) => nice === 19).length;
+    const before = lowest();
+    const threads = createArgon2Threads(2, 50);
+    const parameters = { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 };
+    const stored = String(await threads.run({ kind: 'hash', password: 'pw', parameters }));
+    assert.ok(lowest() > before);
+    for (let waited = 0; lowest() > before && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(lowest(), before, 'the idle thread ended');
+    assert.equal(await threads.run({ kind: 'verify', storedHash: stored, password: 'pw' }), true);
   });
 });
