@@ -1,10 +1,13 @@
 /**
  * Password hashing with argon2id at the OWASP parameters (m=19 MiB, t=2, p=1), computed off the
- * event loop by the binding and with bounded concurrency: at most `concurrency` hashes run at
- * once and at most `queueLimit` wait. Past that the caller gets `busy` at once, so a flood of
- * logins cannot make every other request wait (PERFORMANCE.md, the Better Auth lesson).
+ * event loop on low-priority threads of our own (argon2-threads.ts: the event loop gets a core
+ * first, so a login flood does not delay session checks) and with bounded concurrency: at most
+ * `concurrency` hashes run at once and at most `queueLimit` wait. Past that the caller gets
+ * `busy` at once, so a flood of logins cannot make every other request wait (PERFORMANCE.md,
+ * the Better Auth lesson).
  */
-import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { hash, type Algorithm } from '@node-rs/argon2';
+import { createArgon2Threads } from './argon2-threads.ts';
 
 // Algorithm is an ambient const enum, which isolated modules cannot read: 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
@@ -33,9 +36,11 @@ export interface PasswordHasher {
  */
 export function createPasswordHasher(concurrency: number, queueLimit: number, cost: Argon2Cost = OWASP_COST): PasswordHasher {
   const parameters = { algorithm: ARGON2ID, ...cost, parallelism: 1 };
+  const threads = createArgon2Threads(concurrency);
   let running = 0;
   const waiting: Array<() => void> = [];
-  // Computed once up front so the first unknown email costs the same as every later one.
+  // Computed once up front so the first unknown email costs the same as every later one. On the
+  // binding's own pool: one hash at start needs no thread of ours (those start on the first login).
   const dummyHash = hash('dummy password for unknown emails', parameters);
 
   async function withSlot<T>(work: () => Promise<T>): Promise<HashOutcome<T>> {
@@ -57,14 +62,14 @@ export function createPasswordHasher(concurrency: number, queueLimit: number, co
 
   async function safeVerify(storedHash: string, password: string): Promise<boolean> {
     try {
-      return await verify(storedHash, password);
+      return (await threads.run({ kind: 'verify', storedHash, password })) === true;
     } catch {
       return false; // a malformed stored hash never verifies
     }
   }
 
   return {
-    hashPassword: (password) => withSlot(() => hash(password, parameters)),
+    hashPassword: (password) => withSlot(async () => String(await threads.run({ kind: 'hash', password, parameters }))),
     verifyPassword: (storedHash, password) => withSlot(() => safeVerify(storedHash, password)),
     verifyAgainstDummy: (password) =>
       withSlot(async () => {

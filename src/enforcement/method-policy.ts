@@ -8,7 +8,7 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import { POLICY_METHODS, readAccountPolicy } from './account-policy.ts';
+import { POLICY_METHODS } from './account-policy.ts';
 
 /** The phishing-resistant methods (security keys). */
 export const PHISHING_RESISTANT_METHODS: readonly string[] = ['webauthn'];
@@ -23,11 +23,6 @@ export function allowedMethodsOf(row: { allowed_methods: string | null; require_
   if (!row || row.allowed_methods === null) return [...POLICY_METHODS];
   if (row.require_phishing_resistant === 1) return [...PHISHING_RESISTANT_METHODS];
   return row.allowed_methods.split(',').filter((kind) => kind !== '');
-}
-
-export async function readMethodPolicy(db: Database, accountId: string): Promise<MethodPolicy> {
-  const { allowedMethods, requirePhishingResistant } = await readAccountPolicy(db, accountId);
-  return { allowedMethods, requirePhishingResistant };
 }
 
 /** What a login may use under a policy: security keys only when phishing resistance is required. */

@@ -18,7 +18,8 @@ import { createSession } from '../sessions/sessions.ts';
 import type { User } from '../users/users.ts';
 import { findUserByEmail } from '../users/users.ts';
 import { recordCompletedLogin } from './completed-login.ts';
-import { effectiveAllowed, readMethodPolicy } from '../enforcement/method-policy.ts';
+import { effectiveAllowed } from '../enforcement/method-policy.ts';
+import { readLoginPolicy } from './login-policy.ts';
 import { LOGIN_STATES, PASSWORD_METHOD, stateAfterPassword, type LoginState } from './flow.ts';
 import { beginOnlyMethod } from './login-text.ts';
 import { TRUSTED_BROWSER_METHOD, useTrustedBrowser } from '../trusted-browsers/trusted-browsers.ts';
@@ -92,38 +93,36 @@ export async function performPasswordStep(
     return { ok: false, reason: 'invalid_credentials' };
   }
 
-  await clearCounter(db, emailKey);
   await deps.limits.undo(ipKey);
   const confirmed = await listConfirmedMethods(db, user);
   // Only the methods the account's policy allows (PRODUCT.md §2.9): with none of them left the
   // user is one without 2FA and is sent to setup, as under enforcement.
-  const methodPolicy = await readMethodPolicy(db, user.account_id);
+  const { methodPolicy, enforcement, trustedBrowserDays } = await readLoginPolicy(db, user.account_id);
   const allowed = effectiveAllowed(methodPolicy);
   const methods = confirmed.filter((kind) => allowed.includes(kind));
   // Staged enforcement (PRODUCT.md §2.10): during the grace period the user gets in; from the date on, setup.
-  const enforcement = await db
-    .selectFrom('accounts')
-    .leftJoin('account_policies', 'account_policies.account_id', 'accounts.id')
-    .select(['accounts.enforce_2fa', 'account_policies.enforce_from', 'account_policies.enforce_for'])
-    .where('accounts.id', '=', user.account_id)
-    .executeTakeFirstOrThrow();
   const enforced = enforcementPhase(enforcement, user.role, clock.now()) === 'enforced';
   let state = stateAfterPassword(methods, enforced || (confirmed.length > 0 && methods.length === 0));
   const authMethods = [PASSWORD_METHOD];
   // A trusted browser stands in for the code only where a code would be asked: never for setup
   // (no allowed method), never under a phishing-resistant policy (rule 42). The session records
   // it as 'trusted', which proves no factor: applications asking for 2FA still get a code.
-  const trust = state === LOGIN_STATES.passwordOnly && !input.secondFactorRequired ? await useTrustedBrowser(db, clock, { userId: user.id, accountId: user.account_id }, input.trustedBrowserSecret, { methods, requirePhishingResistant: methodPolicy.requirePhishingResistant }) : null;
+  const trust = state === LOGIN_STATES.passwordOnly && !input.secondFactorRequired ? await useTrustedBrowser(db, clock, { userId: user.id, accountId: user.account_id }, input.trustedBrowserSecret, { methods, requirePhishingResistant: methodPolicy.requirePhishingResistant, days: trustedBrowserDays }) : null;
   if (trust) {
     state = LOGIN_STATES.complete;
     authMethods.push(TRUSTED_BROWSER_METHOD);
   }
-  // Always a fresh token: a token planted before login is never adopted (rule 9).
-  const session = await createSession(db, clock, { userId: user.id, state, authMethods, ip: origin.ip, userAgent: origin.userAgent ?? '' });
+  // The success's writes in one transaction, so one durable commit (shared with concurrent logins
+  // by SQLite's group commit) instead of one fsync each on the event loop: the email's failure
+  // count given back, the session, and for a completed login its record. Always a fresh token:
+  // a token planted before login is never adopted (rule 9).
+  const session = await db.transaction().execute(async (trx) => {
+    await clearCounter(trx, emailKey);
+    const created = await createSession(trx, clock, { userId: user.id, state, authMethods, ip: origin.ip, userAgent: origin.userAgent ?? '' });
+    if (state === LOGIN_STATES.complete) await recordCompletedLogin(trx, clock, { userId: user.id, accountId: user.account_id }, authMethods.join(','), origin);
+    return created;
+  });
   deps.metrics.loginPassword(state === LOGIN_STATES.passwordOnly ? 'second_factor_required' : state);
-  if (state === LOGIN_STATES.complete) {
-    await recordCompletedLogin(db, clock, { userId: user.id, accountId: user.account_id }, authMethods.join(','), origin);
-  }
   const begun = state === LOGIN_STATES.passwordOnly ? await beginOnlyMethod(deps, { tokenHash: session.tokenHash, userId: user.id, accountId: user.account_id, createdAt: session.createdAt }, methods, origin) : null;
   return { ok: true, user, state, token: session.token, methods, begun, trustedBrowser: trust !== null };
 }

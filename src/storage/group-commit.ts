@@ -18,8 +18,8 @@
  *   batch, so a transaction that rolled back also returns only once the batch has settled.
  * - Reads outside a transaction go to a second, read-only connection, which sees committed data
  *   only (WAL readers do not wait for the writer): a session check neither waits for a batch nor
- *   sees what is not yet durable. Writes outside a transaction join the open batch (and wait for
- *   its commit), or commit at once when none is open.
+ *   sees what is not yet durable. Writes outside a transaction join the open batch, or open one,
+ *   and wait for its commit.
  * - Another connection to the file (a second app instance, the support command) may hold the write
  *   lock. The writer has no busy timeout: SQLite's busy handler would wait synchronously, holding
  *   the event loop, and if the other connection lives in this process (two instances in one test
@@ -222,20 +222,18 @@ export class GroupCommitSqliteDriver implements Driver {
       if (statement.readonly) return run<R>(statement, parameters);
     }
     await this.#lock();
-    const batch = this.#batch;
+    let batch: Batch;
     let result: QueryResult<R>;
     try {
-      const statement = this.prepareWriter(sqlText);
-      // Without a batch the statement commits on its own and must take the write lock first.
-      result = batch ? run<R>(statement, parameters) : await whenWriteLockFree(() => run<R>(statement, parameters));
+      // A lone write opens a batch when none is open, like a transaction: concurrent lone writes
+      // (the password step's limit counters) then share one fsync instead of one each on the
+      // event loop (issue 18 #4).
+      batch = await this.#openBatch();
+      result = run<R>(this.prepareWriter(sqlText), parameters);
     } catch (error) {
       this.#failIfAborted(error);
       this.#unlock();
       throw error;
-    }
-    if (!batch) {
-      this.#unlock();
-      return result;
     }
     batch.members += 1;
     const durable = batch.durable();

@@ -71,6 +71,8 @@ export interface TrustCheck {
   /** The user's confirmed methods the policy allows. */
   methods: readonly string[];
   requirePhishingResistant: boolean;
+  /** The account's current days setting, read by the login with the rest of its policy (one read). */
+  days: number;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function useTrustedBrowser(db: Database, clock: Clock, owner: Trust
   const row = await db.selectFrom('trusted_browsers').select(['id', 'user_id', 'factor_kind', 'granted_at', 'expires_at']).where('secret_hash', '=', hashToken(secret)).executeTakeFirst();
   if (!row || row.user_id !== owner.userId || !check.methods.includes(row.factor_kind)) return null;
   const now = clock.now();
-  if (!stillTrusted(row, await readTrustedBrowserDays(db, owner.accountId), now)) return null;
+  if (!stillTrusted(row, check.days, now)) return null;
   await db.updateTable('trusted_browsers').set({ last_used_at: now }).where('id', '=', row.id).execute();
   return { id: row.id };
 }

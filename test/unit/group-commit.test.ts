@@ -62,6 +62,14 @@ describe('SQLite group commit', () => {
     for (let i = 0; i < 40; i++) assert.equal(observed(`shared-${i}`).n, 1);
   });
 
+  it('concurrent writes outside a transaction share one commit too, and each returns committed', async () => {
+    observer.pragma('wal_checkpoint(TRUNCATE)');
+    await Promise.all(Array.from({ length: 40 }, (_, i) => db().insertInto('items').values({ label: `lone-shared-${i}` }).execute()));
+    const { log } = (observer.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!;
+    assert.ok(log < 10, `${log} WAL frames for 40 concurrent lone writes`);
+    for (let i = 0; i < 40; i++) assert.equal(observed(`lone-shared-${i}`).n, 1);
+  });
+
   it('a transaction returns only after its writes are committed, seen by another connection', async () => {
     let seenWhileOpen = -1;
     const first = db().transaction().execute(async (trx: any) => {
