@@ -8,9 +8,10 @@
 import { allowedMethodsOf } from '../enforcement/method-policy.ts';
 import { enforcementPhase } from '../enforcement/staged-enforcement.ts';
 import { randomUUID } from 'node:crypto';
-import { sql, type CompiledQuery } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
+import { coalescedRead } from '../storage/coalesced-read.ts';
 import { nameStatement } from '../storage/named-statements.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
 import { endApplicationSessions, type LogoutQueue } from './application-sessions.ts';
@@ -107,12 +108,11 @@ export interface SessionContext {
 /**
  * The session read runs on every request, so it is compiled once per database: building and
  * compiling the query with Kysely cost more than SQLite running it. Its one parameter is the
- * token hash. It names no factor kind: the kinds the user has confirmed come back as one list
- * (`string_agg`, in SQLite since 3.44 and in PostgreSQL), and the caller orders them by the registry.
+ * token hash (on PostgreSQL a list of them, below). It names no factor kind: the kinds the user
+ * has confirmed come back as one list (`string_agg`, in SQLite since 3.44 and in PostgreSQL), and
+ * the caller orders them by the registry.
  */
-const compiledSessionReads = new WeakMap<Database, ReturnType<typeof compileSessionRead>>();
-
-function compileSessionRead(db: Database) {
+function selectSessions(db: Database) {
   return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -143,32 +143,39 @@ function compileSessionRead(db: Database) {
       'account_policies.enforce_for',
       // Same round trip: which factors has the user confirmed? (index factors_user_kind)
       (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
-    ])
-    .where('sessions.token_hash', '=', '')
-    .compile();
+    ]);
 }
 
-type SessionRow = ReturnType<typeof compileSessionRead> extends CompiledQuery<infer Row> ? Row : never;
+type SessionRow = Awaited<ReturnType<ReturnType<typeof selectSessions>['executeTakeFirstOrThrow']>>;
 
-function sessionRead(db: Database) {
-  let compiled = compiledSessionReads.get(db);
-  if (!compiled) {
-    compiled = compileSessionRead(db);
+const sessionReaders = new WeakMap<Database, (tokenHash: string) => Promise<SessionRow | undefined>>();
+
+function sessionReader(db: Database): (tokenHash: string) => Promise<SessionRow | undefined> {
+  let reader = sessionReaders.get(db);
+  if (reader) return reader;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // PostgreSQL: the session checks that arrive together are read by one query
+    // (storage/coalesced-read.ts), a named prepared statement parsed and planned once per
+    // connection (storage/named-statements.ts). Each check still reads the database.
+    const compiled = selectSessions(db).where(sql<boolean>`sessions.token_hash = any(${['']})`).compile();
     if (compiled.parameters.length !== 1) throw new Error('the session read must take exactly one parameter');
-    // On PostgreSQL a named prepared statement: parsed and planned once per connection, not per
-    // request (storage/named-statements.ts). Columns added to this read change its text and so
-    // its statement's name: nothing else to do when extending it.
-    nameStatement(compiled.sql, 'session_read');
-    compiledSessionReads.set(db, compiled);
+    // Columns added to this read change its text and so its statement's name.
+    nameStatement(compiled.sql, 'session_reads');
+    reader = coalescedRead(async (tokenHashes) => (await db.executeQuery<SessionRow>({ ...compiled, parameters: [tokenHashes] })).rows, (row) => row.token_hash);
+  } else {
+    // SQLite reads in-process from its own read connection: one statement per check.
+    const compiled = selectSessions(db).where('sessions.token_hash', '=', '').compile();
+    if (compiled.parameters.length !== 1) throw new Error('the session read must take exactly one parameter');
+    reader = async (tokenHash) => (await db.executeQuery<SessionRow>({ ...compiled, parameters: [tokenHash] })).rows[0];
   }
-  return compiled;
+  sessionReaders.set(db, reader);
+  return reader;
 }
 
 /** `methodOrder`: the factor registry's methods, in the order answers list them. */
 export async function validateSessionToken(db: Database, clock: Clock, timeouts: SessionTimeouts, token: string, methodOrder: readonly string[]): Promise<SessionContext | null> {
   const tokenHash = hashToken(token);
-  const compiled = sessionRead(db);
-  const [row] = (await db.executeQuery<SessionRow>({ ...compiled, parameters: [tokenHash] })).rows;
+  const row = await sessionReader(db)(tokenHash);
   if (!row) return null;
   const now = clock.now();
   const expired = now - Number(row.last_seen_at) >= timeouts.sessionIdleMs || now - Number(row.created_at) >= timeouts.sessionAbsoluteMs;
