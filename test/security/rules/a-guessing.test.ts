@@ -186,6 +186,8 @@ describe('A. guessing — rule 2 (client-IP headers)', () => {
         const statuses: number[] = [];
         for (let i = 0; i < 5; i += 1) statuses.push(await failedLogin(target, admin.email, { 'x-forwarded-for': `198.51.100.${i + 1}` }));
         assert.deepEqual(statuses, [401, 401, 401, 401, 401], 'five different clients behind the proxy, one guess each');
+        // The security log is written just after the answer (audit/events.ts), with the next shared commit.
+        await waitFor(async () => (await securityEvents(target, admin.userId, 'login_failed')).length >= 5);
         const ips = (await securityEvents(target, admin.userId, 'login_failed')).map((event) => event.ip).sort();
         assert.deepEqual(ips, ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5']);
         // One forwarded client still meets its own limit.
