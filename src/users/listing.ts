@@ -2,8 +2,9 @@
  * Keyset pagination of an account's users, ordered by email. The cursor is the last email of
  * the previous page (base64url), so pages stay stable while users are added.
  */
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import { selectUsersLackingTwoFactor, type AffectedScope } from '../enforcement/staged-enforcement.ts';
+import { nameStatement } from '../storage/named-statements.ts';
 import type { Database, User } from '../storage/schema.ts';
 import { normalizeEmail } from './users.ts';
 
@@ -37,12 +38,21 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
+function afterCursor(cursor: string | null): { ok: true; after: string | null } | { ok: false } {
+  if (!cursor) return { ok: true, after: null };
+  const after = decodeCursor(cursor);
+  return after === null ? { ok: false } : { ok: true, after };
+}
+
+function nextCursorOf(rows: readonly { email: string }[], limit: number): string | null {
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? Buffer.from(`e:${last.email}`, 'utf8').toString('base64url') : null;
+}
+
 export async function listAccountUsers(db: Database, accountId: string, query: UserPageQuery): Promise<UserPage> {
-  let after: string | null = null;
-  if (query.cursor) {
-    after = decodeCursor(query.cursor);
-    if (after === null) return { ok: false, reason: 'bad_cursor' };
-  }
+  const cursor = afterCursor(query.cursor);
+  if (!cursor.ok) return { ok: false, reason: 'bad_cursor' };
+  const after = cursor.after;
   let select = query.lackingTwoFactor ? selectUsersLackingTwoFactor(db, query.lackingTwoFactor).selectAll('users') : db.selectFrom('users').selectAll().where('account_id', '=', accountId);
   if (after !== null) select = select.where('email', '>', after);
   if (query.emailPrefix) {
@@ -51,10 +61,74 @@ export async function listAccountUsers(db: Database, accountId: string, query: U
     select = select.where(sql<boolean>`email like ${pattern} escape '\\'`);
   }
   const rows = await select.orderBy('email').limit(query.limit + 1).execute();
-  const users = rows.slice(0, query.limit);
-  const last = users[users.length - 1];
-  const nextCursor = rows.length > query.limit && last ? Buffer.from(`e:${last.email}`, 'utf8').toString('base64url') : null;
-  return { ok: true, users, nextCursor };
+  return { ok: true, users: rows.slice(0, query.limit), nextCursor: nextCursorOf(rows, query.limit) };
+}
+
+/** What the Users page shows of a user, with the kinds of factor they have confirmed. */
+export type ListedUser = Pick<User, 'id' | 'email' | 'name' | 'role' | 'active' | 'last_login_at' | 'email_verified_at'> & {
+  /** Confirmed factor kinds, comma-separated, in no order (null: none); the caller orders them by the registry. */
+  factor_kinds: string | null;
+};
+
+export type ListedUserPage = { ok: true; users: ListedUser[]; nextCursor: string | null } | { ok: false; reason: 'bad_cursor' };
+
+/**
+ * The page's users with their factors in one query: only the columns the page shows (every
+ * column of 50 rows, password hashes included, cost more to read into JavaScript than SQLite
+ * took to find them), and the factor kinds aggregated per row through factors_user_kind
+ * (`string_agg`, SQLite 3.44+ and PostgreSQL), so PostgreSQL answers in one round trip.
+ */
+function selectListedUsers(db: Database, accountId: string, lackingTwoFactor: AffectedScope | null | undefined) {
+  const users = lackingTwoFactor ? selectUsersLackingTwoFactor(db, lackingTwoFactor) : db.selectFrom('users').where('users.account_id', '=', accountId);
+  return users.select([
+    'users.id',
+    'users.email',
+    'users.name',
+    'users.role',
+    'users.active',
+    'users.last_login_at',
+    'users.email_verified_at',
+    (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
+  ]);
+}
+
+/**
+ * The plain page (no search, no filter), first or later: compiled once per database, because
+ * building and compiling it with Kysely cost as much as running it, and named on PostgreSQL
+ * (parsed and planned once per connection). Its parameters: account, the email to start after
+ * ('' for the first page: every stored email sorts after it), the row limit.
+ */
+const compiledPlainPages = new WeakMap<Database, CompiledQuery<ListedUser>>();
+
+function plainPageRead(db: Database): CompiledQuery<ListedUser> {
+  let compiled = compiledPlainPages.get(db);
+  if (!compiled) {
+    compiled = selectListedUsers(db, '', null).where('users.email', '>', '').orderBy('users.email').limit(1).compile();
+    if (compiled.parameters.length !== 3) throw new Error('the plain Users page read must take exactly three parameters');
+    nameStatement(compiled.sql, 'users_page');
+    compiledPlainPages.set(db, compiled);
+  }
+  return compiled;
+}
+
+/** A page of the account's users for the Users page and its API: the same keyset pages as listAccountUsers. */
+export async function listAccountUsersWithFactors(db: Database, accountId: string, query: UserPageQuery): Promise<ListedUserPage> {
+  const cursor = afterCursor(query.cursor);
+  if (!cursor.ok) return { ok: false, reason: 'bad_cursor' };
+  let rows: ListedUser[];
+  if (!query.emailPrefix && !query.lackingTwoFactor) {
+    const compiled = plainPageRead(db);
+    rows = (await db.executeQuery<ListedUser>({ ...compiled, parameters: [accountId, cursor.after ?? '', query.limit + 1] })).rows;
+  } else {
+    let select = selectListedUsers(db, accountId, query.lackingTwoFactor);
+    if (cursor.after !== null) select = select.where('users.email', '>', cursor.after);
+    if (query.emailPrefix) {
+      const pattern = `${escapeLike(normalizeEmail(query.emailPrefix))}%`;
+      select = select.where(sql<boolean>`users.email like ${pattern} escape '\\'`);
+    }
+    rows = await select.orderBy('users.email').limit(query.limit + 1).execute();
+  }
+  return { ok: true, users: rows.slice(0, query.limit), nextCursor: nextCursorOf(rows, query.limit) };
 }
 
 /**

@@ -12,9 +12,9 @@ import { findAccountUser, findUserById } from '../../users/users.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { inviteUser, resendInvitation } from '../../users/invitations.ts';
 import { listPersonDeliveries, PERSON_DELIVERY_KINDS, type PersonDelivery } from '../../users/deliveries.ts';
-import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
+import { countUsersWithoutSecondFactor, listAccountUsersWithFactors } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
-import { listConfirmedMethods, listConfirmedMethodsOfUsers } from '../../factors/registry.ts';
+import { listConfirmedMethods, orderedMethods } from '../../factors/registry.ts';
 import { enforcementError, invitationError, listPageError, resendInvitationError, userChangeError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
@@ -89,10 +89,9 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
     async (request) => {
       const session = requireSession(request);
       const lackingTwoFactor = request.query.twoFactor === 'missing' ? await readAffectedScope(deps.db, session.accountId) : null;
-      const page = await listAccountUsers(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50, lackingTwoFactor });
+      const page = await listAccountUsersWithFactors(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50, lackingTwoFactor });
       if (!page.ok) throw listPageError(page);
-      const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
-      const users = page.users.map((user) => toPublicUser(user, methods.get(user.id) ?? []));
+      const users = page.users.map((user) => toPublicUser(user, orderedMethods(user.factor_kinds === null ? [] : user.factor_kinds.split(','))));
       const withoutTwoFactor = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
       return { users, nextCursor: page.nextCursor, withoutTwoFactor };
     },
