@@ -22,7 +22,7 @@ import { interactionPath, OIDC_PATHS, type ProviderPages } from '../oidc/provide
 import { revokeSession } from '../sessions/sessions.ts';
 import { BACKCHANNEL_LOGOUT_CHANNEL } from '../sessions/application-sessions.ts';
 import { backchannelLogoutSender } from '../oidc/backchannel-logout-sender.ts';
-import { loadSigningKeys } from '../oidc/signing-keys.ts';
+import { loadSigningKeys, type PrivateJWK } from '../oidc/signing-keys.ts';
 import { sendPage } from './pages/form-input.ts';
 import { loginPath, withSecondFactorRequired } from './pages/safe-next.ts';
 import { requireSession } from './plugins/authentication.ts';
@@ -40,7 +40,16 @@ const EXPIRED_REQUEST = 'This sign-in request has expired or is not yours. Go ba
 
 export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }): Promise<void> {
   const { deps } = options;
-  const signingKeys = await loadSigningKeys(deps.db, deps.clock, deps.keys);
+  // The signing keys are loaded (on a first start: made) while the rest of the server starts,
+  // not before it: making an RSA key is the longest single step of a first start (issue #18,
+  // /healthz within 1 s). What needs them waits for them; a failed load is retried by the next.
+  let signingKeysLoading: Promise<PrivateJWK[]> | null = null;
+  const signingKeys = () =>
+    (signingKeysLoading ??= loadSigningKeys(deps.db, deps.clock, deps.keys)).catch((error: unknown) => {
+      signingKeysLoading = null;
+      throw error;
+    });
+  signingKeys().catch((error: unknown) => deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'the OpenID signing keys could not be loaded; the first OpenID request retries'));
   // The Twofold session of a request handed to the provider, for a confirmed logout.
   const twofoldSessions = new WeakMap<object, string>();
   // oidc-provider and its dependencies (koa, jose, ...) are loaded at the first OpenID request,
@@ -49,7 +58,7 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
   // import under Node.js 20 (it asks for 22 LTS). A failed load is not kept: the next request retries.
   let loading: Promise<{ provider: Provider; handle: ReturnType<Provider['callback']> }> | null = null;
   const loadProvider = () =>
-    (loading ??= import('../oidc/provider.ts').then(({ createProvider }) => {
+    (loading ??= Promise.all([import('../oidc/provider.ts'), signingKeys()]).then(([{ createProvider }, signingKeys]) => {
       const provider = createProvider({
         db: deps.db,
         config: deps.config,
@@ -68,7 +77,10 @@ export async function oidcRoutes(app: FastifyInstance, options: { deps: Deps }):
     });
   // Back-channel logout tokens, queued when a user's sessions end (rule 41), are sent by the
   // delivery queue's worker: this process can sign them now.
-  deps.delivery.queue.addSender(BACKCHANNEL_LOGOUT_CHANNEL, backchannelLogoutSender({ issuer: deps.config.publicURL.origin, signingKey: signingKeys[0]!, db: deps.db }));
+  deps.delivery.queue.addSender(BACKCHANNEL_LOGOUT_CHANNEL, async (payload) => {
+    const [signingKey] = await signingKeys();
+    return backchannelLogoutSender({ issuer: deps.config.publicURL.origin, signingKey: signingKey!, db: deps.db })(payload);
+  });
 
   await app.register(async (endpoints) => {
     // oidc-provider reads the body from the raw request itself: leave the stream untouched.

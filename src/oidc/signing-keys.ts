@@ -6,7 +6,8 @@
  * key and adds a new one; a retired key stays published (not used to sign) for a day, longer
  * than any ID token it signed lives (1 hour).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Clock } from '../clock.ts';
 import { encryptSecret, openSecret } from '../crypto/encryption.ts';
 import type { Keys } from '../crypto/keys.ts';
@@ -23,8 +24,11 @@ export interface PrivateJWK {
   [member: string]: unknown;
 }
 
-function newKey(): PrivateJWK {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const generateRSAKeyPair = promisify(generateKeyPair);
+
+/** On a thread of the pool: an RSA key takes 100–300 ms to find, which the event loop must not wait out. */
+async function newKey(): Promise<PrivateJWK> {
+  const { privateKey } = await generateRSAKeyPair('rsa', { modulusLength: 2048 });
   const kid = randomBytes(12).toString('base64url');
   return { ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, kty: 'RSA', alg: SIGNING_ALGORITHM, use: 'sig' };
 }
@@ -41,7 +45,7 @@ function sealKey(keys: Keys, key: PrivateJWK): string {
 export async function loadSigningKeys(db: Database, clock: Clock, keys: Keys): Promise<PrivateJWK[]> {
   let rows = await publishedRows(db, clock);
   if (rows.length === 0) {
-    const key = newKey();
+    const key = await newKey();
     await db
       .insertInto('oidc_signing_keys')
       .values({ kid: key.kid, private_jwk_encrypted: sealKey(keys, key), created_at: clock.now(), retired_at: null, first_key: 1 })
@@ -65,7 +69,7 @@ async function publishedRows(db: Database, clock: Clock) {
 
 /** Retires the current key(s) and adds a new signing key; answers the new kid. */
 export async function rotateSigningKeys(db: Database, clock: Clock, keys: Keys): Promise<{ kid: string; retired: string[] }> {
-  const key = newKey();
+  const key = await newKey();
   const now = clock.now();
   return db.transaction().execute(async (trx) => {
     const retired = await trx.updateTable('oidc_signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).returning('kid').execute();
