@@ -14,6 +14,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUI from '@fastify/swagger-ui';
 import type { Deps } from './deps.ts';
 import { hmacHex } from './crypto/tokens.ts';
+import { lazySchemaCompilers } from './http/lazy-schema-compilers.ts';
 import { accountRoutes } from './http/api/account-routes.ts';
 import { authRoutes } from './http/api/auth-routes.ts';
 import { devRoutes } from './http/api/dev-routes.ts';
@@ -61,6 +62,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // A few hundred parameters at most: many-parameter floods are refused, not parsed.
     routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Each route's validators and serializers are compiled at its first request (lazy-schema-compilers.ts).
+    schemaController: { compilersFactory: lazySchemaCompilers },
     // Refusals raised before routing or by Node's parser answer in the {error, message} shape too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
