@@ -34,6 +34,12 @@ export interface Argon2Threads {
 
 /** Linux niceness of the hashing threads: the lowest priority, so the event loop always wins a core. */
 const HASH_THREAD_NICENESS = 19;
+/**
+ * The threads' JavaScript is a message loop around the native hash (whose memory is native, not
+ * V8's): a small heap keeps each thread's isolate from growing the server's peak memory (issue #18,
+ * peak ≤ 200 MB under a login flood).
+ */
+const THREAD_HEAP_LIMITS = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 };
 /** A thread with no work for this long ends (a restart costs ~30 ms, once per burst). */
 const IDLE_THREAD_MS = 30_000;
 
@@ -74,7 +80,7 @@ export function createArgon2Threads(size: number, idleMs = IDLE_THREAD_MS): Argo
   let started = 0;
 
   function startThread(): HashThread {
-    const thread: HashThread = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { binding, niceness: HASH_THREAD_NICENESS } }), settle: null, idleTimer: null, exited: false };
+    const thread: HashThread = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { binding, niceness: HASH_THREAD_NICENESS }, resourceLimits: THREAD_HEAP_LIMITS }), settle: null, idleTimer: null, exited: false };
     started += 1;
     thread.worker.on('message', (answer) => thread.settle?.(answer));
     // An uncaught error ends the thread: it is forgotten at once, before its exit event.
