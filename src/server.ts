@@ -83,7 +83,10 @@ async function refuseWrongEncryptionKey(config: Config, storage: Storage, deps: 
 
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config);
-  const storage = openStorage(config.databaseURL, undefined, { poolSize: config.databasePoolSize });
+  // A connection the database server ends (a restart, a failover) is dropped and replaced; the
+  // operator sees it in the log rather than only as failed requests.
+  const onConnectionLost = (error: Error): void => log.warn({ code: (error as { code?: string }).code }, `database connection lost: ${error.message}`);
+  const storage = openStorage(config.databaseURL, onConnectionLost, { poolSize: config.databasePoolSize });
   const { applied } = await migrateToLatest(storage.db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
   const deps = createDeps(config, storage, log);

@@ -105,6 +105,13 @@ export function openStorage(databaseURL: string, onIdleError?: (error: Error) =>
   // An idle connection the server closes (a restart, a failover) must not crash the process:
   // the pool drops it and opens a new one on the next query.
   pool.on('error', (error) => onIdleError?.(error));
+  // pg-pool listens for a client's errors only while the client is idle. One the server ends while
+  // it is checked out but between queries (inside a transaction, while JavaScript runs; or in the
+  // same packet as the ready-for-query that finished its connecting) would emit 'error' with no
+  // listener and crash the process. Listening from the moment it connects, the client is only
+  // marked unusable: its next query fails (that request gets its error answer) and the pool drops
+  // it when it is released.
+  pool.on('connect', (client) => client.on('error', (error) => onIdleError?.(error)));
   // The hot reads go out as named prepared statements (named-statements.ts).
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) }) as Database;
   return { db, dialect: 'postgres', close: () => db.destroy() };
