@@ -43,10 +43,3 @@ export async function listConfirmedMethods(db: Database, user: { id: string }): 
   return orderedMethods(rows.map((row) => row.kind));
 }
 
-/** The confirmed methods of each of `users` in one query (a page of users, not one query each). */
-export async function listConfirmedMethodsOfUsers(db: Database, users: readonly { id: string }[]): Promise<Map<string, string[]>> {
-  const rows = users.length === 0 ? [] : await db.selectFrom('factors').select(['user_id', 'kind']).where('user_id', 'in', users.map((user) => user.id)).execute();
-  const kindsByUser = new Map<string, string[]>();
-  for (const row of rows) kindsByUser.set(row.user_id, [...(kindsByUser.get(row.user_id) ?? []), row.kind]);
-  return new Map(users.map((user) => [user.id, orderedMethods(kindsByUser.get(user.id) ?? [])]));
-}

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { PostgresAdapter, sql } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
+import { confirmedFactorKinds, factorKindsOf } from '../storage/confirmed-factor-kinds.ts';
 import { coalescedRead } from '../storage/coalesced-read.ts';
 import { nameStatement } from '../storage/named-statements.ts';
 import type { Database, Role, SessionState } from '../storage/schema.ts';
@@ -142,7 +143,7 @@ function selectSessions(db: Database) {
       'account_policies.enforce_from',
       'account_policies.enforce_for',
       // Same round trip: which factors has the user confirmed? (index factors_user_kind)
-      (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
+      confirmedFactorKinds,
     ]);
 }
 
@@ -186,7 +187,7 @@ export async function validateSessionToken(db: Database, clock: Clock, timeouts:
   if (now - Number(row.last_seen_at) >= timeouts.sessionTouchIntervalMs) {
     await db.updateTable('sessions').set({ last_seen_at: now }).where('token_hash', '=', tokenHash).execute();
   }
-  const confirmed = new Set(row.factor_kinds === null ? [] : row.factor_kinds.split(','));
+  const confirmed = new Set(factorKindsOf(row.factor_kinds));
   // Only the methods the account's policy allows count (PRODUCT.md §2.9): a user whose every
   // method is disallowed is a user without 2FA, sent to setup, on this very request.
   const allowedMethods = allowedMethodsOf(row);

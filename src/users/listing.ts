@@ -4,6 +4,7 @@
  */
 import { sql, type CompiledQuery } from 'kysely';
 import { selectUsersLackingTwoFactor, type AffectedScope } from '../enforcement/staged-enforcement.ts';
+import { confirmedFactorKinds, factorKindsOf } from '../storage/confirmed-factor-kinds.ts';
 import { nameStatement } from '../storage/named-statements.ts';
 import type { Database, User } from '../storage/schema.ts';
 import { normalizeEmail } from './users.ts';
@@ -15,8 +16,6 @@ export interface UserPageQuery {
   /** The "Without 2FA" filter (staged enforcement): only the users the enforcement affects. */
   lackingTwoFactor?: AffectedScope | null;
 }
-
-export type UserPage = { ok: true; users: User[]; nextCursor: string | null } | { ok: false; reason: 'bad_cursor' };
 
 /** What an email in a cursor may hold: stored emails are trimmed, lower-case, at most 254 characters, without control characters. */
 const CURSOR_EMAIL = /^[^\s\u0000-\u001f\u007f]{1,254}$/u;
@@ -49,26 +48,18 @@ function nextCursorOf(rows: readonly { email: string }[], limit: number): string
   return rows.length > limit && last ? Buffer.from(`e:${last.email}`, 'utf8').toString('base64url') : null;
 }
 
-export async function listAccountUsers(db: Database, accountId: string, query: UserPageQuery): Promise<UserPage> {
-  const cursor = afterCursor(query.cursor);
-  if (!cursor.ok) return { ok: false, reason: 'bad_cursor' };
-  const after = cursor.after;
-  let select = query.lackingTwoFactor ? selectUsersLackingTwoFactor(db, query.lackingTwoFactor).selectAll('users') : db.selectFrom('users').selectAll().where('account_id', '=', accountId);
-  if (after !== null) select = select.where('email', '>', after);
-  if (query.emailPrefix) {
-    // ESCAPE is spelled out: SQLite has no default escape character for LIKE.
-    const pattern = `${escapeLike(normalizeEmail(query.emailPrefix))}%`;
-    select = select.where(sql<boolean>`email like ${pattern} escape '\\'`);
-  }
-  const rows = await select.orderBy('email').limit(query.limit + 1).execute();
-  return { ok: true, users: rows.slice(0, query.limit), nextCursor: nextCursorOf(rows, query.limit) };
-}
-
 /** What the Users page shows of a user, with the kinds of factor they have confirmed. */
 export type ListedUser = Pick<User, 'id' | 'email' | 'name' | 'role' | 'active' | 'last_login_at' | 'email_verified_at'> & {
+  /** 1 while the user has not accepted their invitation (no password yet), else 0. */
+  invited: number;
   /** Confirmed factor kinds, comma-separated, in no order (null: none); the caller orders them by the registry. */
   factor_kinds: string | null;
 };
+
+/** The factor kinds a listed user has confirmed, in no order (order them with the registry's orderedMethods). */
+export function confirmedKindsOf(user: ListedUser): string[] {
+  return factorKindsOf(user.factor_kinds);
+}
 
 export type ListedUserPage = { ok: true; users: ListedUser[]; nextCursor: string | null } | { ok: false; reason: 'bad_cursor' };
 
@@ -88,7 +79,9 @@ function selectListedUsers(db: Database, accountId: string, lackingTwoFactor: Af
     'users.active',
     'users.last_login_at',
     'users.email_verified_at',
-    (eb) => eb.selectFrom('factors').select(sql<string | null>`string_agg(factors.kind, ',')`.as('kinds')).whereRef('factors.user_id', '=', 'users.id').as('factor_kinds'),
+    // An invitation not yet accepted has no password: 1/0 alike on both databases.
+    sql<number>`case when users.password_hash is null then 1 else 0 end`.as('invited'),
+    confirmedFactorKinds,
   ]);
 }
 
@@ -111,7 +104,7 @@ function plainPageRead(db: Database): CompiledQuery<ListedUser> {
   return compiled;
 }
 
-/** A page of the account's users for the Users page and its API: the same keyset pages as listAccountUsers. */
+/** A page of the account's users for the Users page, its API, its CSV and the staged-enforcement preview. */
 export async function listAccountUsersWithFactors(db: Database, accountId: string, query: UserPageQuery): Promise<ListedUserPage> {
   const cursor = afterCursor(query.cursor);
   if (!cursor.ok) return { ok: false, reason: 'bad_cursor' };

@@ -21,7 +21,7 @@ import { originOf } from '../request-origin.ts';
 import { ACCOUNT_PATH, ACCOUNT_POLICY_PATH, ADMIN_2FA_REQUIRED_ALERT, renderAccountSettingsPage, type AccountPageState, type StagedEnforcementView } from '../views/account-settings.ts';
 import { affectedScopeOf, checkStagedChange, countUsersLackingTwoFactor, formatDay, type EnforceFor } from '../../enforcement/staged-enforcement.ts';
 import { sendStagedNotices } from '../../enforcement/staged-notices.ts';
-import { listAccountUsers } from '../../users/listing.ts';
+import { listAccountUsersWithFactors } from '../../users/listing.ts';
 import type { LayoutUser } from '../views/layout.ts';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
@@ -65,7 +65,7 @@ export async function accountSettingsPages(app: FastifyInstance, options: PageOp
   async function stagedView(accountId: string, saved: AccountPolicy, typed?: { enforceFrom: string; enforceFor: EnforceFor }): Promise<StagedEnforcementView> {
     const enforceFor = typed?.enforceFor ?? saved.enforceFor;
     const scope = { ...affectedScopeOf(accountId, saved), enforceFor };
-    const first = await listAccountUsers(deps.db, accountId, { cursor: null, emailPrefix: null, limit: AFFECTED_SHOWN, lackingTwoFactor: scope });
+    const first = await listAccountUsersWithFactors(deps.db, accountId, { cursor: null, emailPrefix: null, limit: AFFECTED_SHOWN, lackingTwoFactor: scope });
     return {
       enforceFrom: typed?.enforceFrom ?? (saved.enforceFrom === null ? '' : formatDay(saved.enforceFrom)),
       enforceFor,

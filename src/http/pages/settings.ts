@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { inviteUser } from '../../users/invitations.ts';
-import { countUsersWithoutSecondFactor, listAccountUsers } from '../../users/listing.ts';
+import { confirmedKindsOf, countUsersWithoutSecondFactor, listAccountUsersWithFactors } from '../../users/listing.ts';
 import { EmailSchema, NameSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, invitationError, listPageError } from '../outcome-errors.ts';
@@ -21,7 +21,7 @@ import { Readable } from 'node:stream';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { listConfirmedMethodsOfUsers } from '../../factors/registry.ts';
+import { orderedMethods } from '../../factors/registry.ts';
 
 const USERS_PER_PAGE = 50;
 const CSV_BATCH = 1000;
@@ -53,10 +53,9 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
 
   async function sendUsersPage(reply: FastifyReply, status: number, session: SessionContext, layoutUser: LayoutUser, cursor: string | null, invite: InviteState, search = '', missingOnly = false): Promise<FastifyReply> {
     const lackingTwoFactor = missingOnly ? await readAffectedScope(deps.db, session.accountId) : null;
-    const page = await listAccountUsers(deps.db, session.accountId, { cursor, emailPrefix: search || null, limit: USERS_PER_PAGE, lackingTwoFactor });
+    const page = await listAccountUsersWithFactors(deps.db, session.accountId, { cursor, emailPrefix: search || null, limit: USERS_PER_PAGE, lackingTwoFactor });
     if (!page.ok) throw listPageError(page, 'users page');
-    const methods = await listConfirmedMethodsOfUsers(deps.db, page.users);
-    const rows = page.users.map((user) => ({ user, methods: methods.get(user.id) ?? [] }));
+    const rows = page.users.map((user) => ({ user, methods: orderedMethods(confirmedKindsOf(user)) }));
     // While enforcement is on, admins need to see who it is still waiting for.
     const waiting = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
     return sendPage(reply, status, renderUsersPage(layoutUser, { rows, search, nextCursor: page.nextCursor, waiting, invite, invitationDays, missingOnly }));
@@ -86,7 +85,7 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
         yield csvLine(['email', 'name', 'role']);
         let cursor: string | null = null;
         do {
-          const page = await listAccountUsers(db, session.accountId, { cursor, emailPrefix: null, limit: CSV_BATCH, lackingTwoFactor });
+          const page = await listAccountUsersWithFactors(db, session.accountId, { cursor, emailPrefix: null, limit: CSV_BATCH, lackingTwoFactor });
           if (!page.ok) return;
           yield page.users.map((user) => csvLine([user.email, user.name, user.role])).join('');
           cursor = page.nextCursor;

@@ -2,7 +2,7 @@
  * Settings > Users (PRODUCT.md §2.1, §2.6): the account's users, each linking to the admin's
  * view of that user, a search by email, and the invitation form.
  */
-import type { User } from '../../users/users.ts';
+import type { ListedUser } from '../../users/listing.ts';
 import { describeMethods, describeRole } from './descriptions.ts';
 import { timeElement } from './time.ts';
 import { alertMessage, getForm, inputField, postForm, selectField, statusMessage } from './forms.ts';
@@ -17,7 +17,7 @@ export const WITHOUT_2FA_PATH = `${USERS_PATH}?twoFactor=missing`;
 export const WITHOUT_2FA_CSV_PATH = `${USERS_CSV_PATH}?twoFactor=missing`;
 
 interface UserRow {
-  user: User;
+  user: ListedUser;
   methods: string[];
 }
 
@@ -46,7 +46,7 @@ function renderUserTable(rows: UserRow[], nextHref: string | null): SafeHTML {
   const body = rows.map(
     ({ user, methods }) => html`<tr>
 <td><a href="${userAdminPath(user.id)}">${user.email}</a></td>
-<td>${user.name}${user.active === 1 ? '' : html` <span class="tag">Deactivated</span>`}${user.password_hash === null ? html` <span class="tag">Invited</span>` : ''}</td>
+<td>${user.name}${user.active === 1 ? '' : html` <span class="tag">Deactivated</span>`}${user.invited === 1 ? html` <span class="tag">Invited</span>` : ''}</td>
 <td>${describeRole(user.role)}</td>
 <td>${describeMethods(methods)}</td>
 <td>${timeElement(user.last_login_at)}</td>
