@@ -29,6 +29,21 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 export const EXTERNAL = ['better-sqlite3', '@node-rs/argon2', 'pg-native', '@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pino'];
 
 /**
+ * The packages in EXTERNAL are loaded with require() (the banner's), not with an ES import: Node's
+ * ES loader runs its CommonJS export scanner (cjs-module-lexer, JavaScript) over each CommonJS file
+ * it imports, which became hot enough at start-up to be optimised on V8's compiler threads, and
+ * those threads' malloc arenas kept ~6–7 MB each of an idle server's memory (bench/NOTES.md).
+ */
+const requireExternals = {
+  name: 'require-externals',
+  setup(build) {
+    const names = new RegExp(`^(${EXTERNAL.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter: names }, (args) => (args.namespace === 'require-external' ? { path: args.path, external: true } : { path: args.path, namespace: 'require-external' }));
+    build.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
  * Bundles src/cli/main.ts into `outdir`: `<name>.js` and its chunks `<name>-chunk-<hash>.js`, all
  * in that one folder, which must sit one level below the root (see above). Returns the entry's
  * path. The test runner names each run's build apart, so runs side by side share no file.
@@ -47,6 +62,7 @@ export async function buildTwofold(outdir, name = 'twofold') {
     format: 'esm',
     target: 'node20',
     external: EXTERNAL,
+    plugins: [requireExternals],
     minifyWhitespace: true,
     minifySyntax: true,
     // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
