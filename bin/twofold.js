@@ -15,6 +15,8 @@ import { setFlagsFromString } from 'node:v8';
 // loaded). A request's garbage is far below 1 MB: server CPU per session check, measured back to
 // back on a loaded machine, 99–155 µs with it and 103–111 µs without, for 25 MB less resident
 // memory (bench/NOTES.md, issue #18).
+// A worker thread's start puts V8's flags back to the command line's: the hashing threads set it
+// again (src/crypto/argon2-threads.ts).
 setFlagsFromString('--semi-space-growth-factor=1');
 
 const dist = new URL('../dist/twofold.js', import.meta.url);

@@ -15,6 +15,7 @@
  * flood is given back.
  */
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 /** argon2 parameters as the binding takes them (algorithm 2 is argon2id). */
@@ -40,6 +41,14 @@ const HASH_THREAD_NICENESS = 19;
  * peak ≤ 200 MB under a login flood).
  */
 const THREAD_HEAP_LIMITS = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 };
+/**
+ * The young generation's limit the `twofold` command sets first thing (bin/twofold.js: V8 keeps its
+ * initial 1 MB semi-space). A worker thread's start puts V8's flags back to the command line's, and
+ * the server's young generation then grew to 2 × 16 MB under its first login flood (+30 MB of peak
+ * memory, issue #18): each thread sets it again once it is running. A process that never set it
+ * (the tests' in-process servers) gets it too, which changes only how its garbage is collected.
+ */
+const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1';
 /** A thread with no work for this long ends (a restart costs ~30 ms, once per burst). */
 const IDLE_THREAD_MS = 30_000;
 
@@ -82,6 +91,7 @@ export function createArgon2Threads(size: number, idleMs = IDLE_THREAD_MS): Argo
   function startThread(): HashThread {
     const thread: HashThread = { worker: new Worker(WORKER_SOURCE, { eval: true, workerData: { binding, niceness: HASH_THREAD_NICENESS }, resourceLimits: THREAD_HEAP_LIMITS }), settle: null, idleTimer: null, exited: false };
     started += 1;
+    thread.worker.once('online', () => setFlagsFromString(YOUNG_GENERATION_FLAG));
     thread.worker.on('message', (answer) => thread.settle?.(answer));
     // An uncaught error ends the thread: it is forgotten at once, before its exit event.
     thread.worker.on('error', (error) => {

@@ -3,8 +3,10 @@
  * once, at most `queue` wait, and the rest are refused at once instead of queueing for seconds.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createArgon2Threads } from '../../src/crypto/argon2-threads.ts';
 import { createPasswordHasher } from '../../src/crypto/password-hasher.ts';
@@ -64,5 +66,34 @@ describe('password hashing leaves the CPU to the event loop (issue #18 target 5)
     for (let waited = 0; lowest() > before && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(lowest(), before, 'the idle thread ended');
     assert.equal(await threads.run({ kind: 'verify', storedHash: stored, password: 'pw' }), true);
+  });
+});
+
+describe('hashing threads and the server memory (issue #18, peak ≤ 200 MB)', () => {
+  it('keeps the young generation at the size the command set after a hashing thread has started', () => {
+    // A fresh process, as bin/twofold.js starts one: the flag first, then the code. The test's own
+    // process has grown its young generation long ago (loading tsx, other tests).
+    const script = `
+      import { setFlagsFromString, getHeapSpaceStatistics } from 'node:v8';
+      setFlagsFromString('--semi-space-growth-factor=1');
+      const { createArgon2Threads } = await import(${JSON.stringify(new URL('../../src/crypto/argon2-threads.ts', import.meta.url).href)});
+      const youngMB = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size / 1048576;
+      const before = youngMB();
+      const threads = createArgon2Threads(1, 50);
+      await threads.run({ kind: 'hash', password: 'pw', parameters: { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 } });
+      // Garbage that survives scavenges: what makes V8 grow the young generation when it may.
+      let kept = [];
+      for (let i = 0; i < 3_000_000; i += 1) { kept.push({ i, text: 'x' + i }); if (kept.length > 200_000) kept = []; }
+      console.log(JSON.stringify({ before, after: youngMB() }));
+    `;
+    // A file, not -e: --input-type=module would reach the worker's own (CommonJS) source too.
+    const folder = mkdtempSync(join(tmpdir(), 'twofold-young-'));
+    const file = join(folder, 'young-generation.mjs');
+    writeFileSync(file, script);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(folder, { recursive: true, force: true });
+    assert.equal(run.status, 0, run.stderr);
+    const { before, after } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { before: number; after: number };
+    assert.equal(after, before, `the young generation grew from ${before} to ${after} MB: the thread's start undid the command's limit`);
   });
 });
