@@ -12,9 +12,8 @@ import { setFlagsFromString } from 'node:v8';
 // V8 doubles the young generation whenever much survives a scavenge, up to 2 × 16 MB; start-up
 // (compiling routes and schemas) alone drives it there, and it never shrinks back: 30 MB of an
 // idle server's ~140 MB. Kept at its initial 1 MB semi-space instead (set before anything is
-// loaded). A request's garbage is far below 1 MB: server CPU per session check, measured back to
-// back on a loaded machine, 99–155 µs with it and 103–111 µs without, for 25 MB less resident
-// memory (bench/NOTES.md, issue #18).
+// loaded). Measured back to back (bench/NOTES.md, issue #18): the session check costs the same,
+// the second login step ~15–25 % more CPU, for ~30 MB less resident memory at idle and at peak.
 // A worker thread's start puts V8's flags back to the command line's: the hashing threads set it
 // again (src/crypto/argon2-threads.ts).
 setFlagsFromString('--semi-space-growth-factor=1');

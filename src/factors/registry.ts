@@ -6,6 +6,7 @@
  * Methods are the factors a user turns on (a confirmed row in `factors`; a pending enrollment is
  * not a method); recovery codes are the fallback that comes with them.
  */
+import { factorKindsOf } from '../storage/confirmed-factor-kinds.ts';
 import type { Database } from '../storage/schema.ts';
 import type { SecondFactor } from './factor.ts';
 import { recoveryCodes } from './recovery-codes/recovery-code-factor.ts';
@@ -36,6 +37,11 @@ export function findSecondFactor(kind: string): SecondFactor | null {
 export function orderedMethods(kinds: Iterable<string>): string[] {
   const present = new Set(kinds);
   return METHOD_KINDS.filter((kind) => present.has(kind));
+}
+
+/** The methods of a user read with their `factor_kinds` (a page of the Users list), in the registry's order. */
+export function confirmedMethodsOf(user: { factor_kinds: string | null }): string[] {
+  return orderedMethods(factorKindsOf(user.factor_kinds));
 }
 
 export async function listConfirmedMethods(db: Database, user: { id: string }): Promise<string[]> {

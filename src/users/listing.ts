@@ -4,7 +4,7 @@
  */
 import { sql, type CompiledQuery } from 'kysely';
 import { selectUsersLackingTwoFactor, type AffectedScope } from '../enforcement/staged-enforcement.ts';
-import { confirmedFactorKinds, factorKindsOf } from '../storage/confirmed-factor-kinds.ts';
+import { confirmedFactorKinds } from '../storage/confirmed-factor-kinds.ts';
 import { nameStatement } from '../storage/named-statements.ts';
 import type { Database, User } from '../storage/schema.ts';
 import { normalizeEmail } from './users.ts';
@@ -52,14 +52,9 @@ function nextCursorOf(rows: readonly { email: string }[], limit: number): string
 export type ListedUser = Pick<User, 'id' | 'email' | 'name' | 'role' | 'active' | 'last_login_at' | 'email_verified_at'> & {
   /** 1 while the user has not accepted their invitation (no password yet), else 0. */
   invited: number;
-  /** Confirmed factor kinds, comma-separated, in no order (null: none); the caller orders them by the registry. */
+  /** Confirmed factor kinds, comma-separated, in no order (null: none); the registry's confirmedMethodsOf orders them. */
   factor_kinds: string | null;
 };
-
-/** The factor kinds a listed user has confirmed, in no order (order them with the registry's orderedMethods). */
-export function confirmedKindsOf(user: ListedUser): string[] {
-  return factorKindsOf(user.factor_kinds);
-}
 
 export type ListedUserPage = { ok: true; users: ListedUser[]; nextCursor: string | null } | { ok: false; reason: 'bad_cursor' };
 

@@ -12,9 +12,9 @@ import { findAccountUser, findUserById } from '../../users/users.ts';
 import { requireRecentAuthentication } from '../recent-authentication.ts';
 import { inviteUser, resendInvitation } from '../../users/invitations.ts';
 import { listPersonDeliveries, PERSON_DELIVERY_KINDS, type PersonDelivery } from '../../users/deliveries.ts';
-import { confirmedKindsOf, countUsersWithoutSecondFactor, listAccountUsersWithFactors } from '../../users/listing.ts';
+import { countUsersWithoutSecondFactor, listAccountUsersWithFactors } from '../../users/listing.ts';
 import { toPublicUser } from '../../users/users.ts';
-import { listConfirmedMethods, orderedMethods } from '../../factors/registry.ts';
+import { confirmedMethodsOf, listConfirmedMethods } from '../../factors/registry.ts';
 import { enforcementError, invitationError, listPageError, resendInvitationError, userChangeError } from '../outcome-errors.ts';
 import { requireSession } from '../plugins/authentication.ts';
 import { originOf } from '../request-origin.ts';
@@ -91,7 +91,7 @@ export async function accountRoutes(parent: FastifyInstance, options: { deps: De
       const lackingTwoFactor = request.query.twoFactor === 'missing' ? await readAffectedScope(deps.db, session.accountId) : null;
       const page = await listAccountUsersWithFactors(deps.db, session.accountId, { cursor: request.query.cursor ?? null, emailPrefix: request.query.email ?? null, limit: 50, lackingTwoFactor });
       if (!page.ok) throw listPageError(page);
-      const users = page.users.map((user) => toPublicUser(user, orderedMethods(confirmedKindsOf(user))));
+      const users = page.users.map((user) => toPublicUser(user, confirmedMethodsOf(user)));
       const withoutTwoFactor = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
       return { users, nextCursor: page.nextCursor, withoutTwoFactor };
     },

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { SessionContext } from '../../sessions/sessions.ts';
 import { inviteUser } from '../../users/invitations.ts';
-import { confirmedKindsOf, countUsersWithoutSecondFactor, listAccountUsersWithFactors } from '../../users/listing.ts';
+import { countUsersWithoutSecondFactor, listAccountUsersWithFactors } from '../../users/listing.ts';
 import { EmailSchema, NameSchema } from '../api/schemas.ts';
 import { verifyFormToken } from '../plugins/csrf.ts';
 import { answerRetryAfter, invitationError, listPageError } from '../outcome-errors.ts';
@@ -21,7 +21,7 @@ import { Readable } from 'node:stream';
 import { formBodySchema, formProblem, MALFORMED_FORM_MESSAGE, readFields, sendPage } from './form-input.ts';
 import type { PageOptions } from './index.ts';
 import { signedInPage } from './signed-in.ts';
-import { orderedMethods } from '../../factors/registry.ts';
+import { confirmedMethodsOf } from '../../factors/registry.ts';
 
 const USERS_PER_PAGE = 50;
 const CSV_BATCH = 1000;
@@ -55,7 +55,7 @@ export async function settingsPages(app: FastifyInstance, options: PageOptions):
     const lackingTwoFactor = missingOnly ? await readAffectedScope(deps.db, session.accountId) : null;
     const page = await listAccountUsersWithFactors(deps.db, session.accountId, { cursor, emailPrefix: search || null, limit: USERS_PER_PAGE, lackingTwoFactor });
     if (!page.ok) throw listPageError(page, 'users page');
-    const rows = page.users.map((user) => ({ user, methods: orderedMethods(confirmedKindsOf(user)) }));
+    const rows = page.users.map((user) => ({ user, methods: confirmedMethodsOf(user) }));
     // While enforcement is on, admins need to see who it is still waiting for.
     const waiting = session.accountEnforces2FA ? await countUsersWithoutSecondFactor(deps.db, session.accountId) : null;
     return sendPage(reply, status, renderUsersPage(layoutUser, { rows, search, nextCursor: page.nextCursor, waiting, invite, invitationDays, missingOnly }));
